@@ -1,0 +1,147 @@
+// Walks the op list of a loaded .tlm: reads one record at a time from the blob
+// (through the runner's tl_read import), checks every buffer it names against the
+// arena, streams weight tiles into their planned buffer and calls the kernel.
+import {
+  RECORD_PARAMS, MAX_RECORD_BYTES, CHANNEL_DATA_BYTES,
+  STATUS_OK, STATUS_BAD_RECORD, STATUS_OUT_OF_ARENA, STATUS_READ_FAILED, STATUS_KERNEL,
+  OP_CONV_2D, OP_DEPTHWISE_CONV_2D, OP_FULLY_CONNECTED, OP_AVERAGE_POOL_2D, OP_MAX_POOL_2D,
+  OP_ADD, OP_MUL, OP_SOFTMAX, OP_REQUANTIZE, OP_QUANTIZE_F32, OP_DEQUANTIZE, OP_PAD,
+  OP_CONCATENATION, OP_MEAN, OP_COPY, CONCAT_PARAMS_WORDS,
+  ConvParams, FullyConnectedParams, PoolParams, ElementwiseParams, SoftmaxParams,
+  RequantizeParams, QuantizeF32Params, DequantizeParams, PadParams, ConcatParams, MeanParams, CopyParams,
+} from "./format";
+import { ARENA, touch } from "./arena";
+import { tl_read } from "./io";
+import { conv2d_s8 } from "./kernels/int8/conv2d";
+import { depthwise_conv2d_s8 } from "./kernels/int8/depthwise_conv2d";
+import { fully_connected_s8 } from "./kernels/int8/fully_connected";
+import { average_pool_s8, max_pool_s8 } from "./kernels/int8/pool";
+import { add_s8, mul_s8 } from "./kernels/int8/elementwise";
+import { softmax_s8 } from "./kernels/int8/softmax";
+import { requantize_s8, quantize_f32_s8, dequantize_s8_f32 } from "./kernels/int8/quantize";
+import { pad_s8 } from "./kernels/int8/pad";
+import { concatenation_s8 } from "./kernels/int8/concatenation";
+import { mean_s8 } from "./kernels/int8/mean";
+
+/** Buffer for the record being executed. */
+export const RECORD: usize = memory.data(MAX_RECORD_BYTES, 16);
+
+/** Reads the record at blob offset `at` into RECORD; returns its byte length or a negative status. */
+export function readRecord(at: u32): i32 {
+  if (tl_read(at, RECORD, 8) != 0) return -STATUS_READ_FAILED;
+  const bytes = load<i32>(RECORD, 4);
+  if (bytes < 8 || bytes > MAX_RECORD_BYTES || (bytes & 3) != 0) return -STATUS_BAD_RECORD;
+  if (tl_read(at + 8, RECORD + 8, bytes - 8) != 0) return -STATUS_READ_FAILED;
+  return bytes;
+}
+
+/** Runs the record in RECORD. */
+export function execRecord(): i32 {
+  const opcode = load<i32>(RECORD);
+  const p = RECORD + RECORD_PARAMS;
+  switch (opcode) {
+    case OP_CONV_2D:
+    case OP_DEPTHWISE_CONV_2D: return execConv(opcode, changetype<ConvParams>(p));
+    case OP_FULLY_CONNECTED: return execFullyConnected(changetype<FullyConnectedParams>(p));
+    case OP_AVERAGE_POOL_2D:
+    case OP_MAX_POOL_2D: {
+      const q = changetype<PoolParams>(p);
+      if (!touch(q.input, q.inH * q.inW * q.channels) || !touch(q.output, q.outH * q.outW * q.channels)) return STATUS_OUT_OF_ARENA;
+      return opcode == OP_MAX_POOL_2D ? max_pool_s8(q) : average_pool_s8(q);
+    }
+    case OP_ADD:
+    case OP_MUL: {
+      const q = changetype<ElementwiseParams>(p);
+      const n = q.d0 * q.d1 * q.d2 * q.d3;
+      const n1 = extent4(q.d0, q.d1, q.d2, q.d3, q.s1_0, q.s1_1, q.s1_2, q.s1_3);
+      const n2 = extent4(q.d0, q.d1, q.d2, q.d3, q.s2_0, q.s2_1, q.s2_2, q.s2_3);
+      if (n1 < 0 || n2 < 0 || !touch(q.input1, n1) || !touch(q.input2, n2) || !touch(q.output, n)) return STATUS_OUT_OF_ARENA;
+      return opcode == OP_ADD ? add_s8(q) : mul_s8(q);
+    }
+    case OP_SOFTMAX: {
+      const q = changetype<SoftmaxParams>(p);
+      if (!touch(q.input, q.rows * q.depth) || !touch(q.output, q.rows * q.depth)) return STATUS_OUT_OF_ARENA;
+      return softmax_s8(q);
+    }
+    case OP_REQUANTIZE: {
+      const q = changetype<RequantizeParams>(p);
+      if (!touch(q.input, q.count) || !touch(q.output, q.count)) return STATUS_OUT_OF_ARENA;
+      return requantize_s8(q);
+    }
+    case OP_QUANTIZE_F32: {
+      const q = changetype<QuantizeF32Params>(p);
+      if (!touch(q.input, q.count * 4) || !touch(q.output, q.count)) return STATUS_OUT_OF_ARENA;
+      return quantize_f32_s8(q);
+    }
+    case OP_DEQUANTIZE: {
+      const q = changetype<DequantizeParams>(p);
+      if (!touch(q.input, q.count) || !touch(q.output, q.count * 4)) return STATUS_OUT_OF_ARENA;
+      return dequantize_s8_f32(q);
+    }
+    case OP_PAD: {
+      const q = changetype<PadParams>(p);
+      const outN = (q.d0 + q.b0 + q.a0) * (q.d1 + q.b1 + q.a1) * (q.d2 + q.b2 + q.a2) * (q.d3 + q.b3 + q.a3);
+      if (!touch(q.input, q.d0 * q.d1 * q.d2 * q.d3) || !touch(q.output, outN)) return STATUS_OUT_OF_ARENA;
+      return pad_s8(q);
+    }
+    case OP_CONCATENATION: {
+      const q = changetype<ConcatParams>(p);
+      const pairs = p + <usize>(CONCAT_PARAMS_WORDS << 2);
+      if (<usize>RECORD + <usize>load<i32>(RECORD, 4) < pairs + <usize>(q.count << 3)) return STATUS_BAD_RECORD;
+      if (!touch(q.output, q.outer * q.outInner)) return STATUS_OUT_OF_ARENA;
+      for (let i = 0; i < q.count; i++) {
+        if (!touch(load<i32>(pairs + (<usize>i << 3)), q.outer * load<i32>(pairs + (<usize>i << 3), 4))) return STATUS_OUT_OF_ARENA;
+      }
+      return concatenation_s8(q, pairs);
+    }
+    case OP_MEAN: {
+      const q = changetype<MeanParams>(p);
+      const m = q.axisMask;
+      const outN = ((m & 1) ? 1 : q.d0) * ((m & 2) ? 1 : q.d1) * ((m & 4) ? 1 : q.d2) * ((m & 8) ? 1 : q.d3);
+      if (!touch(q.input, q.d0 * q.d1 * q.d2 * q.d3) || !touch(q.output, outN)) return STATUS_OUT_OF_ARENA;
+      return mean_s8(q);
+    }
+    case OP_COPY: {
+      const q = changetype<CopyParams>(p);
+      if (!touch(q.input, q.bytes) || !touch(q.output, q.bytes)) return STATUS_OUT_OF_ARENA;
+      memory.copy(ARENA + <usize>q.output, ARENA + <usize>q.input, <usize>q.bytes);
+      return STATUS_OK;
+    }
+  }
+  return STATUS_BAD_RECORD;
+}
+
+/** Elements spanned by a strided 4-D view, or -1 for a negative stride. */
+function extent4(d0: i32, d1: i32, d2: i32, d3: i32, s0: i32, s1: i32, s2: i32, s3: i32): i32 {
+  if (s0 < 0 || s1 < 0 || s2 < 0 || s3 < 0) return -1;
+  return (d0 - 1) * s0 + (d1 - 1) * s1 + (d2 - 1) * s2 + (d3 - 1) * s3 + 1;
+}
+
+/** Streams the weight tiles of a weighted op and calls `kernel` for each. */
+function forEachTile(weights: u32, tileBuf: i32, tileCh: i32, outC: i32, perChannel: i32, kind: i32, p: usize): i32 {
+  if (tileCh <= 0) return STATUS_BAD_RECORD;
+  const tileBytes = tileCh * (CHANNEL_DATA_BYTES + perChannel);
+  if (!touch(tileBuf, tileBytes)) return STATUS_OUT_OF_ARENA;
+  const buf = ARENA + <usize>tileBuf;
+  for (let oc0 = 0, t = 0; oc0 < outC; oc0 += tileCh, t++) {
+    const n = min(tileCh, outC - oc0);
+    if (tl_read(weights + <u32>(t * tileBytes), buf, <u32>(n * (CHANNEL_DATA_BYTES + perChannel))) != 0) return STATUS_READ_FAILED;
+    let s = STATUS_KERNEL;
+    if (kind == OP_CONV_2D) s = conv2d_s8(changetype<ConvParams>(p), buf, oc0, oc0 + n);
+    else if (kind == OP_DEPTHWISE_CONV_2D) s = depthwise_conv2d_s8(changetype<ConvParams>(p), buf, oc0, oc0 + n);
+    else s = fully_connected_s8(changetype<FullyConnectedParams>(p), buf, oc0, oc0 + n);
+    if (s != STATUS_OK) return s;
+  }
+  return STATUS_OK;
+}
+
+function execConv(opcode: i32, q: ConvParams): i32 {
+  if (!touch(q.input, q.inH * q.inW * q.inC) || !touch(q.output, q.outH * q.outW * q.outC)) return STATUS_OUT_OF_ARENA;
+  const perChannel = opcode == OP_CONV_2D ? q.kH * q.kW * q.inC : q.kH * q.kW;
+  return forEachTile(<u32>q.weights, q.tileBuf, q.tileCh, q.outC, perChannel, opcode, changetype<usize>(q));
+}
+
+function execFullyConnected(q: FullyConnectedParams): i32 {
+  if (!touch(q.input, q.batches * q.inC) || !touch(q.output, q.batches * q.outC)) return STATUS_OUT_OF_ARENA;
+  return forEachTile(<u32>q.weights, q.tileBuf, q.tileCh, q.outC, q.inC, OP_FULLY_CONNECTED, changetype<usize>(q));
+}

@@ -1,0 +1,56 @@
+// `npm run bench`: per shared model, host latency (median), MACs, planned and
+// measured arena, weight bytes, beside TFLM's arena_used_bytes for the same model.
+// Prints a table and writes bench/host.json.
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { loadModel } from "../compile.ts";
+import { NodeEngine } from "../runners/node-engine.ts";
+import { INT8_MODELS, modelPath, SHARED, REPO, requireShared, xorshiftBytes } from "../../test/host/shared.ts";
+
+requireShared();
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 15);
+
+interface Row {
+  model: string; macs: number; peakArenaBytes: number; measuredPeakBytes: number; tflmArenaBytes: number | null;
+  weightBytes: number; tfliteWeightBytes: number; medianMs: number; minMs: number; runs: number;
+}
+
+const rows: Row[] = [];
+for (const name of INT8_MODELS) {
+  const c = loadModel(modelPath(name));
+  const engine = NodeEngine.load(c.blob);
+  engine.setInput(xorshiftBytes(1, engine.inputBytes(0)));
+  engine.invoke(); // warm-up (JIT)
+  const times: number[] = [];
+  for (let i = 0; i < REPEATS; i++) {
+    const t0 = performance.now();
+    engine.invoke();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  const metaFile = join(SHARED, "golden", name, "meta.json");
+  const tflm = existsSync(metaFile) ? JSON.parse(readFileSync(metaFile, "utf8")).arena_used_bytes : null;
+  rows.push({
+    model: name, macs: c.meta.macs, peakArenaBytes: c.meta.plan.arenaBytes, measuredPeakBytes: engine.peakBytes,
+    tflmArenaBytes: tflm, weightBytes: c.meta.weightBytes, tfliteWeightBytes: c.meta.tfliteWeightBytes,
+    medianMs: times[Math.floor(times.length / 2)], minMs: times[0], runs: REPEATS,
+  });
+}
+
+const fmt = (n: number) => n.toLocaleString("en-US");
+const table = [
+  ["model", "MACs", "arena plan B", "arena measured B", "TFLM arena B", "plan/TFLM", "weights B", "median ms", "MMAC/s"],
+  ...rows.map((r) => [
+    r.model, fmt(r.macs), fmt(r.peakArenaBytes), fmt(r.measuredPeakBytes), r.tflmArenaBytes ? fmt(r.tflmArenaBytes) : "-",
+    r.tflmArenaBytes ? (r.peakArenaBytes / r.tflmArenaBytes).toFixed(2) : "-", fmt(r.weightBytes), r.medianMs.toFixed(2),
+    (r.macs / r.medianMs / 1000).toFixed(1),
+  ]),
+];
+const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));
+for (const row of table) console.log(row.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  "));
+
+mkdirSync(join(REPO, "bench"), { recursive: true });
+const out = join(REPO, "bench", "host.json");
+writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, repeats: REPEATS, rows }, null, 1) + "\n");
+console.log(`\nsaved ${out}`);

@@ -1,0 +1,42 @@
+// `tinyloop inspect MODEL [--json]`: ops, shapes, MACs, weights and the arena plan.
+import type { Compiled } from "../compile.ts";
+
+export function inspectReport(c: Compiled) {
+  const { meta } = c;
+  const shape = (t: number) => meta.tensors.find((x) => x.index === t)?.shape ?? [];
+  return {
+    model: meta.source.file,
+    peakArenaBytes: meta.plan.arenaBytes,
+    peakOp: meta.plan.peakOp,
+    weightBytes: meta.weightBytes,
+    tfliteWeightBytes: meta.tfliteWeightBytes,
+    macs: meta.macs,
+    inputs: meta.inputs.map((t) => ({ index: t, shape: shape(t), bytes: meta.tensors.find((x) => x.index === t)!.bytes })),
+    outputs: meta.outputs.map((t) => ({ index: t, shape: shape(t), bytes: meta.tensors.find((x) => x.index === t)!.bytes })),
+    timeline: meta.plan.timeline,
+    ops: meta.ops.map((op, i) => ({
+      index: i, op: op.kind, tfliteOp: op.source, tfliteType: op.sourceType,
+      inputShapes: op.inputs.map(shape), outputShape: shape(op.outputs[0]),
+      macs: op.macs, weightBytes: op.weightBytes, tileChannels: op.tileCh ?? null, liveBytes: meta.plan.timeline[i],
+    })),
+  };
+}
+
+export function printInspect(c: Compiled): void {
+  const r = inspectReport(c);
+  const rows = r.ops.map((o) => [
+    String(o.index), o.op, o.inputShapes.map((s) => `[${s}]`).join(" "), `[${o.outputShape}]`,
+    o.macs.toLocaleString("en-US"), o.weightBytes.toLocaleString("en-US"), o.liveBytes.toLocaleString("en-US"),
+    o.index === r.peakOp ? "<- peak" : "",
+  ]);
+  const head = ["#", "op", "inputs", "output", "MACs", "weights B", "live B", ""];
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.map((row) => row[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i >= 4 && i <= 6 ? c.padStart(widths[i]) : c.padEnd(widths[i]))).join("  ").trimEnd();
+  console.log(`model ${r.model}: ${r.ops.length} ops`);
+  console.log(line(head));
+  for (const row of rows) console.log(line(row));
+  console.log("");
+  console.log(`peak arena   ${r.peakArenaBytes.toLocaleString("en-US")} B (set at op ${r.peakOp}, ${r.ops[r.peakOp]?.op ?? "-"})`);
+  console.log(`weights      ${r.weightBytes.toLocaleString("en-US")} B in the .tlm (${r.tfliteWeightBytes.toLocaleString("en-US")} B of constants in the .tflite)`);
+  console.log(`MACs         ${r.macs.toLocaleString("en-US")}`);
+}

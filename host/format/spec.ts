@@ -1,0 +1,157 @@
+// The one definition of the .tlm binary layout that the engine reads.
+// `gen-engine-format.ts` turns this file into `assembly/format.ts`; the host's
+// writer (`tlm.ts`) encodes records from the same field lists, so the two sides
+// cannot drift. Every field is one little-endian 32-bit word.
+
+export const TLM_MAGIC = 0x314d4c54; // "TLM1"
+export const TLM_VERSION = 1;
+
+/** Fixed-size header at blob offset 0. */
+export const HEADER_FIELDS = [
+  "magic",
+  "version",
+  "blobBytes", // total size of the .tlm file
+  "arenaBytes", // planned arena size (activations + scratch)
+  "opCount",
+  "opsOffset", // blob offset of the first op record
+  "opsBytes",
+  "metaOffset", // blob offset of the host-only JSON metadata (engine ignores it)
+  "metaBytes",
+  "maxRecordBytes", // largest op record, so the engine can check its buffer up front
+  "numInputs",
+  "numOutputs",
+] as const;
+/** After the fields: (arenaOffset, bytes) pairs, inputs first, then outputs. */
+export const MAX_IO = 8;
+export const HEADER_BYTES = 256;
+
+/** Status codes returned by engine exports (0 = ok). */
+export const STATUS = {
+  OK: 0,
+  BAD_MAGIC: 1,
+  BAD_VERSION: 2,
+  READ_FAILED: 3, // the runner's tl_read import refused the range
+  BAD_RECORD: 4, // unknown opcode or record longer than the record buffer
+  OUT_OF_ARENA: 5, // a record names bytes outside the planned arena
+  NOT_LOADED: 6,
+  MEMORY: 7, // linear memory could not grow to the planned arena
+  KERNEL: 8, // a kernel rejected its parameters (e.g. empty pooling window)
+  DONE: 9, // step() called after the last op
+} as const;
+
+export const OPCODES = {
+  CONV_2D: 1,
+  DEPTHWISE_CONV_2D: 2,
+  FULLY_CONNECTED: 3,
+  AVERAGE_POOL_2D: 4,
+  MAX_POOL_2D: 5,
+  ADD: 6,
+  MUL: 7,
+  SOFTMAX: 8,
+  REQUANTIZE: 9, // QUANTIZE int8 -> int8
+  QUANTIZE_F32: 10, // QUANTIZE float32 -> int8
+  DEQUANTIZE: 11, // int8 -> float32
+  PAD: 12,
+  CONCATENATION: 13,
+  MEAN: 14,
+  COPY: 15, // RESHAPE that could not be aliased
+} as const;
+export type OpName = keyof typeof OPCODES;
+
+/**
+ * Op records: word 0 = opcode, word 1 = record bytes, then the params below.
+ * Tensor fields hold arena offsets. Weight fields hold blob offsets.
+ *
+ * Weighted ops (conv, depthwise, fully connected) keep weights in the blob as
+ * tiles of `tileCh` output channels; tile t is, contiguously,
+ *   [bias i32, multiplier i32, shift i32] x tileCh, then tileCh x perChannel weight bytes
+ * (conv: [kH][kW][inC] per channel; depthwise: [kH][kW]; fully connected: [inC]).
+ * The engine reads one tile at a time into the arena buffer `tileBuf`.
+ */
+export const RECORDS = {
+  ConvParams: [
+    "input", "inH", "inW", "inC",
+    "output", "outH", "outW", "outC",
+    "kH", "kW", "strideH", "strideW", "dilH", "dilW", "padH", "padW",
+    "depthMultiplier", // depthwise only
+    "inputOffset", "outputOffset", "actMin", "actMax",
+    "weights", "tileCh", "tileBuf",
+  ],
+  FullyConnectedParams: [
+    "input", "output", "batches", "inC", "outC",
+    "inputOffset", "filterOffset", "outputOffset", "actMin", "actMax",
+    "weights", "tileCh", "tileBuf",
+  ],
+  PoolParams: [
+    "input", "inH", "inW", "channels",
+    "output", "outH", "outW",
+    "kH", "kW", "strideH", "strideW", "padH", "padW",
+    "actMin", "actMax",
+  ],
+  // ADD and MUL over a 4-D output; input strides are in elements, 0 where broadcast.
+  ElementwiseParams: [
+    "input1", "input2", "output",
+    "d0", "d1", "d2", "d3",
+    "s1_0", "s1_1", "s1_2", "s1_3",
+    "s2_0", "s2_1", "s2_2", "s2_3",
+    "input1Offset", "input2Offset", "outputOffset",
+    "input1Multiplier", "input1Shift", "input2Multiplier", "input2Shift",
+    "outputMultiplier", "outputShift", "leftShift",
+    "actMin", "actMax",
+  ],
+  SoftmaxParams: [
+    "input", "output", "rows", "depth",
+    "inputMultiplier", "inputLeftShift", "diffMin",
+  ],
+  RequantizeParams: [
+    "input", "output", "count",
+    "inputZeroPoint", "outputZeroPoint", "multiplier", "shift",
+  ],
+  // scale is float32 bits
+  QuantizeF32Params: ["input", "output", "count", "scaleBits", "zeroPoint"],
+  DequantizeParams: ["input", "output", "count", "scaleBits", "zeroPoint"],
+  // 4-D int8 pad; before/after per dim; fill with padValue
+  PadParams: [
+    "input", "output",
+    "d0", "d1", "d2", "d3",
+    "b0", "b1", "b2", "b3",
+    "a0", "a1", "a2", "a3",
+    "padValue",
+  ],
+  // Concatenation with identical quantization: `outer` rows; each input contributes
+  // `inner` bytes per row. Followed by `count` pairs (input arena offset, inner bytes).
+  ConcatParams: ["output", "outer", "outInner", "count"],
+  // MEAN over axes of a 4-D int8 tensor, TFLM int8 semantics (see kernels/int8/mean.ts).
+  MeanParams: [
+    "input", "output",
+    "d0", "d1", "d2", "d3",
+    "axisMask", // bit i set = reduce dim i
+    "inputZeroPoint", "outputZeroPoint", "multiplier", "shift",
+  ],
+  CopyParams: ["input", "output", "bytes"],
+} as const;
+export type RecordName = keyof typeof RECORDS;
+
+/** Which params struct each opcode uses. */
+export const OP_RECORD: Record<OpName, RecordName> = {
+  CONV_2D: "ConvParams",
+  DEPTHWISE_CONV_2D: "ConvParams",
+  FULLY_CONNECTED: "FullyConnectedParams",
+  AVERAGE_POOL_2D: "PoolParams",
+  MAX_POOL_2D: "PoolParams",
+  ADD: "ElementwiseParams",
+  MUL: "ElementwiseParams",
+  SOFTMAX: "SoftmaxParams",
+  REQUANTIZE: "RequantizeParams",
+  QUANTIZE_F32: "QuantizeF32Params",
+  DEQUANTIZE: "DequantizeParams",
+  PAD: "PadParams",
+  CONCATENATION: "ConcatParams",
+  MEAN: "MeanParams",
+  COPY: "CopyParams",
+};
+
+/** Bytes of per-channel data (bias, multiplier, shift) ahead of each tile's weights. */
+export const CHANNEL_DATA_BYTES = 12;
+/** Engine-side buffer for one op record. */
+export const MAX_RECORD_BYTES = 512;

@@ -1,0 +1,132 @@
+// Writes and reads .tlm model blobs: [header][op records][weight tiles][metadata JSON].
+// The engine reads the header, records and tiles; the JSON is for the host only
+// (names, shapes, quantization and the plan, for inspect, run --dump and hil).
+import {
+  TLM_MAGIC, TLM_VERSION, HEADER_FIELDS, HEADER_BYTES, MAX_IO, MAX_RECORD_BYTES, CHANNEL_DATA_BYTES,
+  OPCODES, OP_RECORD, RECORDS, type OpName,
+} from "./spec.ts";
+
+/** Host-side description carried in the blob. */
+export interface TlmMeta {
+  formatVersion: number;
+  source: { file: string; sha256: string };
+  tensors: TensorMeta[];
+  inputs: number[];
+  outputs: number[];
+  ops: OpMeta[];
+  /** Tensors whose bytes are ready before the first op (model inputs and their aliases). */
+  readyBeforeOps: number[];
+  plan: { arenaBytes: number; peakOp: number; timeline: number[] };
+  weightBytes: number; // weight bytes as stored in the blob (tiles incl. channel data)
+  tfliteWeightBytes: number; // constant tensor bytes in the source model
+  macs: number;
+}
+export interface TensorMeta {
+  index: number; name: string; shape: number[]; dtype: string; scale: number[]; zeroPoint: number[];
+  offset: number; bytes: number;
+}
+export interface OpMeta {
+  kind: OpName; source: number; sourceType: string; macs: number; weightBytes: number; tileCh?: number;
+  inputs: number[]; outputs: number[];
+  /** Tensors whose final bytes are ready once this op has run (its outputs and their aliases). */
+  readyAfter: number[];
+}
+
+/** One op ready to encode: its record words and its weight tiles. */
+export interface EncodedOp {
+  kind: OpName;
+  params: Record<string, number>; // every field of the op's params struct, except `weights`
+  tail?: number[];
+  tiles?: Uint8Array; // weight section; `weights` is set to its blob offset
+}
+
+export function writeTlm(ops: EncodedOp[], arenaBytes: number, io: { inputs: [number, number][]; outputs: [number, number][] }, meta: TlmMeta): Uint8Array {
+  if (io.inputs.length > MAX_IO || io.outputs.length > MAX_IO) throw new Error(`tinyloop supports at most ${MAX_IO} inputs and ${MAX_IO} outputs`);
+  const recordBytes = ops.map((op) => 8 + 4 * (RECORDS[OP_RECORD[op.kind]].length + (op.tail?.length ?? 0)));
+  const maxRecord = Math.max(0, ...recordBytes);
+  if (maxRecord > MAX_RECORD_BYTES) throw new Error(`an op record needs ${maxRecord} bytes; the engine holds ${MAX_RECORD_BYTES}`);
+  const opsOffset = HEADER_BYTES;
+  const opsBytes = recordBytes.reduce((a, b) => a + b, 0);
+  let cursor = opsOffset + opsBytes;
+  const weightOffsets = ops.map((op) => {
+    if (!op.tiles) return 0;
+    const at = cursor;
+    cursor += Math.ceil(op.tiles.length / 4) * 4;
+    return at;
+  });
+  const metaOffset = cursor;
+  meta.weightBytes = ops.reduce((s, op) => s + (op.tiles?.length ?? 0), 0);
+  const metaJson = new TextEncoder().encode(JSON.stringify(meta));
+  const blob = new Uint8Array(metaOffset + metaJson.length);
+  const dv = new DataView(blob.buffer);
+
+  const header: Record<(typeof HEADER_FIELDS)[number], number> = {
+    magic: TLM_MAGIC, version: TLM_VERSION, blobBytes: blob.length, arenaBytes, opCount: ops.length,
+    opsOffset, opsBytes, metaOffset, metaBytes: metaJson.length, maxRecordBytes: maxRecord,
+    numInputs: io.inputs.length, numOutputs: io.outputs.length,
+  };
+  HEADER_FIELDS.forEach((f, i) => dv.setUint32(4 * i, header[f] >>> 0, true));
+  [...io.inputs, ...io.outputs].forEach(([offset, bytes], i) => {
+    dv.setUint32(4 * HEADER_FIELDS.length + 8 * i, offset, true);
+    dv.setUint32(4 * HEADER_FIELDS.length + 8 * i + 4, bytes, true);
+  });
+
+  let at = opsOffset;
+  ops.forEach((op, i) => {
+    dv.setInt32(at, OPCODES[op.kind], true);
+    dv.setInt32(at + 4, recordBytes[i], true);
+    const words = RECORDS[OP_RECORD[op.kind]].map((f) => {
+      const v = f === "weights" ? weightOffsets[i] : op.params[f];
+      if (v === undefined || !Number.isInteger(v)) throw new Error(`${op.kind} record field ${f} has no integer value (${v})`);
+      return v;
+    });
+    [...words, ...(op.tail ?? [])].forEach((w, k) => dv.setInt32(at + 8 + 4 * k, w | 0, true));
+    at += recordBytes[i];
+    if (op.tiles) blob.set(op.tiles, weightOffsets[i]);
+  });
+  blob.set(metaJson, metaOffset);
+  return blob;
+}
+
+/** Lays out a weighted op's tiles: per tile, [bias, multiplier, shift] x n then n channels of weights. */
+export function encodeTiles(ch: { outC: number; perChannel: number; bias: Int32Array; multiplier: Int32Array; shift: Int32Array; weights: Int8Array }, tileCh: number): Uint8Array {
+  const out = new Uint8Array(ch.outC * (CHANNEL_DATA_BYTES + ch.perChannel));
+  const dv = new DataView(out.buffer);
+  let at = 0;
+  for (let c0 = 0; c0 < ch.outC; c0 += tileCh) {
+    const n = Math.min(tileCh, ch.outC - c0);
+    for (let j = 0; j < n; j++) {
+      dv.setInt32(at, ch.bias[c0 + j], true);
+      dv.setInt32(at + 4, ch.multiplier[c0 + j], true);
+      dv.setInt32(at + 8, ch.shift[c0 + j], true);
+      at += CHANNEL_DATA_BYTES;
+    }
+    const w = ch.weights.subarray(c0 * ch.perChannel, (c0 + n) * ch.perChannel);
+    out.set(new Uint8Array(w.buffer, w.byteOffset, w.length), at);
+    at += w.length;
+  }
+  return out;
+}
+
+export class TlmFormatError extends Error {}
+
+export function isTlm(bytes: Uint8Array): boolean {
+  return bytes.length >= 4 && new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true) === TLM_MAGIC;
+}
+
+/** Checks a .tlm's header and returns its metadata. */
+export function readTlm(blob: Uint8Array, what = "model"): TlmMeta {
+  if (blob.length < HEADER_BYTES) throw new TlmFormatError(`${what}: ${blob.length} bytes is too short for a .tlm file`);
+  const dv = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+  const h = (f: (typeof HEADER_FIELDS)[number]) => dv.getUint32(4 * HEADER_FIELDS.indexOf(f), true);
+  if (h("magic") !== TLM_MAGIC) throw new TlmFormatError(`${what}: not a .tlm file (bad magic)`);
+  if (h("version") !== TLM_VERSION) throw new TlmFormatError(`${what}: .tlm version ${h("version")}, this tinyloop reads ${TLM_VERSION}; recompile the model`);
+  if (h("blobBytes") !== blob.length) throw new TlmFormatError(`${what}: header says ${h("blobBytes")} bytes but the file has ${blob.length}; it is truncated or corrupt`);
+  const end = h("metaOffset") + h("metaBytes");
+  if (end > blob.length || h("opsOffset") + h("opsBytes") > blob.length) throw new TlmFormatError(`${what}: sections run past the end of the file`);
+  try {
+    return JSON.parse(new TextDecoder().decode(blob.subarray(h("metaOffset"), end))) as TlmMeta;
+  } catch (e) {
+    throw new TlmFormatError(`${what}: metadata is not valid JSON (${(e as Error).message}); the file is corrupt`);
+  }
+}

@@ -1,0 +1,476 @@
+// Lowers each TFLite op to one engine op record: checks that tinyloop supports
+// it, computes every quantization parameter the kernel needs, and names the
+// buffers it reads and writes. Arena offsets are filled in later by the planner.
+import { type Graph, type Op, type Tensor, elementCount, tensorBytes } from "../graph/graph.ts";
+import type { OpName } from "../format/spec.ts";
+import { activationRange, leadingPadding, outputSize, quantizeMultiplier, softmaxParams } from "./tflite-quant.ts";
+
+export class UnsupportedError extends Error {}
+
+/** A record field's value: a number, or the arena offset of a tensor or of this op's scratch buffer. */
+export type FieldValue = number | { tensor: number } | { scratch: true } | { weights: true };
+
+/** Per-channel data and weights of a weighted op, before they are cut into tiles. */
+export interface ChannelWeights {
+  outC: number;
+  perChannel: number; // weight bytes per output channel
+  bias: Int32Array;
+  multiplier: Int32Array;
+  shift: Int32Array;
+  weights: Int8Array; // [outC][perChannel]
+}
+
+export interface LoweredOp {
+  kind: OpName;
+  /** Index of the TFLite op this came from. */
+  source: number;
+  sourceType: string;
+  fields: Record<string, FieldValue>;
+  /** Variable-length tail of the record (concatenation's inputs). */
+  tail?: FieldValue[];
+  reads: number[]; // activation tensors read
+  writes: number[]; // activation tensors written
+  channels?: ChannelWeights;
+  /** Output may share the buffer of this input when the input dies here. */
+  inPlaceInput?: number;
+  macs: number;
+}
+
+export interface Lowered {
+  ops: LoweredOp[];
+  /** RESHAPE-like ops that need no code: output tensor -> input tensor it aliases. */
+  aliases: Map<number, number>;
+}
+
+const SUPPORTED = [
+  "CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "AVERAGE_POOL_2D", "MAX_POOL_2D", "ADD", "MUL",
+  "RESHAPE", "SQUEEZE", "SOFTMAX", "QUANTIZE", "DEQUANTIZE", "PAD", "PADV2", "CONCATENATION", "MEAN",
+];
+
+export function lower(g: Graph): Lowered {
+  const ops: LoweredOp[] = [];
+  const aliases = new Map<number, number>();
+  for (const op of g.ops) {
+    const ctx = new OpContext(g, op);
+    switch (op.type) {
+      case "CONV_2D": ops.push(lowerConv(ctx, false)); break;
+      case "DEPTHWISE_CONV_2D": ops.push(lowerConv(ctx, true)); break;
+      case "FULLY_CONNECTED": ops.push(lowerFullyConnected(ctx)); break;
+      case "AVERAGE_POOL_2D": case "MAX_POOL_2D": ops.push(lowerPool(ctx)); break;
+      case "ADD": case "MUL": ops.push(lowerElementwise(ctx)); break;
+      case "SOFTMAX": ops.push(lowerSoftmax(ctx)); break;
+      case "QUANTIZE": ops.push(lowerQuantize(ctx)); break;
+      case "DEQUANTIZE": ops.push(lowerDequantize(ctx)); break;
+      case "PAD": case "PADV2": ops.push(lowerPad(ctx)); break;
+      case "CONCATENATION": ops.push(lowerConcatenation(ctx)); break;
+      case "MEAN": ops.push(lowerMean(ctx)); break;
+      case "RESHAPE": case "SQUEEZE": {
+        const input = ctx.activation(0), output = ctx.output(0);
+        if (tensorBytes(input) !== tensorBytes(output)) ctx.fail(`input has ${tensorBytes(input)} bytes but output has ${tensorBytes(output)}`);
+        aliases.set(output.index, input.index);
+        break;
+      }
+      default:
+        throw new UnsupportedError(`op ${op.index} (${op.type}) is not supported by tinyloop; supported ops: ${SUPPORTED.join(", ")}`);
+    }
+  }
+  return { ops, aliases };
+}
+
+/** Access to one op's tensors with errors that name the op. */
+class OpContext {
+  constructor(readonly g: Graph, readonly op: Op) {}
+  get where(): string { return `op ${this.op.index} (${this.op.type})`; }
+  fail(msg: string): never { throw new UnsupportedError(`${this.where}: ${msg}`); }
+
+  tensor(i: number, what: string): Tensor {
+    const idx = this.op.inputs[i];
+    if (idx === undefined || idx < 0) this.fail(`missing ${what} (input ${i})`);
+    return this.g.tensors[idx];
+  }
+  optional(i: number): Tensor | undefined {
+    const idx = this.op.inputs[i];
+    return idx === undefined || idx < 0 ? undefined : this.g.tensors[idx];
+  }
+  /** A non-constant int8 (or given dtype) input. */
+  activation(i: number, dtype: Tensor["dtype"] = "int8"): Tensor {
+    const t = this.tensor(i, "input");
+    if (t.data) this.fail(`input ${i} ("${t.name}") is a constant; only computed inputs are supported there`);
+    this.expectType(t, dtype);
+    return t;
+  }
+  constant(i: number, what: string, dtype: Tensor["dtype"]): Tensor {
+    const t = this.tensor(i, what);
+    if (!t.data) this.fail(`${what} "${t.name}" must be a constant tensor`);
+    this.expectType(t, dtype);
+    return t;
+  }
+  output(i: number, dtype: Tensor["dtype"] = "int8"): Tensor {
+    const idx = this.op.outputs[i];
+    if (idx === undefined) this.fail(`missing output ${i}`);
+    const t = this.g.tensors[idx];
+    this.expectType(t, dtype);
+    return t;
+  }
+  expectType(t: Tensor, dtype: Tensor["dtype"]): void {
+    if (t.dtype !== dtype) this.fail(`tensor ${t.index} ("${t.name}") is ${t.dtype}; tinyloop supports ${dtype} here`);
+    if (dtype === "int8" && t.scale.length === 0) this.fail(`tensor ${t.index} ("${t.name}") is int8 but has no quantization parameters`);
+  }
+  perTensor(t: Tensor): { scale: number; zp: number } {
+    if (t.scale.length !== 1) this.fail(`tensor ${t.index} ("${t.name}") needs per-tensor quantization, has ${t.scale.length} scales`);
+    return { scale: t.scale[0], zp: t.zeroPoint[0] };
+  }
+  option<T>(name: string, dflt?: T): T {
+    const v = this.op.options[name];
+    if (v === undefined) {
+      if (dflt === undefined) this.fail(`options are missing "${name}"`);
+      return dflt;
+    }
+    return v as T;
+  }
+}
+
+function nhwc(ctx: OpContext, t: Tensor, what: string): [number, number, number] {
+  if (t.shape.length !== 4) ctx.fail(`${what} "${t.name}" has shape [${t.shape}]; expected 4-D NHWC`);
+  if (t.shape[0] !== 1) ctx.fail(`${what} "${t.name}" has batch ${t.shape[0]}; tinyloop runs batch 1`);
+  return [t.shape[1], t.shape[2], t.shape[3]];
+}
+
+function int8Data(t: Tensor): Int8Array {
+  return new Int8Array(t.data!.buffer, t.data!.byteOffset, t.data!.length);
+}
+
+function biasData(ctx: OpContext, i: number, outC: number): Int32Array {
+  const b = ctx.optional(i);
+  if (!b) return new Int32Array(outC);
+  if (!b.data) ctx.fail(`bias "${b.name}" must be a constant tensor`);
+  if (b.dtype !== "int32") ctx.fail(`bias "${b.name}" is ${b.dtype}; int8 kernels need int32 bias`);
+  if (elementCount(b.shape) !== outC) ctx.fail(`bias "${b.name}" has ${elementCount(b.shape)} values for ${outC} output channels`);
+  const copy = new Uint8Array(b.data); // aligned copy
+  return new Int32Array(copy.buffer, 0, outC);
+}
+
+/** Per-channel multipliers as TFLM's PopulateConvolutionQuantizationParams computes them. */
+function channelMultipliers(ctx: OpContext, input: Tensor, filter: Tensor, output: Tensor, outC: number) {
+  const inScale = ctx.perTensor(input).scale, outScale = ctx.perTensor(output).scale;
+  if (filter.scale.length !== 1 && filter.scale.length !== outC) {
+    ctx.fail(`filter "${filter.name}" has ${filter.scale.length} scales for ${outC} output channels`);
+  }
+  if (filter.zeroPoint.some((z) => z !== 0)) ctx.fail(`filter "${filter.name}" has a non-zero zero point; int8 filters must be symmetric`);
+  const multiplier = new Int32Array(outC), shift = new Int32Array(outC);
+  for (let c = 0; c < outC; c++) {
+    const fs = filter.scale.length === 1 ? filter.scale[0] : filter.scale[c];
+    [multiplier[c], shift[c]] = quantizeMultiplier((inScale * fs) / outScale);
+  }
+  return { multiplier, shift };
+}
+
+function outputQuant(ctx: OpContext, output: Tensor, act?: string) {
+  const { scale, zp } = ctx.perTensor(output);
+  const [actMin, actMax] = activationRange(act as never, scale, zp);
+  return { outputOffset: zp, actMin, actMax };
+}
+
+function lowerConv(ctx: OpContext, depthwise: boolean): LoweredOp {
+  const input = ctx.activation(0), filter = ctx.constant(1, "filter", "int8"), output = ctx.output(0);
+  const [inH, inW, inC] = nhwc(ctx, input, "input");
+  const [outH, outW, outC] = nhwc(ctx, output, "output");
+  if (filter.shape.length !== 4) ctx.fail(`filter "${filter.name}" has shape [${filter.shape}]; expected 4-D`);
+  const strideH = ctx.option<number>("strideH"), strideW = ctx.option<number>("strideW");
+  const dilH = ctx.option<number>("dilationH", 1), dilW = ctx.option<number>("dilationW", 1);
+  if (strideH < 1 || strideW < 1 || dilH < 1 || dilW < 1) ctx.fail(`strides and dilations must be at least 1`);
+  const padding = ctx.option<"SAME" | "VALID">("padding");
+  let kH: number, kW: number, depthMultiplier = 1, perChannel: number;
+  const w = int8Data(filter);
+  let weights: Int8Array;
+  if (!depthwise) {
+    const [fo, fh, fw, fi] = filter.shape;
+    if (fo !== outC) ctx.fail(`filter has ${fo} output channels but the output has ${outC}`);
+    if (fi !== inC) ctx.fail(`filter has ${fi} input channels but the input has ${inC} (grouped convolution is not supported)`);
+    kH = fh; kW = fw; perChannel = fh * fw * fi;
+    weights = w; // already [outC][kH][kW][inC]
+  } else {
+    const [one, fh, fw, fc] = filter.shape;
+    if (one !== 1 || fc !== outC) ctx.fail(`depthwise filter has shape [${filter.shape}]; expected [1, kH, kW, ${outC}]`);
+    if (outC % inC !== 0) ctx.fail(`output channels ${outC} are not a multiple of input channels ${inC}`);
+    depthMultiplier = outC / inC;
+    kH = fh; kW = fw; perChannel = fh * fw;
+    weights = new Int8Array(outC * perChannel); // [kH][kW][outC] -> [outC][kH][kW]
+    for (let c = 0; c < outC; c++) for (let k = 0; k < perChannel; k++) weights[c * perChannel + k] = w[k * outC + c];
+  }
+  const expectH = outputSize(padding, inH, kH, strideH, dilH), expectW = outputSize(padding, inW, kW, strideW, dilW);
+  if (expectH !== outH || expectW !== outW) ctx.fail(`output is ${outH}x${outW} but ${padding} padding gives ${expectH}x${expectW}`);
+  const { multiplier, shift } = channelMultipliers(ctx, input, filter, output, outC);
+  return {
+    kind: depthwise ? "DEPTHWISE_CONV_2D" : "CONV_2D",
+    source: ctx.op.index, sourceType: ctx.op.type,
+    fields: {
+      input: { tensor: input.index }, inH, inW, inC,
+      output: { tensor: output.index }, outH, outW, outC,
+      kH, kW, strideH, strideW, dilH, dilW,
+      padH: leadingPadding(inH, kH, strideH, dilH, outH), padW: leadingPadding(inW, kW, strideW, dilW, outW),
+      depthMultiplier,
+      inputOffset: -ctx.perTensor(input).zp,
+      ...outputQuant(ctx, output, ctx.option("activation", "NONE")),
+      weights: { weights: true }, tileCh: 0, tileBuf: { scratch: true },
+    },
+    reads: [input.index], writes: [output.index],
+    channels: { outC, perChannel, bias: biasData(ctx, 2, outC), multiplier, shift, weights },
+    macs: outH * outW * outC * perChannel,
+  };
+}
+
+function lowerFullyConnected(ctx: OpContext): LoweredOp {
+  const input = ctx.activation(0), filter = ctx.constant(1, "filter", "int8"), output = ctx.output(0);
+  if (filter.shape.length !== 2) ctx.fail(`filter "${filter.name}" has shape [${filter.shape}]; expected [out, in]`);
+  if (ctx.option<number>("weightsFormat", 0) !== 0) ctx.fail(`shuffled weights formats are not supported`);
+  const [outC, inC] = filter.shape;
+  const n = elementCount(input.shape);
+  if (n % inC !== 0) ctx.fail(`input has ${n} values, not a multiple of the filter's ${inC} inputs`);
+  const batches = n / inC;
+  if (elementCount(output.shape) !== batches * outC) ctx.fail(`output has ${elementCount(output.shape)} values; expected ${batches * outC}`);
+  const inScale = ctx.perTensor(input).scale, outScale = ctx.perTensor(output).scale;
+  const multiplier = new Int32Array(outC), shift = new Int32Array(outC);
+  if (filter.scale.length !== 1 && filter.scale.length !== outC) ctx.fail(`filter has ${filter.scale.length} scales for ${outC} outputs`);
+  for (let c = 0; c < outC; c++) {
+    const fs = filter.scale.length === 1 ? filter.scale[0] : filter.scale[c];
+    [multiplier[c], shift[c]] = quantizeMultiplier((inScale * fs) / outScale);
+  }
+  if (filter.zeroPoint.length > 1 && filter.zeroPoint.some((z) => z !== filter.zeroPoint[0])) ctx.fail(`per-channel filter zero points are not supported`);
+  return {
+    kind: "FULLY_CONNECTED", source: ctx.op.index, sourceType: ctx.op.type,
+    fields: {
+      input: { tensor: input.index }, output: { tensor: output.index }, batches, inC, outC,
+      inputOffset: -ctx.perTensor(input).zp, filterOffset: -(filter.zeroPoint[0] ?? 0),
+      ...outputQuant(ctx, output, ctx.option("activation", "NONE")),
+      weights: { weights: true }, tileCh: 0, tileBuf: { scratch: true },
+    },
+    reads: [input.index], writes: [output.index],
+    channels: { outC, perChannel: inC, bias: biasData(ctx, 2, outC), multiplier, shift, weights: int8Data(filter) },
+    macs: batches * outC * inC,
+  };
+}
+
+function lowerPool(ctx: OpContext): LoweredOp {
+  const input = ctx.activation(0), output = ctx.output(0);
+  const [inH, inW, channels] = nhwc(ctx, input, "input");
+  const [outH, outW, outC] = nhwc(ctx, output, "output");
+  if (outC !== channels) ctx.fail(`output has ${outC} channels, input ${channels}`);
+  const qi = ctx.perTensor(input), qo = ctx.perTensor(output);
+  if (qi.scale !== qo.scale || qi.zp !== qo.zp) ctx.fail(`input and output quantization differ; int8 pooling needs them equal`);
+  const kH = ctx.option<number>("filterH"), kW = ctx.option<number>("filterW");
+  const strideH = ctx.option<number>("strideH"), strideW = ctx.option<number>("strideW");
+  const padding = ctx.option<"SAME" | "VALID">("padding");
+  if (outputSize(padding, inH, kH, strideH) !== outH || outputSize(padding, inW, kW, strideW) !== outW) {
+    ctx.fail(`output size does not match ${padding} padding`);
+  }
+  const { actMin, actMax } = outputQuant(ctx, output, ctx.option("activation", "NONE"));
+  return {
+    kind: ctx.op.type as OpName, source: ctx.op.index, sourceType: ctx.op.type,
+    fields: {
+      input: { tensor: input.index }, inH, inW, channels, output: { tensor: output.index }, outH, outW,
+      kH, kW, strideH, strideW,
+      padH: leadingPadding(inH, kH, strideH, 1, outH), padW: leadingPadding(inW, kW, strideW, 1, outW),
+      actMin, actMax,
+    },
+    reads: [input.index], writes: [output.index], macs: outH * outW * channels * kH * kW,
+  };
+}
+
+/** Dense strides of `shape` (4-D, right-aligned) with 0 where it broadcasts against `out`. */
+function broadcastStrides(ctx: OpContext, shape: number[], out: number[]): number[] {
+  const s = [1, 1, 1, 1].concat(shape).slice(-4);
+  const strides = [0, 0, 0, 0];
+  let stride = 1;
+  for (let d = 3; d >= 0; d--) {
+    if (s[d] !== out[d] && s[d] !== 1) ctx.fail(`shape [${shape}] does not broadcast to [${out}]`);
+    strides[d] = s[d] === 1 && out[d] !== 1 ? 0 : stride;
+    stride *= s[d];
+  }
+  return strides;
+}
+
+function lowerElementwise(ctx: OpContext): LoweredOp {
+  const in1 = ctx.activation(0), in2 = ctx.activation(1), output = ctx.output(0);
+  if (output.shape.length > 4) ctx.fail(`output has rank ${output.shape.length}; at most 4 is supported`);
+  const d = [1, 1, 1, 1].concat(output.shape).slice(-4);
+  const s1 = broadcastStrides(ctx, in1.shape, d), s2 = broadcastStrides(ctx, in2.shape, d);
+  const q1 = ctx.perTensor(in1), q2 = ctx.perTensor(in2), qo = ctx.perTensor(output);
+  const quant = outputQuant(ctx, output, ctx.option("activation", "NONE"));
+  let mults: Record<string, number>;
+  if (ctx.op.type === "ADD") {
+    const leftShift = 20;
+    const twiceMax = 2 * Math.max(q1.scale, q2.scale);
+    const [m1, sh1] = quantizeMultiplier(q1.scale / twiceMax);
+    const [m2, sh2] = quantizeMultiplier(q2.scale / twiceMax);
+    const [mo, sho] = quantizeMultiplier(twiceMax / (2 ** leftShift * qo.scale));
+    if (sh1 > 0 || sh2 > 0 || sho > 0) ctx.fail(`scales give a multiplier above one; not supported`);
+    mults = { input1Multiplier: m1, input1Shift: sh1, input2Multiplier: m2, input2Shift: sh2, outputMultiplier: mo, outputShift: sho, leftShift };
+  } else {
+    const [mo, sho] = quantizeMultiplier((q1.scale * q2.scale) / qo.scale);
+    mults = { input1Multiplier: 0, input1Shift: 0, input2Multiplier: 0, input2Shift: 0, outputMultiplier: mo, outputShift: sho, leftShift: 0 };
+  }
+  const dense1 = s1.every((v, i) => v === [d[1] * d[2] * d[3], d[2] * d[3], d[3], 1][i]);
+  return {
+    kind: ctx.op.type as OpName, source: ctx.op.index, sourceType: ctx.op.type,
+    fields: {
+      input1: { tensor: in1.index }, input2: { tensor: in2.index }, output: { tensor: output.index },
+      d0: d[0], d1: d[1], d2: d[2], d3: d[3],
+      s1_0: s1[0], s1_1: s1[1], s1_2: s1[2], s1_3: s1[3],
+      s2_0: s2[0], s2_1: s2[1], s2_2: s2[2], s2_3: s2[3],
+      input1Offset: -q1.zp, input2Offset: -q2.zp, ...quant, ...mults,
+    },
+    reads: [in1.index, in2.index], writes: [output.index],
+    // Element i of the output depends only on element i of a dense, same-shape input.
+    inPlaceInput: dense1 ? in1.index : undefined,
+    macs: elementCount(d),
+  };
+}
+
+function lowerSoftmax(ctx: OpContext): LoweredOp {
+  const input = ctx.activation(0), output = ctx.output(0);
+  const depth = input.shape[input.shape.length - 1];
+  const rows = elementCount(input.shape) / depth;
+  const qo = ctx.perTensor(output);
+  if (Math.fround(qo.scale) !== Math.fround(1 / 256) || qo.zp !== -128) {
+    ctx.fail(`int8 softmax output must have scale 1/256 and zero point -128 (TFLite's convention), has ${qo.scale} and ${qo.zp}`);
+  }
+  const p = softmaxParams(ctx.option<number>("beta", 1), ctx.perTensor(input).scale);
+  return {
+    kind: "SOFTMAX", source: ctx.op.index, sourceType: ctx.op.type,
+    fields: { input: { tensor: input.index }, output: { tensor: output.index }, rows, depth,
+      inputMultiplier: p.multiplier, inputLeftShift: p.leftShift, diffMin: p.diffMin },
+    reads: [input.index], writes: [output.index], macs: rows * depth,
+  };
+}
+
+function lowerQuantize(ctx: OpContext): LoweredOp {
+  const raw = ctx.tensor(0, "input");
+  const output = ctx.output(0);
+  const qo = ctx.perTensor(output);
+  const count = elementCount(output.shape);
+  if (raw.dtype === "float32") {
+    const input = ctx.activation(0, "float32");
+    return {
+      kind: "QUANTIZE_F32", source: ctx.op.index, sourceType: ctx.op.type,
+      fields: { input: { tensor: input.index }, output: { tensor: output.index }, count,
+        scaleBits: floatBits(qo.scale), zeroPoint: qo.zp },
+      reads: [input.index], writes: [output.index], macs: count,
+    };
+  }
+  const input = ctx.activation(0);
+  const qi = ctx.perTensor(input);
+  const [multiplier, shift] = quantizeMultiplier(qi.scale / qo.scale);
+  return {
+    kind: "REQUANTIZE", source: ctx.op.index, sourceType: ctx.op.type,
+    fields: { input: { tensor: input.index }, output: { tensor: output.index }, count,
+      inputZeroPoint: qi.zp, outputZeroPoint: qo.zp, multiplier, shift },
+    reads: [input.index], writes: [output.index], inPlaceInput: input.index, macs: count,
+  };
+}
+
+function lowerDequantize(ctx: OpContext): LoweredOp {
+  const input = ctx.activation(0), output = ctx.output(0, "float32");
+  const qi = ctx.perTensor(input);
+  return {
+    kind: "DEQUANTIZE", source: ctx.op.index, sourceType: ctx.op.type,
+    fields: { input: { tensor: input.index }, output: { tensor: output.index }, count: elementCount(input.shape),
+      scaleBits: floatBits(qi.scale), zeroPoint: qi.zp },
+    reads: [input.index], writes: [output.index], macs: elementCount(input.shape),
+  };
+}
+
+function lowerPad(ctx: OpContext): LoweredOp {
+  const input = ctx.activation(0), output = ctx.output(0);
+  const pads = ctx.constant(1, "paddings", "int32");
+  const rank = input.shape.length;
+  if (rank > 4) ctx.fail(`input has rank ${rank}; at most 4 is supported`);
+  const pv = new Int32Array(new Uint8Array(pads.data!).buffer);
+  if (pv.length !== rank * 2) ctx.fail(`paddings has ${pv.length} values for a rank-${rank} input`);
+  if (pv.some((v) => v < 0)) ctx.fail(`negative paddings are not supported`);
+  const qi = ctx.perTensor(input), qo = ctx.perTensor(output);
+  if (qi.scale !== qo.scale || qi.zp !== qo.zp) ctx.fail(`input and output quantization differ`);
+  let padValue = qo.zp;
+  const value = ctx.optional(2);
+  if (value) {
+    if (!value.data || value.dtype !== "int8") ctx.fail(`constant_values must be a constant int8 scalar`);
+    padValue = new Int8Array(value.data.buffer, value.data.byteOffset, 1)[0];
+  }
+  const lead = 4 - rank;
+  const dim = (i: number) => (i < lead ? 1 : input.shape[i - lead]);
+  const before = (i: number) => (i < lead ? 0 : pv[(i - lead) * 2]);
+  const after = (i: number) => (i < lead ? 0 : pv[(i - lead) * 2 + 1]);
+  for (let i = lead; i < 4; i++) {
+    if (dim(i) + before(i) + after(i) !== output.shape[i - lead]) ctx.fail(`output shape [${output.shape}] does not match the paddings`);
+  }
+  return {
+    kind: "PAD", source: ctx.op.index, sourceType: ctx.op.type,
+    fields: { input: { tensor: input.index }, output: { tensor: output.index },
+      d0: dim(0), d1: dim(1), d2: dim(2), d3: dim(3),
+      b0: before(0), b1: before(1), b2: before(2), b3: before(3),
+      a0: after(0), a1: after(1), a2: after(2), a3: after(3), padValue },
+    reads: [input.index], writes: [output.index], macs: 0,
+  };
+}
+
+function lowerConcatenation(ctx: OpContext): LoweredOp {
+  const output = ctx.output(0);
+  const inputs = ctx.op.inputs.map((_, i) => ctx.activation(i));
+  const rank = output.shape.length;
+  let axis = ctx.option<number>("axis");
+  if (axis < 0) axis += rank;
+  if (axis < 0 || axis >= rank) ctx.fail(`axis ${ctx.option<number>("axis")} is out of range for rank ${rank}`);
+  if ((ctx.option<string>("activation", "NONE")) !== "NONE") ctx.fail(`a fused activation on concatenation is not supported`);
+  const qo = ctx.perTensor(output);
+  const outer = elementCount(output.shape.slice(0, axis));
+  const inner = (t: Tensor) => elementCount(t.shape.slice(axis));
+  for (const t of inputs) {
+    const q = ctx.perTensor(t);
+    if (q.scale !== qo.scale || q.zp !== qo.zp) ctx.fail(`input "${t.name}" is quantized differently from the output; requantizing concatenation is not supported`);
+    if (t.shape.length !== rank) ctx.fail(`input "${t.name}" has rank ${t.shape.length}, output ${rank}`);
+  }
+  const outInner = inner(output);
+  if (inputs.reduce((s, t) => s + inner(t), 0) !== outInner) ctx.fail(`input sizes along axis ${axis} do not add up to the output's`);
+  return {
+    kind: "CONCATENATION", source: ctx.op.index, sourceType: ctx.op.type,
+    fields: { output: { tensor: output.index }, outer, outInner, count: inputs.length },
+    tail: inputs.flatMap((t) => [{ tensor: t.index }, inner(t)]),
+    reads: inputs.map((t) => t.index), writes: [output.index], macs: 0,
+  };
+}
+
+function lowerMean(ctx: OpContext): LoweredOp {
+  const input = ctx.activation(0), output = ctx.output(0);
+  const axes = ctx.constant(1, "axis", "int32");
+  const rank = input.shape.length;
+  if (rank > 4) ctx.fail(`input has rank ${rank}; at most 4 is supported`);
+  const lead = 4 - rank;
+  let axisMask = 0;
+  for (const a of new Int32Array(new Uint8Array(axes.data!).buffer)) {
+    const ax = a < 0 ? a + rank : a;
+    if (ax < 0 || ax >= rank) ctx.fail(`axis ${a} is out of range`);
+    axisMask |= 1 << (ax + lead);
+  }
+  const d = [1, 1, 1, 1].concat(input.shape).slice(-4);
+  const qi = ctx.perTensor(input), qo = ctx.perTensor(output);
+  const reduced = d.reduce((n, v, i) => (axisMask & (1 << i) ? n * v : n), 1);
+  const [multiplier, shift] = meanMultiplier(qi.scale, qo.scale, reduced);
+  return {
+    kind: "MEAN", source: ctx.op.index, sourceType: ctx.op.type,
+    fields: { input: { tensor: input.index }, output: { tensor: output.index },
+      d0: d[0], d1: d[1], d2: d[2], d3: d[3], axisMask,
+      inputZeroPoint: qi.zp, outputZeroPoint: qo.zp, multiplier, shift },
+    reads: [input.index], writes: [output.index], macs: elementCount(input.shape),
+  };
+}
+
+/** MEAN's requantization: input_scale / output_scale, the division by the element count done by the kernel. */
+function meanMultiplier(inScale: number, outScale: number, _count: number): [number, number] {
+  return quantizeMultiplier(inScale / outScale);
+}
+
+function floatBits(x: number): number {
+  const b = new DataView(new ArrayBuffer(4));
+  b.setFloat32(0, x, true);
+  return b.getInt32(0, true);
+}

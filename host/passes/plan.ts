@@ -1,0 +1,152 @@
+// The static memory plan: every activation and scratch buffer gets a fixed arena
+// offset for the whole run. Buffers whose lifetimes overlap never overlap in
+// memory; RESHAPE outputs alias their input; an op that allows it writes its
+// output over an input that dies there. Placement is greedy by size (largest
+// first, lowest free offset), as in TFLM's greedy planner.
+import { type Graph, tensorBytes } from "../graph/graph.ts";
+import { CHANNEL_DATA_BYTES } from "../format/spec.ts";
+import type { Lowered, LoweredOp } from "./lower.ts";
+
+const ALIGN = 4;
+const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
+
+export interface Buffer {
+  id: string; // "t<index>" for a tensor group (its root), "s<op>" for an op's scratch
+  bytes: number;
+  first: number; // first op index (in lowered order) at which it is live
+  last: number; // last op index at which it is live
+  offset: number;
+}
+
+export interface Plan {
+  buffers: Buffer[];
+  /** Arena offset of every activation tensor (aliases included). */
+  tensorOffset: Map<number, number>;
+  /** Arena offset and size of each op's scratch (weight tile) buffer. */
+  scratch: Map<number, { offset: number; bytes: number }>;
+  /** Output channels per weight tile, per weighted op. */
+  tileCh: Map<number, number>;
+  arenaBytes: number;
+  /** The op at which the arena's highest byte is in use. */
+  peakOp: number;
+  /** Bytes live during each op. */
+  timeline: number[];
+}
+
+export interface PlanOptions {
+  /** Weight tiles start at this many bytes and grow where that costs no peak memory. */
+  minTileBytes?: number;
+}
+
+/** Follows RESHAPE aliases to the tensor that owns the bytes. */
+export function rootOf(aliases: Map<number, number>, t: number): number {
+  while (aliases.has(t)) t = aliases.get(t)!;
+  return t;
+}
+
+function tileBytes(op: LoweredOp, ch: number): number {
+  return ch * (CHANNEL_DATA_BYTES + op.channels!.perChannel);
+}
+
+export function planMemory(g: Graph, lowered: Lowered, options: PlanOptions = {}): Plan {
+  const minTile = options.minTileBytes ?? 2048;
+  const tileCh = new Map<number, number>();
+  lowered.ops.forEach((op, i) => {
+    if (!op.channels) return;
+    const per = CHANNEL_DATA_BYTES + op.channels.perChannel;
+    tileCh.set(i, Math.max(1, Math.min(op.channels.outC, Math.floor(minTile / per))));
+  });
+  let best = place(g, lowered, tileCh);
+  // Grow each op's weight tile as far as it fits under the peak already set by activations.
+  for (const [i] of tileCh) {
+    const op = lowered.ops[i];
+    let lo = tileCh.get(i)!, hi = op.channels!.outC;
+    while (lo < hi) {
+      const mid = Math.ceil((lo + hi) / 2);
+      tileCh.set(i, mid);
+      const trial = place(g, lowered, tileCh);
+      if (trial.arenaBytes <= best.arenaBytes) { lo = mid; best = trial; } else hi = mid - 1;
+    }
+    tileCh.set(i, lo);
+  }
+  return place(g, lowered, tileCh);
+}
+
+function place(g: Graph, lowered: Lowered, tileCh: Map<number, number>): Plan {
+  const n = lowered.ops.length;
+  const groupOf = new Map<number, number>(); // tensor -> group root
+  const union = (a: number, b: number) => groupOf.set(find(b), find(a));
+  const find = (t: number): number => {
+    let r = t;
+    while (groupOf.has(r) && groupOf.get(r) !== r) r = groupOf.get(r)!;
+    return r;
+  };
+  for (const [out, inp] of lowered.aliases) union(inp, out);
+
+  // Lifetimes of tensor groups.
+  const first = new Map<number, number>(), last = new Map<number, number>();
+  const use = (t: number, i: number) => {
+    const r = find(t);
+    first.set(r, Math.min(first.get(r) ?? i, i));
+    last.set(r, Math.max(last.get(r) ?? i, i));
+  };
+  for (const t of g.inputs) use(t, 0);
+  lowered.ops.forEach((op, i) => { op.reads.forEach((t) => use(t, i)); op.writes.forEach((t) => use(t, i)); });
+  for (const t of g.outputs) use(t, Math.max(n - 1, 0));
+
+  // In place: the output takes over an input whose group dies at this op.
+  const pinned = new Set([...g.inputs, ...g.outputs].map(find));
+  lowered.ops.forEach((op, i) => {
+    if (op.inPlaceInput === undefined) return;
+    const inRoot = find(op.inPlaceInput), outRoot = find(op.writes[0]);
+    if (inRoot === outRoot || pinned.has(inRoot) || pinned.has(outRoot)) return;
+    if (last.get(inRoot) !== i || first.get(outRoot) !== i) return;
+    if (tensorBytes(g.tensors[inRoot]) !== tensorBytes(g.tensors[outRoot])) return;
+    union(inRoot, outRoot);
+    first.set(inRoot, first.get(inRoot)!);
+    last.set(inRoot, Math.max(last.get(inRoot)!, last.get(outRoot)!));
+    first.delete(outRoot); last.delete(outRoot);
+  });
+
+  const buffers: Buffer[] = [];
+  for (const [root, f] of first) {
+    buffers.push({ id: `t${root}`, bytes: align(tensorBytes(g.tensors[root])), first: f, last: last.get(root)!, offset: -1 });
+  }
+  for (const [i, ch] of tileCh) {
+    buffers.push({ id: `s${i}`, bytes: align(tileBytes(lowered.ops[i], ch)), first: i, last: i, offset: -1 });
+  }
+
+  const order = [...buffers].sort((a, b) => b.bytes - a.bytes || a.first - b.first);
+  const placed: Buffer[] = [];
+  for (const b of order) {
+    const clashes = placed
+      .filter((p) => p.first <= b.last && b.first <= p.last)
+      .sort((x, y) => x.offset - y.offset);
+    let offset = 0;
+    for (const p of clashes) {
+      if (offset + b.bytes <= p.offset) break;
+      offset = Math.max(offset, p.offset + p.bytes);
+    }
+    b.offset = offset;
+    placed.push(b);
+  }
+
+  const tensorOffset = new Map<number, number>();
+  const byId = new Map(buffers.map((b) => [b.id, b]));
+  const allTensors = new Set<number>([...g.inputs, ...g.outputs, ...lowered.aliases.keys()]);
+  lowered.ops.forEach((op) => [...op.reads, ...op.writes].forEach((t) => allTensors.add(t)));
+  for (const t of allTensors) tensorOffset.set(t, byId.get(`t${find(t)}`)!.offset);
+  const scratch = new Map<number, { offset: number; bytes: number }>();
+  for (const [i] of tileCh) { const b = byId.get(`s${i}`)!; scratch.set(i, { offset: b.offset, bytes: b.bytes }); }
+
+  const arenaBytes = buffers.reduce((m, b) => Math.max(m, b.offset + b.bytes), 0);
+  const timeline: number[] = [];
+  let peakOp = 0, peakEnd = -1;
+  for (let i = 0; i < Math.max(n, 1); i++) {
+    const live = buffers.filter((b) => b.first <= i && i <= b.last);
+    timeline.push(live.reduce((s, b) => s + b.bytes, 0));
+    const end = live.reduce((m, b) => Math.max(m, b.offset + b.bytes), 0);
+    if (end > peakEnd) { peakEnd = end; peakOp = i; }
+  }
+  return { buffers, tensorOffset, scratch, tileCh: new Map(tileCh), arenaBytes, peakOp, timeline };
+}

@@ -1,0 +1,57 @@
+// The six real int8 models give exactly TFLM's bytes: outputs and every intermediate tensor.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { loadModel } from "../../host/compile.ts";
+import { runOnHost } from "../../host/cli/run.ts";
+import { INT8_MODELS, modelPath, goldenRuns, goldenTensors, requireShared, xorshiftBytes, SHARED } from "./shared.ts";
+
+requireShared();
+
+function firstDifference(a: Uint8Array, b: Uint8Array): string {
+  if (a.length !== b.length) return `length ${a.length} vs ${b.length}`;
+  const i = a.findIndex((v, k) => v !== b[k]);
+  return i < 0 ? "none" : `byte ${i}: ${(a[i] << 24) >> 24} vs ${(b[i] << 24) >> 24}`;
+}
+
+for (const name of INT8_MODELS) {
+  test(`${name}: outputs are byte-identical with TFLM on the golden inputs`, () => {
+    const c = loadModel(modelPath(name));
+    for (const run of goldenRuns(name)) {
+      const { outputs } = runOnHost(c, [run.input]);
+      assert.ok(Buffer.from(outputs[0]).equals(Buffer.from(run.output)), `input ${run.key}: first difference ${firstDifference(outputs[0], run.output)}`);
+    }
+  });
+
+  test(`${name}: every intermediate tensor from --dump matches TFLM's`, () => {
+    const c = loadModel(modelPath(name));
+    const dir = mkdtempSync(join(tmpdir(), `tl-dump-${name}-`));
+    runOnHost(c, [goldenRuns(name)[0].input], dir);
+    const golden = goldenTensors(name);
+    assert.ok(golden.size > 0);
+    for (const [index, want] of golden) {
+      const got = readFileSync(join(dir, `t${index}.bin`));
+      assert.ok(got.equals(Buffer.from(want)), `tensor ${index}: first difference ${firstDifference(got, want)}`);
+    }
+    const index = JSON.parse(readFileSync(join(dir, "index.json"), "utf8"));
+    assert.equal(index.tensors.length, golden.size);
+  });
+
+  test(`${name}: the golden inputs are the documented xorshift32 stream`, () => {
+    // Guards the generator used for inputs beyond the golden ones (bench, hil).
+    for (const run of goldenRuns(name)) assert.ok(Buffer.from(xorshiftBytes(Number(run.key), run.input.length)).equals(Buffer.from(run.input)));
+  });
+
+  test(`${name}: planned arena and measured high-water stay within TFLM's arena`, () => {
+    const c = loadModel(modelPath(name));
+    const meta = JSON.parse(readFileSync(join(SHARED, "golden", name, "meta.json"), "utf8"));
+    const { peakBytes } = runOnHost(c, [goldenRuns(name)[0].input]);
+    assert.ok(peakBytes <= c.meta.plan.arenaBytes, `measured ${peakBytes} > planned ${c.meta.plan.arenaBytes}`);
+    assert.ok(peakBytes > 0);
+    if (name !== "micro_speech_quantized") {
+      assert.ok(c.meta.plan.arenaBytes < meta.arena_used_bytes, `planned ${c.meta.plan.arenaBytes} >= TFLM ${meta.arena_used_bytes}`);
+    }
+  });
+}

@@ -46,13 +46,13 @@ export function execRecord(): i32 {
     case OP_AVERAGE_POOL_2D:
     case OP_MAX_POOL_2D: {
       const q = changetype<PoolParams>(p);
-      if (!touch(q.input, q.inH * q.inW * q.channels) || !touch(q.output, q.outH * q.outW * q.channels)) return STATUS_OUT_OF_ARENA;
+      if (!touch(q.input, size(q.inH, q.inW, q.channels)) || !touch(q.output, size(q.outH, q.outW, q.channels))) return STATUS_OUT_OF_ARENA;
       return opcode == OP_MAX_POOL_2D ? max_pool_s8(q) : average_pool_s8(q);
     }
     case OP_ADD:
     case OP_MUL: {
       const q = changetype<ElementwiseParams>(p);
-      const n = q.d0 * q.d1 * q.d2 * q.d3;
+      const n = size(q.d0, q.d1, q.d2, q.d3);
       const n1 = extent4(q.d0, q.d1, q.d2, q.d3, q.s1_0, q.s1_1, q.s1_2, q.s1_3);
       const n2 = extent4(q.d0, q.d1, q.d2, q.d3, q.s2_0, q.s2_1, q.s2_2, q.s2_3);
       if (n1 < 0 || n2 < 0 || !touch(q.input1, n1) || !touch(q.input2, n2) || !touch(q.output, n)) return STATUS_OUT_OF_ARENA;
@@ -60,7 +60,7 @@ export function execRecord(): i32 {
     }
     case OP_SOFTMAX: {
       const q = changetype<SoftmaxParams>(p);
-      if (!touch(q.input, q.rows * q.depth) || !touch(q.output, q.rows * q.depth)) return STATUS_OUT_OF_ARENA;
+      if (!touch(q.input, size(q.rows, q.depth)) || !touch(q.output, size(q.rows, q.depth))) return STATUS_OUT_OF_ARENA;
       return softmax_s8(q);
     }
     case OP_REQUANTIZE: {
@@ -70,35 +70,36 @@ export function execRecord(): i32 {
     }
     case OP_QUANTIZE_F32: {
       const q = changetype<QuantizeF32Params>(p);
-      if (!touch(q.input, q.count * 4) || !touch(q.output, q.count)) return STATUS_OUT_OF_ARENA;
+      if (!touch(q.input, size(q.count, 4)) || !touch(q.output, q.count)) return STATUS_OUT_OF_ARENA;
       return quantize_f32_s8(q);
     }
     case OP_DEQUANTIZE: {
       const q = changetype<DequantizeParams>(p);
-      if (!touch(q.input, q.count) || !touch(q.output, q.count * 4)) return STATUS_OUT_OF_ARENA;
+      if (!touch(q.input, q.count) || !touch(q.output, size(q.count, 4))) return STATUS_OUT_OF_ARENA;
       return dequantize_s8_f32(q);
     }
     case OP_PAD: {
       const q = changetype<PadParams>(p);
-      const outN = (q.d0 + q.b0 + q.a0) * (q.d1 + q.b1 + q.a1) * (q.d2 + q.b2 + q.a2) * (q.d3 + q.b3 + q.a3);
-      if (!touch(q.input, q.d0 * q.d1 * q.d2 * q.d3) || !touch(q.output, outN)) return STATUS_OUT_OF_ARENA;
+      const outN = size(q.d0 + q.b0 + q.a0, q.d1 + q.b1 + q.a1, q.d2 + q.b2 + q.a2, q.d3 + q.b3 + q.a3);
+      if (q.b0 < 0 || q.b1 < 0 || q.b2 < 0 || q.b3 < 0 || q.a0 < 0 || q.a1 < 0 || q.a2 < 0 || q.a3 < 0) return STATUS_BAD_RECORD;
+      if (!touch(q.input, size(q.d0, q.d1, q.d2, q.d3)) || !touch(q.output, outN)) return STATUS_OUT_OF_ARENA;
       return pad_s8(q);
     }
     case OP_CONCATENATION: {
       const q = changetype<ConcatParams>(p);
       const pairs = p + <usize>(CONCAT_PARAMS_WORDS << 2);
       if (<usize>RECORD + <usize>load<i32>(RECORD, 4) < pairs + <usize>(q.count << 3)) return STATUS_BAD_RECORD;
-      if (!touch(q.output, q.outer * q.outInner)) return STATUS_OUT_OF_ARENA;
+      if (!touch(q.output, size(q.outer, q.outInner))) return STATUS_OUT_OF_ARENA;
       for (let i = 0; i < q.count; i++) {
-        if (!touch(load<i32>(pairs + (<usize>i << 3)), q.outer * load<i32>(pairs + (<usize>i << 3), 4))) return STATUS_OUT_OF_ARENA;
+        if (!touch(load<i32>(pairs + (<usize>i << 3)), size(q.outer, load<i32>(pairs + (<usize>i << 3), 4)))) return STATUS_OUT_OF_ARENA;
       }
       return concatenation_s8(q, pairs);
     }
     case OP_MEAN: {
       const q = changetype<MeanParams>(p);
       const m = q.axisMask;
-      const outN = ((m & 1) ? 1 : q.d0) * ((m & 2) ? 1 : q.d1) * ((m & 4) ? 1 : q.d2) * ((m & 8) ? 1 : q.d3);
-      if (!touch(q.input, q.d0 * q.d1 * q.d2 * q.d3) || !touch(q.output, outN)) return STATUS_OUT_OF_ARENA;
+      const outN = size((m & 1) ? 1 : q.d0, (m & 2) ? 1 : q.d1, (m & 4) ? 1 : q.d2, (m & 8) ? 1 : q.d3);
+      if (!touch(q.input, size(q.d0, q.d1, q.d2, q.d3)) || !touch(q.output, outN)) return STATUS_OUT_OF_ARENA;
       return mean_s8(q);
     }
     case OP_COPY: {
@@ -111,21 +112,36 @@ export function execRecord(): i32 {
   return STATUS_BAD_RECORD;
 }
 
+/** Product of up to four sizes, or -1 if any is negative or the product passes 2^31 - 1. */
+function size(a: i32, b: i32, c: i32 = 1, d: i32 = 1): i32 {
+  if (a < 0 || b < 0 || c < 0 || d < 0) return -1;
+  const max = <i64>i32.MAX_VALUE;
+  let p = <i64>a * <i64>b; // < 2^62, no i64 overflow
+  if (p > max) return -1;
+  p *= <i64>c;
+  if (p > max) return -1;
+  p *= <i64>d;
+  return p > max ? -1 : <i32>p;
+}
+
 /** Elements spanned by a strided 4-D view, or -1 for a negative stride. */
 function extent4(d0: i32, d1: i32, d2: i32, d3: i32, s0: i32, s1: i32, s2: i32, s3: i32): i32 {
-  if (s0 < 0 || s1 < 0 || s2 < 0 || s3 < 0) return -1;
-  return (d0 - 1) * s0 + (d1 - 1) * s1 + (d2 - 1) * s2 + (d3 - 1) * s3 + 1;
+  if (s0 < 0 || s1 < 0 || s2 < 0 || s3 < 0 || d0 < 1 || d1 < 1 || d2 < 1 || d3 < 1) return -1;
+  const e = <i64>(d0 - 1) * s0 + <i64>(d1 - 1) * s1 + <i64>(d2 - 1) * s2 + <i64>(d3 - 1) * s3 + 1;
+  return e > <i64>i32.MAX_VALUE ? -1 : <i32>e;
 }
 
 /** Streams the weight tiles of a weighted op and calls `kernel` for each. */
 function forEachTile(weights: u32, tileBuf: i32, tileCh: i32, outC: i32, perChannel: i32, kind: i32, p: usize): i32 {
-  if (tileCh <= 0) return STATUS_BAD_RECORD;
-  const tileBytes = tileCh * (CHANNEL_DATA_BYTES + perChannel);
+  const tileBytes = size(tileCh, CHANNEL_DATA_BYTES + perChannel);
+  if (tileCh <= 0 || outC < 0 || tileBytes < 0) return STATUS_BAD_RECORD;
   if (!touch(tileBuf, tileBytes)) return STATUS_OUT_OF_ARENA;
   const buf = ARENA + <usize>tileBuf;
   for (let oc0 = 0, t = 0; oc0 < outC; oc0 += tileCh, t++) {
     const n = min(tileCh, outC - oc0);
-    if (tl_read(weights + <u32>(t * tileBytes), buf, <u32>(n * (CHANNEL_DATA_BYTES + perChannel))) != 0) return STATUS_READ_FAILED;
+    const src = <u64>weights + <u64>t * <u64>tileBytes;
+    if (src > <u64>u32.MAX_VALUE) return STATUS_READ_FAILED;
+    if (tl_read(<u32>src, buf, <u32>(n * (CHANNEL_DATA_BYTES + perChannel))) != 0) return STATUS_READ_FAILED;
     let s = STATUS_KERNEL;
     if (kind == OP_CONV_2D) s = conv2d_s8(changetype<ConvParams>(p), buf, oc0, oc0 + n);
     else if (kind == OP_DEPTHWISE_CONV_2D) s = depthwise_conv2d_s8(changetype<ConvParams>(p), buf, oc0, oc0 + n);
@@ -136,12 +152,13 @@ function forEachTile(weights: u32, tileBuf: i32, tileCh: i32, outC: i32, perChan
 }
 
 function execConv(opcode: i32, q: ConvParams): i32 {
-  if (!touch(q.input, q.inH * q.inW * q.inC) || !touch(q.output, q.outH * q.outW * q.outC)) return STATUS_OUT_OF_ARENA;
-  const perChannel = opcode == OP_CONV_2D ? q.kH * q.kW * q.inC : q.kH * q.kW;
+  if (!touch(q.input, size(q.inH, q.inW, q.inC)) || !touch(q.output, size(q.outH, q.outW, q.outC))) return STATUS_OUT_OF_ARENA;
+  const perChannel = opcode == OP_CONV_2D ? size(q.kH, q.kW, q.inC) : size(q.kH, q.kW);
+  if (perChannel < 0) return STATUS_BAD_RECORD;
   return forEachTile(<u32>q.weights, q.tileBuf, q.tileCh, q.outC, perChannel, opcode, changetype<usize>(q));
 }
 
 function execFullyConnected(q: FullyConnectedParams): i32 {
-  if (!touch(q.input, q.batches * q.inC) || !touch(q.output, q.batches * q.outC)) return STATUS_OUT_OF_ARENA;
+  if (!touch(q.input, size(q.batches, q.inC)) || !touch(q.output, size(q.batches, q.outC))) return STATUS_OUT_OF_ARENA;
   return forEachTile(<u32>q.weights, q.tileBuf, q.tileCh, q.outC, q.inC, OP_FULLY_CONNECTED, changetype<usize>(q));
 }

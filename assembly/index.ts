@@ -90,3 +90,4 @@ export function tl_invoke(): i32 {
   while (s == STATUS_OK) s = tl_step();
   return s == STATUS_DONE ? STATUS_OK : s;
 }
+

@@ -37,6 +37,7 @@ export const STATUS = {
   MEMORY: 7, // linear memory could not grow to the planned arena
   KERNEL: 8, // a kernel rejected its parameters (e.g. empty pooling window)
   DONE: 9, // step() called after the last op
+  TRAP: 10, // reported by runners, never by the engine: the wasm code trapped
 } as const;
 
 export const OPCODES = {

@@ -113,7 +113,10 @@ class OpContext {
     return t;
   }
   expectType(t: Tensor, dtype: Tensor["dtype"]): void {
-    if (t.dtype !== dtype) this.fail(`tensor ${t.index} ("${t.name}") is ${t.dtype}; tinyloop supports ${dtype} here`);
+    if (t.dtype !== dtype) {
+      const hint = t.dtype === "float32" ? " (float models are not supported yet: convert with full-integer int8 quantization)" : "";
+      this.fail(`tensor ${t.index} ("${t.name}") is ${t.dtype}; tinyloop supports ${dtype} here${hint}`);
+    }
     if (dtype === "int8" && t.scale.length === 0) this.fail(`tensor ${t.index} ("${t.name}") is int8 but has no quantization parameters`);
   }
   perTensor(t: Tensor): { scale: number; zp: number } {
@@ -233,8 +236,10 @@ function lowerFullyConnected(ctx: OpContext): LoweredOp {
   const multiplier = new Int32Array(outC), shift = new Int32Array(outC);
   if (filter.scale.length !== 1 && filter.scale.length !== outC) ctx.fail(`filter has ${filter.scale.length} scales for ${outC} outputs`);
   for (let c = 0; c < outC; c++) {
-    const fs = filter.scale.length === 1 ? filter.scale[0] : filter.scale[c];
-    [multiplier[c], shift[c]] = quantizeMultiplier((inScale * fs) / outScale);
+    // TFLM: per-channel scales are multiplied in double; a per-tensor filter goes through
+    // GetQuantizedConvolutionMultipler, which multiplies input and filter scale in float32.
+    const product = filter.scale.length === 1 ? Math.fround(inScale * filter.scale[0]) : inScale * filter.scale[c];
+    [multiplier[c], shift[c]] = quantizeMultiplier(product / outScale);
   }
   if (filter.zeroPoint.length > 1 && filter.zeroPoint.some((z) => z !== filter.zeroPoint[0])) ctx.fail(`per-channel filter zero points are not supported`);
   return {
@@ -453,8 +458,8 @@ function lowerMean(ctx: OpContext): LoweredOp {
   }
   const d = [1, 1, 1, 1].concat(input.shape).slice(-4);
   const qi = ctx.perTensor(input), qo = ctx.perTensor(output);
-  const reduced = d.reduce((n, v, i) => (axisMask & (1 << i) ? n * v : n), 1);
-  const [multiplier, shift] = meanMultiplier(qi.scale, qo.scale, reduced);
+  // TFLM's QuantizedMeanOrSum: the kernel folds 1/count into this multiplier at run time.
+  const [multiplier, shift] = quantizeMultiplier(qi.scale / qo.scale);
   return {
     kind: "MEAN", source: ctx.op.index, sourceType: ctx.op.type,
     fields: { input: { tensor: input.index }, output: { tensor: output.index },
@@ -462,11 +467,6 @@ function lowerMean(ctx: OpContext): LoweredOp {
       inputZeroPoint: qi.zp, outputZeroPoint: qo.zp, multiplier, shift },
     reads: [input.index], writes: [output.index], macs: elementCount(input.shape),
   };
-}
-
-/** MEAN's requantization: input_scale / output_scale, the division by the element count done by the kernel. */
-function meanMultiplier(inScale: number, outScale: number, _count: number): [number, number] {
-  return quantizeMultiplier(inScale / outScale);
 }
 
 function floatBits(x: number): number {

@@ -10,6 +10,7 @@ const MEANING: Record<number, string> = {
   [STATUS.MEMORY]: "the engine could not get enough memory for the planned arena",
   [STATUS.KERNEL]: "a kernel rejected its parameters",
   [STATUS.DONE]: "all ops have already run",
+  [STATUS.TRAP]: "the engine trapped (an out-of-bounds access or similar); the model blob is corrupt or this is an engine bug",
 };
 
 export class EngineError extends Error {

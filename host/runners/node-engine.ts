@@ -57,12 +57,22 @@ export class NodeEngine {
     const instance = new WebAssembly.Instance(engineModule(), { env: { tl_read } });
     exports = instance.exports as unknown as EngineExports;
     const engine = new NodeEngine(exports);
-    engine.check(exports.tl_load(), "load");
+    engine.check(engine.guarded("load", () => exports!.tl_load()), "load");
     return engine;
   }
 
   private check(status: number, where: string): void {
     if (status !== STATUS.OK) throw new EngineError(status, where);
+  }
+
+  /** Runs an engine call; a wasm trap (which a checked .tlm never causes) becomes an EngineError too. */
+  private guarded<T>(where: string, call: () => T): T {
+    try {
+      return call();
+    } catch (e) {
+      if (e instanceof WebAssembly.RuntimeError) throw new EngineError(STATUS.TRAP, `${where} (${e.message})`);
+      throw e;
+    }
   }
 
   private view(ptr: number, bytes: number): Uint8Array {
@@ -96,14 +106,14 @@ export class NodeEngine {
   }
 
   invoke(): void {
-    this.check(this.e.tl_invoke(), "invoke");
+    this.check(this.guarded("invoke", () => this.e.tl_invoke()), "invoke");
   }
 
   /** Runs op by op, calling `after(opIndex)` once each op has finished. */
   invokeStepwise(after: (op: number) => void): void {
     this.e.tl_begin();
     for (let op = 0; ; op++) {
-      const s = this.e.tl_step();
+      const s = this.guarded(`op ${op}`, () => this.e.tl_step());
       if (s === STATUS.DONE) return;
       this.check(s, `op ${op}`);
       after(op);

@@ -5,7 +5,7 @@ describe("fixed point", () => {
     expect<i32>(srdhm(i32.MIN_VALUE, i32.MIN_VALUE)).toBe(i32.MAX_VALUE);
   });
   it("rounds the doubling high multiply half away from zero", () => {
-    // 3 * 2^30 / 2^31 = 1.5 -> 2 ; -1.5 -> -2 (gemmlowp nudge semantics)
+    // 3 * 2^30 / 2^31 = 1.5 -> 2, but -1.5 -> -1: the nudge is 2^30 for a positive product and 1 - 2^30 for a negative one, then the division truncates
     expect<i32>(srdhm(3, 1 << 30)).toBe(2);
     expect<i32>(srdhm(-3, 1 << 30)).toBe(-1);
     expect<i32>(srdhm(1 << 30, 1 << 30)).toBe(1 << 29);

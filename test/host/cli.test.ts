@@ -73,7 +73,7 @@ test("bad calls fail with a clear message and a non-zero exit", () => {
   assert.equal(r.code, 1);
   assert.match(r.err, /cannot read model .*nope\.tflite: ENOENT/);
 
-  r = tinyloop("run", modelPath("hello_world_int8"), "--bogus");
+  r = tinyloop("run", modelPath("hello_world_int8"), "--input", wrong, "--output", join(tmp, "o.bin"), "--bogus");
   assert.equal(r.code, 2);
   assert.match(r.err, /unknown option '--bogus'/);
 

@@ -55,3 +55,20 @@ for (const name of INT8_MODELS) {
     }
   });
 }
+
+// Inputs beyond the golden ones (saturated, constant, small, more xorshift seeds), with
+// outputs from TFLM's reference kernels (provenance in each JSON file).
+import { extraInput } from "./extra-inputs.ts";
+import { REPO } from "./shared.ts";
+for (const name of INT8_MODELS) {
+  test(`${name}: byte-identical with TFLM on 20 more inputs`, () => {
+    const extra = JSON.parse(readFileSync(join(REPO, "test/golden-extra", `${name}.json`), "utf8"));
+    const c = loadModel(modelPath(name));
+    const bytes = c.meta.tensors.find((t) => t.index === c.meta.inputs[0])!.bytes;
+    assert.equal(extra.cases.length, 20);
+    for (const k of extra.cases) {
+      const { outputs } = runOnHost(c, [extraInput(k.kind, k.seed, bytes)]);
+      assert.equal(Buffer.from(outputs[0]).toString("hex"), k.output, `${k.kind} seed ${k.seed}`);
+    }
+  });
+}

@@ -73,3 +73,25 @@ test("an op record pointing outside the arena is refused by the engine", () => {
   const e = NodeEngine.load(bad);
   assert.throws(() => e.invoke(), (err) => err instanceof EngineError && /outside the planned arena/.test(err.message));
 });
+
+test("random corruption of a .tlm's records and tiles is a status from the engine, never a crash", () => {
+  for (const name of ["kws_ref_model", "pretrainedResnet_quant"]) {
+    const { blob } = compileTflite(readFileSync(modelPath(name)));
+    const dv = new DataView(blob.buffer, blob.byteOffset);
+    const opsOffset = dv.getUint32(20, true), metaOffset = dv.getUint32(28, true);
+    const rnd = xorshiftBytes(99, 8 * 150);
+    for (let k = 0; k < 150; k++) {
+      const bad = Uint8Array.from(blob);
+      const at = opsOffset + (((rnd[8 * k] << 16) | (rnd[8 * k + 1] << 8) | rnd[8 * k + 2]) % (metaOffset - opsOffset));
+      bad[at] ^= rnd[8 * k + 3] | 1;
+      if (rnd[8 * k + 4] & 1) bad[at + 1] ^= 0x80; // sometimes a large value
+      try {
+        const e = NodeEngine.load(bad);
+        e.setInput(xorshiftBytes(k + 1, e.inputBytes(0)));
+        e.invoke();
+      } catch (err) {
+        assert.ok(err instanceof EngineError, `${name} corruption ${k} at ${at} escaped as ${(err as Error).constructor.name}: ${(err as Error).message}`);
+      }
+    }
+  }
+});

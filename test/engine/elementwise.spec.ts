@@ -1,0 +1,239 @@
+import { setArena } from "../../assembly/arena";
+import { ElementwiseParams, STATUS_OK } from "../../assembly/format";
+import { add_s8, mul_s8 } from "../../assembly/kernels/int8/elementwise";
+
+const BYTES: i32 = 32768;
+const BASE: usize = memory.data(32768, 16);
+const IN1: i32 = 0;
+const IN2: i32 = 8192;
+const OUT: i32 = 16384;
+const REF: i32 = 24576;
+
+let seed: u32 = 0x2545f491;
+function xorshift32(): u32 {
+  let x = seed;
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  seed = x;
+  return x;
+}
+function randomI8(): i8 { return <i8>(xorshift32() & 0xff); }
+function fillRandom(at: i32, n: i32): void {
+  for (let i = 0; i < n; i++) store<i8>(BASE + <usize>(at + i), randomI8());
+}
+
+// ---- independent fixed-point reference (64-bit formulations) ----
+function refHighMul(a: i32, b: i32): i32 {
+  if (a == i32.MIN_VALUE && b == i32.MIN_VALUE) return i32.MAX_VALUE;
+  // round(a*b / 2^31) with ties toward +infinity == gemmlowp's nudge-and-truncate
+  return <i32>((<i64>a * <i64>b + (<i64>1 << 30)) >> 31);
+}
+function refDivPot(x: i32, e: i32): i32 {
+  if (e == 0) return x;
+  const half: i64 = <i64>1 << (e - 1);
+  const v = <i64>x;
+  return v >= 0 ? <i32>((v + half) >> e) : <i32>(-((-v + half) >> e));
+}
+function refMulQ(x: i32, m: i32, shift: i32): i32 {
+  const l = shift > 0 ? shift : 0;
+  const r = shift > 0 ? 0 : -shift;
+  return refDivPot(refHighMul(x * (1 << l), m), r);
+}
+// QuantizeMultiplier for the test's own parameter set-up
+let qmMult: i32 = 0;
+let qmShift: i32 = 0;
+function quantizeMultiplier(real: f64): void {
+  let shift = 0;
+  let q = real;
+  while (q >= 1.0) { q /= 2; shift++; }
+  while (q < 0.5) { q *= 2; shift--; }
+  let fixed = <i64>Math.round(q * 2147483648.0);
+  if (fixed == (<i64>1 << 31)) { fixed /= 2; shift++; }
+  qmMult = <i32>fixed;
+  qmShift = shift;
+}
+
+function refAdd(p: ElementwiseParams, x1: i32, x2: i32): i32 {
+  const a = (p.input1Offset + x1) << p.leftShift;
+  const b = (p.input2Offset + x2) << p.leftShift;
+  const sa = refDivPot(refHighMul(a, p.input1Multiplier), -p.input1Shift);
+  const sb = refDivPot(refHighMul(b, p.input2Multiplier), -p.input2Shift);
+  const raw = refDivPot(refHighMul(sa + sb, p.outputMultiplier), -p.outputShift) + p.outputOffset;
+  return min(p.actMax, max(p.actMin, raw));
+}
+function refMul(p: ElementwiseParams, x1: i32, x2: i32): i32 {
+  const prod = (p.input1Offset + x1) * (p.input2Offset + x2);
+  const raw = refMulQ(prod, p.outputMultiplier, p.outputShift) + p.outputOffset;
+  return min(p.actMax, max(p.actMin, raw));
+}
+
+function params(): ElementwiseParams { return changetype<ElementwiseParams>(memory.data(256, 16)); }
+
+function shape(p: ElementwiseParams, d0: i32, d1: i32, d2: i32, d3: i32): void {
+  setArena(BASE, BYTES);
+  p.input1 = IN1; p.input2 = IN2; p.output = OUT;
+  p.d0 = d0; p.d1 = d1; p.d2 = d2; p.d3 = d3;
+}
+function strides1(p: ElementwiseParams, s0: i32, s1: i32, s2: i32, s3: i32): void {
+  p.s1_0 = s0; p.s1_1 = s1; p.s1_2 = s2; p.s1_3 = s3;
+}
+function strides2(p: ElementwiseParams, s0: i32, s1: i32, s2: i32, s3: i32): void {
+  p.s2_0 = s0; p.s2_1 = s1; p.s2_2 = s2; p.s2_3 = s3;
+}
+function dense(p: ElementwiseParams): void {
+  strides1(p, p.d1 * p.d2 * p.d3, p.d2 * p.d3, p.d3, 1);
+  strides2(p, p.d1 * p.d2 * p.d3, p.d2 * p.d3, p.d3, 1);
+}
+
+/** TFLite's ADD parameter preparation from scales (left_shift 20). */
+function addQuant(p: ElementwiseParams, s1: f64, zp1: i32, s2: f64, zp2: i32, so: f64, zpo: i32): void {
+  p.leftShift = 20;
+  const twiceMax = 2 * max(s1, s2);
+  quantizeMultiplier(s1 / twiceMax); p.input1Multiplier = qmMult; p.input1Shift = qmShift;
+  quantizeMultiplier(s2 / twiceMax); p.input2Multiplier = qmMult; p.input2Shift = qmShift;
+  quantizeMultiplier(twiceMax / (<f64>(1 << 20) * so)); p.outputMultiplier = qmMult; p.outputShift = qmShift;
+  p.input1Offset = -zp1; p.input2Offset = -zp2; p.outputOffset = zpo;
+  p.actMin = -128; p.actMax = 127;
+}
+function mulQuant(p: ElementwiseParams, s1: f64, zp1: i32, s2: f64, zp2: i32, so: f64, zpo: i32): void {
+  quantizeMultiplier(s1 * s2 / so); p.outputMultiplier = qmMult; p.outputShift = qmShift;
+  p.input1Offset = -zp1; p.input2Offset = -zp2; p.outputOffset = zpo;
+  p.actMin = -128; p.actMax = 127;
+}
+
+/** Computes the reference into REF by walking the output index and the strided inputs. */
+function reference(p: ElementwiseParams, isAdd: bool): void {
+  let o = 0;
+  for (let i0 = 0; i0 < p.d0; i0++) for (let i1 = 0; i1 < p.d1; i1++) for (let i2 = 0; i2 < p.d2; i2++) for (let i3 = 0; i3 < p.d3; i3++) {
+    const x1 = <i32>load<i8>(BASE + <usize>(IN1 + i0 * p.s1_0 + i1 * p.s1_1 + i2 * p.s1_2 + i3 * p.s1_3));
+    const x2 = <i32>load<i8>(BASE + <usize>(IN2 + i0 * p.s2_0 + i1 * p.s2_1 + i2 * p.s2_2 + i3 * p.s2_3));
+    store<i8>(BASE + <usize>(REF + o), <i8>(isAdd ? refAdd(p, x1, x2) : refMul(p, x1, x2)));
+    o++;
+  }
+}
+function mismatches(p: ElementwiseParams): i32 {
+  const n = p.d0 * p.d1 * p.d2 * p.d3;
+  let bad = 0;
+  for (let i = 0; i < n; i++) if (load<i8>(BASE + <usize>(OUT + i)) != load<i8>(BASE + <usize>(REF + i))) bad++;
+  return bad;
+}
+function countValue(p: ElementwiseParams, v: i8): i32 {
+  const n = p.d0 * p.d1 * p.d2 * p.d3;
+  let k = 0;
+  for (let i = 0; i < n; i++) if (load<i8>(BASE + <usize>(OUT + i)) == v) k++;
+  return k;
+}
+function checkAdd(p: ElementwiseParams): void {
+  reference(p, true);
+  expect<i32>(add_s8(p)).toBe(STATUS_OK);
+  expect<i32>(mismatches(p)).toBe(0);
+}
+function checkMul(p: ElementwiseParams): void {
+  reference(p, false);
+  expect<i32>(mul_s8(p)).toBe(STATUS_OK);
+  expect<i32>(mismatches(p)).toBe(0);
+}
+
+describe("add", () => {
+  it("matches the reference on dense same-shape inputs", () => {
+    const p = params();
+    shape(p, 1, 7, 9, 5); dense(p);
+    fillRandom(IN1, 315); fillRandom(IN2, 315);
+    addQuant(p, 0.05, -3, 0.11, 17, 0.09, 5);
+    checkAdd(p);
+    // equal scales, zero points at the extremes
+    addQuant(p, 0.02, -128, 0.02, 127, 0.04, -128);
+    checkAdd(p);
+  });
+
+  it("adds two equal values exactly when scales line up", () => {
+    const p = params();
+    shape(p, 1, 1, 1, 4); dense(p);
+    addQuant(p, 0.5, 0, 0.5, 0, 1.0, 0);
+    for (let i = 0; i < 4; i++) { store<i8>(BASE + <usize>(IN1 + i), <i8>(10 * i - 20)); store<i8>(BASE + <usize>(IN2 + i), <i8>(6 - 2 * i)); }
+    expect<i32>(add_s8(p)).toBe(STATUS_OK);
+    // 0.5*x1 + 0.5*x2 in units of 1.0
+    expect<i8>(load<i8>(BASE + <usize>OUT)).toBe(-7);
+    expect<i8>(load<i8>(BASE + <usize>OUT + 1)).toBe(-3); // -5 + 2
+    expect<i8>(load<i8>(BASE + <usize>OUT + 2)).toBe(1); // 0.5*0 + 0.5*2 = 1
+    expect<i8>(load<i8>(BASE + <usize>OUT + 3)).toBe(5); // 5 + 0 = 5
+  });
+
+  it("broadcasts a [1,1,1,C] operand against [1,H,W,C] (either side)", () => {
+    const p = params();
+    shape(p, 1, 6, 5, 8);
+    strides1(p, 240, 40, 8, 1); strides2(p, 0, 0, 0, 1);
+    fillRandom(IN1, 240); fillRandom(IN2, 8);
+    addQuant(p, 0.07, 4, 0.03, -9, 0.08, -2);
+    checkAdd(p);
+    strides1(p, 0, 0, 0, 1); strides2(p, 240, 40, 8, 1);
+    fillRandom(IN1, 8); fillRandom(IN2, 240);
+    checkAdd(p);
+    // [1,H,1,C] and a scalar
+    strides1(p, 0, 8, 0, 1); strides2(p, 0, 0, 0, 0);
+    checkAdd(p);
+  });
+
+  it("saturates at both ends and honours the activation range", () => {
+    const p = params();
+    shape(p, 2, 3, 4, 5); dense(p);
+    // large input scales against a tiny output scale: almost everything saturates
+    addQuant(p, 0.5, 0, 0.5, 0, 0.01, 0);
+    fillRandom(IN1, 120); fillRandom(IN2, 120);
+    checkAdd(p);
+    expect<i32>(countValue(p, 127)).toBeGreaterThan(0);
+    expect<i32>(countValue(p, -128)).toBeGreaterThan(0);
+    p.actMin = -10; p.actMax = 20;
+    checkAdd(p);
+    expect<i32>(countValue(p, 20) + countValue(p, -10)).toBeGreaterThan(0);
+  });
+});
+
+describe("mul", () => {
+  it("matches the reference with a negative output shift", () => {
+    const p = params();
+    shape(p, 1, 5, 6, 7); dense(p);
+    fillRandom(IN1, 210); fillRandom(IN2, 210);
+    mulQuant(p, 0.04, 3, 0.05, -7, 0.1, 1);
+    expect<i32>(p.outputShift).toBeLessThan(0);
+    checkMul(p);
+  });
+
+  it("matches the reference with a positive output shift", () => {
+    const p = params();
+    shape(p, 1, 5, 6, 7); dense(p);
+    fillRandom(IN1, 210); fillRandom(IN2, 210);
+    mulQuant(p, 0.3, -5, 0.2, 12, 0.004, -3); // real multiplier 15 -> shift 4
+    expect<i32>(p.outputShift).toBeGreaterThan(0);
+    checkMul(p);
+    expect<i32>(countValue(p, 127)).toBeGreaterThan(0);
+    expect<i32>(countValue(p, -128)).toBeGreaterThan(0);
+  });
+
+  it("multiplies exactly on aligned scales", () => {
+    const p = params();
+    shape(p, 1, 1, 1, 3); dense(p);
+    mulQuant(p, 0.5, 0, 0.5, 0, 0.25, 0); // real multiplier 1
+    store<i8>(BASE + <usize>IN1, 7); store<i8>(BASE + <usize>IN2, -9);
+    store<i8>(BASE + <usize>IN1 + 1, 100); store<i8>(BASE + <usize>IN2 + 1, 100);
+    store<i8>(BASE + <usize>IN1 + 2, -128); store<i8>(BASE + <usize>IN2 + 2, 127);
+    expect<i32>(mul_s8(p)).toBe(STATUS_OK);
+    expect<i8>(load<i8>(BASE + <usize>OUT)).toBe(-63);
+    expect<i8>(load<i8>(BASE + <usize>OUT + 1)).toBe(127);
+    expect<i8>(load<i8>(BASE + <usize>OUT + 2)).toBe(-128);
+  });
+
+  it("broadcasts and clamps to the activation range", () => {
+    const p = params();
+    shape(p, 1, 4, 7, 6);
+    strides1(p, 168, 42, 6, 1); strides2(p, 0, 0, 0, 1);
+    fillRandom(IN1, 168); fillRandom(IN2, 6);
+    mulQuant(p, 0.02, -1, 0.06, 8, 0.03, 2);
+    checkMul(p);
+    strides1(p, 0, 0, 0, 1); strides2(p, 168, 42, 6, 1);
+    fillRandom(IN1, 6); fillRandom(IN2, 168);
+    p.actMin = 0; p.actMax = 64;
+    checkMul(p);
+  });
+});

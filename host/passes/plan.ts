@@ -1,8 +1,9 @@
 // The static memory plan: every activation and scratch buffer gets a fixed arena
 // offset for the whole run. Buffers whose lifetimes overlap never overlap in
 // memory; RESHAPE outputs alias their input; an op that allows it writes its
-// output over an input that dies there. Placement is greedy by size (largest
-// first, lowest free offset), as in TFLM's greedy planner.
+// output over an input that dies there. Placement is first-fit (lowest free
+// offset) in several orders — largest first as in TFLM's greedy planner,
+// execution order, and others — keeping whichever gives the smallest arena.
 import { type Graph, tensorBytes } from "../graph/graph.ts";
 import { CHANNEL_DATA_BYTES } from "../format/spec.ts";
 import type { Lowered, LoweredOp } from "./lower.ts";
@@ -72,6 +73,34 @@ export function planMemory(g: Graph, lowered: Lowered, options: PlanOptions = {}
   return place(g, lowered, tileCh);
 }
 
+type Order = (a: Buffer, b: Buffer) => number;
+const PLACEMENT_ORDERS: Order[] = [
+  (a, b) => b.bytes - a.bytes || a.first - b.first, // largest first (TFLM's greedy planner)
+  (a, b) => a.first - b.first || b.bytes - a.bytes, // in execution order
+  (a, b) => b.bytes * (b.last - b.first + 1) - a.bytes * (a.last - a.first + 1) || b.bytes - a.bytes, // most byte-ops first
+  (a, b) => b.last - b.first - (a.last - a.first) || b.bytes - a.bytes, // longest-lived first
+];
+
+/** First-fit: each buffer at the lowest offset clear of every placed buffer live at the same time. */
+function placeInOrder(order: Buffer[]): number {
+  const placed: Buffer[] = [];
+  let end = 0;
+  for (const b of order) {
+    const clashes = placed
+      .filter((p) => p.first <= b.last && b.first <= p.last)
+      .sort((x, y) => x.offset - y.offset);
+    let offset = 0;
+    for (const p of clashes) {
+      if (offset + b.bytes <= p.offset) break;
+      offset = Math.max(offset, p.offset + p.bytes);
+    }
+    b.offset = offset;
+    placed.push(b);
+    end = Math.max(end, offset + b.bytes);
+  }
+  return end;
+}
+
 function place(g: Graph, lowered: Lowered, tileCh: Map<number, number>): Plan {
   const n = lowered.ops.length;
   const groupOf = new Map<number, number>(); // tensor -> group root
@@ -116,20 +145,13 @@ function place(g: Graph, lowered: Lowered, tileCh: Map<number, number>): Plan {
     buffers.push({ id: `s${i}`, bytes: align(tileBytes(lowered.ops[i], ch)), first: i, last: i, offset: -1 });
   }
 
-  const order = [...buffers].sort((a, b) => b.bytes - a.bytes || a.first - b.first);
-  const placed: Buffer[] = [];
-  for (const b of order) {
-    const clashes = placed
-      .filter((p) => p.first <= b.last && b.first <= p.last)
-      .sort((x, y) => x.offset - y.offset);
-    let offset = 0;
-    for (const p of clashes) {
-      if (offset + b.bytes <= p.offset) break;
-      offset = Math.max(offset, p.offset + p.bytes);
-    }
-    b.offset = offset;
-    placed.push(b);
+  // First-fit placement is sensitive to order; try a few and keep the smallest arena.
+  let bestEnd = Infinity, bestOffsets: number[] = [];
+  for (const order of PLACEMENT_ORDERS) {
+    const end = placeInOrder([...buffers].sort(order));
+    if (end < bestEnd) { bestEnd = end; bestOffsets = buffers.map((b) => b.offset); }
   }
+  buffers.forEach((b, i) => { b.offset = bestOffsets[i]; });
 
   const tensorOffset = new Map<number, number>();
   const byId = new Map(buffers.map((b) => [b.id, b]));

@@ -1,6 +1,7 @@
 // The reference runner: engine.wasm in Node, the model blob held in a Buffer and
 // handed to the engine through its tl_read import, as a board hands it from flash.
 import { readFileSync } from "node:fs";
+import * as loader from "@assemblyscript/loader";
 import { fileURLToPath } from "node:url";
 import { STATUS } from "../format/spec.ts";
 import { EngineError } from "./engine-status.ts";
@@ -30,9 +31,9 @@ interface EngineExports {
 let compiled: WebAssembly.Module | undefined;
 function engineModule(): WebAssembly.Module {
   if (!compiled) {
-    let bytes: Buffer;
+    let bytes: Uint8Array<ArrayBuffer>;
     try {
-      bytes = readFileSync(ENGINE_WASM);
+      bytes = new Uint8Array(readFileSync(ENGINE_WASM));
     } catch {
       throw new Error(`engine not built: ${ENGINE_WASM} is missing; run \`npm run build\``);
     }
@@ -54,8 +55,8 @@ export class NodeEngine {
       mem.set(blob.subarray(src, src + len), dst);
       return 0;
     };
-    const instance = new WebAssembly.Instance(engineModule(), { env: { tl_read } });
-    exports = instance.exports as unknown as EngineExports;
+    const { exports: raw } = loader.instantiateSync(engineModule(), { env: { tl_read } } as unknown as loader.Imports);
+    exports = raw as unknown as EngineExports;
     const engine = new NodeEngine(exports);
     engine.check(engine.guarded("load", () => exports!.tl_load()), "load");
     return engine;

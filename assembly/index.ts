@@ -91,3 +91,4 @@ export function tl_invoke(): i32 {
   return s == STATUS_DONE ? STATUS_OK : s;
 }
 
+export { fp8_decode, fp8_encode } from "./fp8";

@@ -1,33 +1,23 @@
-import { setArena } from "../../assembly/arena";
 import { ConcatParams, STATUS_OK, STATUS_KERNEL } from "../../assembly/format";
 import { concatenation_s8 } from "../../assembly/kernels/int8/concatenation";
+import { seedRandom, fillRandomBytes, TEST_ARENA, useTestArena, staticParams } from "./support";
 
-const BYTES: i32 = 16384;
-const BASE: usize = memory.data(16384, 16);
 const PAIRS: usize = memory.data(64, 16);
 const OUT: i32 = 8192;
 
-let seed: u32 = 0xc2b2ae35;
-function xorshift32(): u32 {
-  let x = seed;
-  x ^= x << 13;
-  x ^= x >> 17;
-  x ^= x << 5;
-  seed = x;
-  return x;
-}
+seedRandom(0xc2b2ae35); // this spec's random stream
 
 function params(outer: i32, outInner: i32, count: i32): ConcatParams {
-  setArena(BASE, BYTES);
-  const p = changetype<ConcatParams>(memory.data(32, 16));
+  useTestArena();
+  const p = staticParams<ConcatParams>();
   p.output = OUT; p.outer = outer; p.outInner = outInner; p.count = count;
-  memory.fill(BASE + <usize>OUT, 0x5a, 4096);
+  memory.fill(TEST_ARENA + <usize>OUT, 0x5a, 4096);
   return p;
 }
 function setPair(k: i32, offset: i32, inner: i32, outer: i32): void {
   store<i32>(PAIRS + <usize>(k * 8), offset);
   store<i32>(PAIRS + <usize>(k * 8 + 4), inner);
-  for (let i = 0; i < outer * inner; i++) store<u8>(BASE + <usize>(offset + i), <u8>xorshift32());
+  fillRandomBytes(TEST_ARENA + <usize>offset, outer * inner);
 }
 
 /** Reference: output element (r, j) comes from the input whose column range holds j. */
@@ -38,11 +28,11 @@ function mismatches(outer: i32, outInner: i32, count: i32): i32 {
       let col = j, k = 0;
       while (col >= load<i32>(PAIRS + <usize>(k * 8 + 4))) { col -= load<i32>(PAIRS + <usize>(k * 8 + 4)); k++; }
       const inner = load<i32>(PAIRS + <usize>(k * 8 + 4));
-      const want = load<u8>(BASE + <usize>(load<i32>(PAIRS + <usize>(k * 8)) + r * inner + col));
-      if (load<u8>(BASE + <usize>(OUT + r * outInner + j)) != want) bad++;
+      const want = load<u8>(TEST_ARENA + <usize>(load<i32>(PAIRS + <usize>(k * 8)) + r * inner + col));
+      if (load<u8>(TEST_ARENA + <usize>(OUT + r * outInner + j)) != want) bad++;
     }
   }
-  if (load<u8>(BASE + <usize>(OUT + outer * outInner)) != 0x5a) bad++;
+  if (load<u8>(TEST_ARENA + <usize>(OUT + outer * outInner)) != 0x5a) bad++;
   return bad;
 }
 

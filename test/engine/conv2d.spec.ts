@@ -1,58 +1,22 @@
 // conv2d_s8 against a plain reference written from TFLite's reference_integer_ops::ConvPerChannel.
 import { ConvParams, STATUS_OK, STATUS_KERNEL } from "../../assembly/format";
-import { setArena } from "../../assembly/arena";
 import { conv2d_s8 } from "../../assembly/kernels/int8/conv2d";
+import {
+  seedRandom, randInt, fillAroundZeroPoint, TEST_ARENA, useTestArena, staticParams,
+  refMultiplyByQuantizedMultiplier, REF, GUARD, channelRecord, fillChannelRecords, setAllShifts, setPreciseChannels,
+  buildRowTile, fillWithSentinel, checkTiles, checkChannelRange, atMin, atMax, inside, countClamped, setConvGeometry,
+} from "./support";
 
 // ---- buffers (static; no allocation) ----
-const ARENA_BUF = memory.data(32768, 16);
-const CH = memory.data(768, 16); // model per-channel [bias, multiplier, shift] x outC (<= 64)
 const W = memory.data(16384, 16); // model weights, TFLite layout [outC][kH][kW][inC]
 const TILE = memory.data(17152, 16); // one tile: channel records then weights
-const REF = memory.data(8192, 16); // reference output
-const P = changetype<ConvParams>(memory.data(128, 16));
-const SHIFTS = memory.data<i32>([-9, 0, 2, -5, -12, 1, -1, -16]);
+const P = staticParams<ConvParams>();
 const IN_AT: i32 = 40; // arena offset of the input
-const GUARD: i32 = 16; // sentinel bytes around the output
 const SENT: i8 = 0x5a;
 
-// ---- xorshift32 ----
-let rng: u32 = 1;
-function seed(s: u32): void { rng = s != 0 ? s : 1; }
-function next(): u32 {
-  let x = rng;
-  x ^= x << 13;
-  x ^= x >> 17;
-  x ^= x << 5;
-  rng = x;
-  return x;
-}
-function randInt(lo: i32, hi: i32): i32 {
-  return lo + <i32>(next() % <u32>(hi - lo + 1));
-}
-
-// ---- independent reference arithmetic (literal transcription of the C++) ----
-function refMulByQuantizedMultiplier(x: i32, mult: i32, shift: i32): i32 {
-  const left = shift > 0 ? shift : 0;
-  const right = shift > 0 ? 0 : -shift;
-  const a: i32 = x * (1 << left);
-  // SaturatingRoundingDoublingHighMul
-  let high: i32;
-  if (a == i32.MIN_VALUE && mult == i32.MIN_VALUE) {
-    high = i32.MAX_VALUE;
-  } else {
-    const ab: i64 = <i64>a * <i64>mult;
-    const nudge: i64 = ab >= 0 ? <i64>(1 << 30) : <i64>1 - <i64>(1 << 30);
-    high = <i32>((ab + nudge) / <i64>2147483648); // i64 division truncates toward zero
-  }
-  // RoundingDivideByPOT: nearest, ties away from zero
-  if (right == 0) return high;
-  const mag: i64 = high < 0 ? -<i64>high : <i64>high;
-  const q: i64 = (mag + (<i64>1 << <i64>(right - 1))) >> <i64>right;
-  return <i32>(high < 0 ? -q : q);
-}
-
+// ---- plain reference (literal transcription of the C++) ----
 function refConv(out: usize): void {
-  const inBase = ARENA_BUF + <usize>P.input;
+  const inBase = TEST_ARENA + <usize>P.input;
   for (let oy = 0; oy < P.outH; oy++) {
     for (let ox = 0; ox < P.outW; ox++) {
       for (let oc = 0; oc < P.outC; oc++) {
@@ -72,8 +36,8 @@ function refConv(out: usize): void {
             }
           }
         }
-        acc += load<i32>(CH + <usize>(oc * 12));
-        acc = refMulByQuantizedMultiplier(acc, load<i32>(CH + <usize>(oc * 12 + 4)), load<i32>(CH + <usize>(oc * 12 + 8)));
+        acc += load<i32>(channelRecord(oc));
+        acc = refMultiplyByQuantizedMultiplier(acc, load<i32>(channelRecord(oc), 4), load<i32>(channelRecord(oc), 8));
         acc += P.outputOffset;
         acc = max(acc, P.actMin);
         acc = min(acc, P.actMax);
@@ -85,23 +49,7 @@ function refConv(out: usize): void {
 
 // ---- case setup ----
 function geometry(inH: i32, inW: i32, inC: i32, outC: i32, kH: i32, kW: i32, stride: i32, dil: i32, same: bool): void {
-  P.inH = inH; P.inW = inW; P.inC = inC; P.outC = outC;
-  P.kH = kH; P.kW = kW;
-  P.strideH = stride; P.strideW = stride; P.dilH = dil; P.dilW = dil;
-  P.depthMultiplier = 1;
-  P.inputOffset = 0; P.outputOffset = 0; P.actMin = -128; P.actMax = 127;
-  P.weights = 0; P.tileCh = 0; P.tileBuf = 0;
-  const effH = (kH - 1) * dil + 1, effW = (kW - 1) * dil + 1;
-  if (same) {
-    P.outH = (inH + stride - 1) / stride;
-    P.outW = (inW + stride - 1) / stride;
-    P.padH = max(0, (P.outH - 1) * stride + effH - inH) / 2;
-    P.padW = max(0, (P.outW - 1) * stride + effW - inW) / 2;
-  } else {
-    P.outH = (inH - effH) / stride + 1;
-    P.outW = (inW - effW) / stride + 1;
-    P.padH = 0; P.padW = 0;
-  }
+  setConvGeometry(P, inH, inW, inC, outC, 1, kH, kW, stride, dil, same);
   place();
 }
 
@@ -109,118 +57,55 @@ function geometry(inH: i32, inW: i32, inC: i32, outC: i32, kH: i32, kW: i32, str
 function place(): void {
   P.input = IN_AT;
   P.output = IN_AT + P.inH * P.inW * P.inC + 2 * GUARD + 3; // odd offset on purpose
-  setArena(ARENA_BUF, 32768);
+  useTestArena();
 }
 
 function outBytes(): i32 { return P.outH * P.outW * P.outC; }
+function outAddr(): usize { return TEST_ARENA + <usize>P.output; }
+function outAt(i: i32): i8 { return load<i8>(outAddr() + <usize>i); }
+function perChannel(): i32 { return P.kH * P.kW * P.inC; }
 
 /** Random input in [zp - r, zp + r] (zp = -inputOffset), weights in [-wMax, wMax], channel data. */
 function fillData(s: u32, r: i32, wMax: i32, biasMax: i32): void {
-  seed(s);
-  const zp = -P.inputOffset;
-  const nIn = P.inH * P.inW * P.inC;
-  for (let i = 0; i < nIn; i++) {
-    store<i8>(ARENA_BUF + <usize>(P.input + i), <i8>randInt(max(-128, zp - r), min(127, zp + r)));
-  }
-  const nW = P.outC * P.kH * P.kW * P.inC;
-  for (let i = 0; i < nW; i++) store<i8>(W + <usize>i, <i8>randInt(-wMax, min(wMax, 127)));
-  for (let c = 0; c < P.outC; c++) {
-    let bias = randInt(-biasMax, biasMax);
-    if (c % 5 == 3) bias = 1 << 24; // saturates high
-    if (c % 5 == 4) bias = -(1 << 24); // saturates low
-    let mult: i32 = (1 << 30) | <i32>(next() & 0x3fffffff);
-    if (c % 4 == 0) mult = 1 << 30; // exactly 0.5: many rounding ties
-    if (c % 4 == 1) mult = i32.MAX_VALUE;
-    const shift = load<i32>(SHIFTS + <usize>((next() & 7) << 2));
-    store<i32>(CH + <usize>(c * 12), bias);
-    store<i32>(CH + <usize>(c * 12 + 4), mult);
-    store<i32>(CH + <usize>(c * 12 + 8), shift);
-  }
-}
-
-/** Overrides every channel's shift (and multiplier when mult != 0). */
-function setAllShifts(shift: i32, mult: i32): void {
-  for (let c = 0; c < P.outC; c++) {
-    store<i32>(CH + <usize>(c * 12 + 8), shift);
-    if (mult != 0) store<i32>(CH + <usize>(c * 12 + 4), mult);
-  }
-}
-
-function perChannel(): i32 { return P.kH * P.kW * P.inC; }
-
-/** Small biases, multiplier 0.5 and one shift for every channel: outputs resolve single accumulator steps. */
-function precise(shift: i32): void {
-  for (let c = 0; c < P.outC; c++) {
-    store<i32>(CH + <usize>(c * 12), randInt(-20, 20));
-    store<i32>(CH + <usize>(c * 12 + 4), 1 << 30);
-    store<i32>(CH + <usize>(c * 12 + 8), shift);
-  }
+  seedRandom(s);
+  fillAroundZeroPoint(TEST_ARENA + <usize>P.input, P.inH * P.inW * P.inC, -P.inputOffset, r);
+  fillAroundZeroPoint(W, P.outC * P.kH * P.kW * P.inC, 0, wMax);
+  fillChannelRecords(P.outC, biasMax);
 }
 
 function buildTile(oc0: i32, oc1: i32): void {
-  const n = oc1 - oc0;
-  memory.copy(TILE, CH + <usize>(oc0 * 12), <usize>(n * 12));
-  memory.copy(TILE + <usize>(n * 12), W + <usize>(oc0 * perChannel()), <usize>(n * perChannel()));
+  buildRowTile(TILE, W, perChannel(), oc0, oc1);
 }
 
-function fillOutput(): void {
-  memory.fill(ARENA_BUF + <usize>(P.output - GUARD), <u8>SENT, <usize>(outBytes() + 2 * GUARD));
-}
-
-function outAt(i: i32): i8 { return load<i8>(ARENA_BUF + <usize>(P.output + i)); }
-
-/** Index of the first guard byte that changed, or -1. */
-function guardsChanged(): i32 {
-  for (let i = 1; i <= GUARD; i++) {
-    if (outAt(-i) != SENT) return -i;
-    if (outAt(outBytes() - 1 + i) != SENT) return outBytes() - 1 + i;
-  }
-  return -1;
+function runTile(oc0: i32, oc1: i32): i32 {
+  buildTile(oc0, oc1);
+  return conv2d_s8(P, TILE, oc0, oc1);
 }
 
 /** Runs the kernel over tiles of tileCh channels; returns the first output mismatch vs the reference, or -1. */
 function check(tileCh: i32): i32 {
   refConv(REF);
-  fillOutput();
-  for (let oc0 = 0; oc0 < P.outC; oc0 += tileCh) {
-    const oc1 = min(P.outC, oc0 + tileCh);
-    buildTile(oc0, oc1);
-    const s = conv2d_s8(P, TILE, oc0, oc1);
-    if (s != STATUS_OK) return -1000 - s;
-  }
-  const g = guardsChanged();
-  if (g != -1) return -2000 + g;
-  for (let i = 0; i < outBytes(); i++) if (outAt(i) != load<i8>(REF + <usize>i)) return i;
-  return -1;
+  return checkTiles(runTile, P.outC, tileCh, outAddr(), outBytes(), SENT);
 }
 
 /** Runs only channels [oc0, oc1): those must match, every other byte must be untouched. */
 function checkPartial(oc0: i32, oc1: i32): i32 {
   refConv(REF);
-  fillOutput();
-  buildTile(oc0, oc1);
-  const s = conv2d_s8(P, TILE, oc0, oc1);
-  if (s != STATUS_OK) return -1000 - s;
-  const g = guardsChanged();
-  if (g != -1) return -2000 + g;
-  for (let i = 0; i < outBytes(); i++) {
-    const c = i % P.outC;
-    const want = c >= oc0 && c < oc1 ? load<i8>(REF + <usize>i) : SENT;
-    if (outAt(i) != want) return i;
-  }
-  return -1;
+  return checkChannelRange(runTile, P.outC, oc0, oc1, outAddr(), outBytes(), SENT);
 }
 
-/** Counts reference outputs at actMin, at actMax, and strictly between. */
-let atMin = 0, atMax = 0, inside = 0;
-function stats(): void {
-  atMin = 0; atMax = 0; inside = 0;
-  for (let i = 0; i < outBytes(); i++) {
-    const v = <i32>load<i8>(REF + <usize>i);
-    if (v == P.actMin) atMin++;
-    else if (v == P.actMax) atMax++;
-    else inside++;
-  }
+function stats(): void { countClamped(outBytes(), P.actMin, P.actMax); }
+
+/** Case t of both random-shape tests (same shapes): geometry, zero points and, every 4th, a ReLU-style actMin. */
+function randomShape(t: i32): void {
+  seedRandom(1000 + t);
+  const inH = randInt(1, 7), inW = randInt(1, 7), inC = randInt(1, 9), outC = randInt(1, 12);
+  const kH = randInt(1, 4), kW = randInt(1, 4), stride = randInt(1, 3), dil = randInt(1, 2);
+  const same = (t & 1) == 0 || (kH - 1) * dil + 1 > inH || (kW - 1) * dil + 1 > inW;
+  geometry(inH, inW, inC, outC, kH, kW, stride, dil, same);
+  P.inputOffset = randInt(-127, 128);
+  P.outputOffset = randInt(-128, 127);
+  if ((t & 3) == 3) { P.actMin = max(-128, P.outputOffset); }
 }
 
 describe("conv2d_s8", () => {
@@ -309,13 +194,13 @@ describe("conv2d_s8", () => {
     geometry(5, 4, 2, 6, 1, 1, 1, 1, true);
     P.inputOffset = -6; P.outputOffset = 2;
     fillData(9, 3, 3, 8);
-    for (let c = 0; c < P.outC; c++) store<i32>(CH + <usize>(c * 12), randInt(-8, 8)); // no huge biases here
+    for (let c = 0; c < P.outC; c++) store<i32>(channelRecord(c), randInt(-8, 8)); // no huge biases here
     const shiftsToTry = memory.data<i32>([-9, 0, 2, 1, -1, -31]);
     for (let k = 0; k < 6; k++) {
-      setAllShifts(load<i32>(shiftsToTry + <usize>(k << 2)), 0);
+      setAllShifts(P.outC, load<i32>(shiftsToTry + <usize>(k << 2)), 0);
       expect<i32>(check(P.outC)).toBe(-1);
     }
-    setAllShifts(2, 1 << 30);
+    setAllShifts(P.outC, 2, 1 << 30);
     expect<i32>(check(P.outC)).toBe(-1);
     stats();
     expect<i32>(inside).toBe(outBytes()); // really exercised the non-saturating path
@@ -325,7 +210,7 @@ describe("conv2d_s8", () => {
     geometry(4, 4, 3, 10, 3, 3, 1, 1, true);
     P.inputOffset = 1; P.outputOffset = 0;
     fillData(10, 128, 127, 3000);
-    setAllShifts(-9, 0);
+    setAllShifts(P.outC, -9, 0);
     expect<i32>(check(P.outC)).toBe(-1);
     stats();
     expect<i32>(atMin).toBeGreaterThanOrEqual(2 * P.outH * P.outW);
@@ -348,16 +233,9 @@ describe("conv2d_s8", () => {
 
   it("matches the reference over many random shapes", () => {
     for (let t = 0; t < 60; t++) {
-      seed(1000 + t);
-      const inH = randInt(1, 7), inW = randInt(1, 7), inC = randInt(1, 9), outC = randInt(1, 12);
-      const kH = randInt(1, 4), kW = randInt(1, 4), stride = randInt(1, 3), dil = randInt(1, 2);
-      const same = (t & 1) == 0 || (kH - 1) * dil + 1 > inH || (kW - 1) * dil + 1 > inW;
-      geometry(inH, inW, inC, outC, kH, kW, stride, dil, same);
-      P.inputOffset = randInt(-127, 128);
-      P.outputOffset = randInt(-128, 127);
-      if ((t & 3) == 3) { P.actMin = max(-128, P.outputOffset); }
+      randomShape(t);
       fillData(7000 + t, 128, 127, 5000);
-      const tile = randInt(1, outC);
+      const tile = randInt(1, P.outC);
       const r = check(tile);
       if (r != -1) trace("failing random case", 2, <f64>t, <f64>r);
       expect<i32>(r).toBe(-1);
@@ -366,17 +244,10 @@ describe("conv2d_s8", () => {
 
   it("matches the reference over many random shapes with small values (every accumulator step visible)", () => {
     for (let t = 0; t < 60; t++) {
-      seed(1000 + t);
-      const inH = randInt(1, 7), inW = randInt(1, 7), inC = randInt(1, 9), outC = randInt(1, 12);
-      const kH = randInt(1, 4), kW = randInt(1, 4), stride = randInt(1, 3), dil = randInt(1, 2);
-      const same = (t & 1) == 0 || (kH - 1) * dil + 1 > inH || (kW - 1) * dil + 1 > inW;
-      geometry(inH, inW, inC, outC, kH, kW, stride, dil, same);
-      P.inputOffset = randInt(-127, 128);
-      P.outputOffset = randInt(-128, 127);
-      if ((t & 3) == 3) { P.actMin = max(-128, P.outputOffset); }
+      randomShape(t);
       fillData(7000 + 500 + t, 2, 2, 20);
-      precise((t & 1) == 0 ? -1 : 0);
-      const tile = randInt(1, outC);
+      setPreciseChannels(P.outC, (t & 1) == 0 ? -1 : 0);
+      const tile = randInt(1, P.outC);
       const r = check(tile);
       if (r != -1) trace("failing precise random case", 2, <f64>t, <f64>r);
       expect<i32>(r).toBe(-1);
@@ -386,7 +257,7 @@ describe("conv2d_s8", () => {
   it("rejects nonsensical parameters without writing", () => {
     geometry(4, 4, 3, 4, 3, 3, 1, 1, true);
     fillData(13, 128, 127, 3000);
-    fillOutput();
+    fillWithSentinel(outAddr(), outBytes(), SENT);
     buildTile(0, 4);
     expect<i32>(conv2d_s8(P, TILE, 0, 5)).toBe(STATUS_KERNEL); // past outC
     expect<i32>(conv2d_s8(P, TILE, 3, 2)).toBe(STATUS_KERNEL); // reversed

@@ -1,60 +1,24 @@
 // depthwise_conv2d_s8 against a plain reference written from TFLite's
 // reference_integer_ops::DepthwiseConvPerChannel.
 import { ConvParams, STATUS_OK, STATUS_KERNEL } from "../../assembly/format";
-import { setArena } from "../../assembly/arena";
 import { depthwise_conv2d_s8 } from "../../assembly/kernels/int8/depthwise_conv2d";
+import {
+  seedRandom, randInt, fillAroundZeroPoint, TEST_ARENA, useTestArena, staticParams,
+  refMultiplyByQuantizedMultiplier, REF, GUARD, channelRecord, fillChannelRecords, setAllShifts, setPreciseChannels,
+  copyChannelRecords, fillWithSentinel, checkTiles, checkChannelRange, atMin, atMax, inside, countClamped, setConvGeometry,
+} from "./support";
 
 // ---- buffers (static; no allocation) ----
-const ARENA_BUF = memory.data(32768, 16);
-const CH = memory.data(768, 16); // model per-channel [bias, multiplier, shift] x outC (<= 64)
 const W = memory.data(8192, 16); // model filter, TFLite layout [1][kH][kW][outC]
 const TILE = memory.data(9216, 16); // one tile: channel records then [kH][kW] per channel
-const REF = memory.data(8192, 16); // reference output
-const P = changetype<ConvParams>(memory.data(128, 16));
-const SHIFTS = memory.data<i32>([-9, 0, 2, -5, -12, 1, -1, -16]);
+const P = staticParams<ConvParams>();
 const IN_AT: i32 = 24;
-const GUARD: i32 = 16;
 const SENT: i8 = -91;
 
-// ---- xorshift32 ----
-let rng: u32 = 1;
-function seed(s: u32): void { rng = s != 0 ? s : 1; }
-function next(): u32 {
-  let x = rng;
-  x ^= x << 13;
-  x ^= x >> 17;
-  x ^= x << 5;
-  rng = x;
-  return x;
-}
-function randInt(lo: i32, hi: i32): i32 {
-  return lo + <i32>(next() % <u32>(hi - lo + 1));
-}
-
-// ---- independent reference arithmetic (literal transcription of the C++) ----
-function refMulByQuantizedMultiplier(x: i32, mult: i32, shift: i32): i32 {
-  const left = shift > 0 ? shift : 0;
-  const right = shift > 0 ? 0 : -shift;
-  const a: i32 = x * (1 << left);
-  // SaturatingRoundingDoublingHighMul
-  let high: i32;
-  if (a == i32.MIN_VALUE && mult == i32.MIN_VALUE) {
-    high = i32.MAX_VALUE;
-  } else {
-    const ab: i64 = <i64>a * <i64>mult;
-    const nudge: i64 = ab >= 0 ? <i64>(1 << 30) : <i64>1 - <i64>(1 << 30);
-    high = <i32>((ab + nudge) / <i64>2147483648); // i64 division truncates toward zero
-  }
-  // RoundingDivideByPOT: nearest, ties away from zero
-  if (right == 0) return high;
-  const mag: i64 = high < 0 ? -<i64>high : <i64>high;
-  const q: i64 = (mag + (<i64>1 << <i64>(right - 1))) >> <i64>right;
-  return <i32>(high < 0 ? -q : q);
-}
-
+// ---- plain reference (literal transcription of the C++) ----
 /** TFLite's loop order: for in_channel, for m: output_channel = m + in_channel * depth_multiplier. */
 function refDepthwise(out: usize): void {
-  const inBase = ARENA_BUF + <usize>P.input;
+  const inBase = TEST_ARENA + <usize>P.input;
   for (let oy = 0; oy < P.outH; oy++) {
     for (let ox = 0; ox < P.outW; ox++) {
       for (let ic = 0; ic < P.inC; ic++) {
@@ -74,8 +38,8 @@ function refDepthwise(out: usize): void {
               }
             }
           }
-          acc += load<i32>(CH + <usize>(oc * 12));
-          acc = refMulByQuantizedMultiplier(acc, load<i32>(CH + <usize>(oc * 12 + 4)), load<i32>(CH + <usize>(oc * 12 + 8)));
+          acc += load<i32>(channelRecord(oc));
+          acc = refMultiplyByQuantizedMultiplier(acc, load<i32>(channelRecord(oc), 4), load<i32>(channelRecord(oc), 8));
           acc += P.outputOffset;
           acc = max(acc, P.actMin);
           acc = min(acc, P.actMax);
@@ -88,138 +52,66 @@ function refDepthwise(out: usize): void {
 
 // ---- case setup ----
 function geometry(inH: i32, inW: i32, inC: i32, dm: i32, kH: i32, kW: i32, stride: i32, dil: i32, same: bool): void {
-  P.inH = inH; P.inW = inW; P.inC = inC; P.depthMultiplier = dm; P.outC = inC * dm;
-  P.kH = kH; P.kW = kW;
-  P.strideH = stride; P.strideW = stride; P.dilH = dil; P.dilW = dil;
-  P.inputOffset = 0; P.outputOffset = 0; P.actMin = -128; P.actMax = 127;
-  P.weights = 0; P.tileCh = 0; P.tileBuf = 0;
-  const effH = (kH - 1) * dil + 1, effW = (kW - 1) * dil + 1;
-  if (same) {
-    P.outH = (inH + stride - 1) / stride;
-    P.outW = (inW + stride - 1) / stride;
-    P.padH = max(0, (P.outH - 1) * stride + effH - inH) / 2;
-    P.padW = max(0, (P.outW - 1) * stride + effW - inW) / 2;
-  } else {
-    P.outH = (inH - effH) / stride + 1;
-    P.outW = (inW - effW) / stride + 1;
-    P.padH = 0; P.padW = 0;
-  }
+  setConvGeometry(P, inH, inW, inC, inC * dm, dm, kH, kW, stride, dil, same);
   place();
 }
 
 function place(): void {
   P.input = IN_AT;
   P.output = IN_AT + P.inH * P.inW * P.inC + 2 * GUARD + 1;
-  setArena(ARENA_BUF, 32768);
+  useTestArena();
 }
 
 function outBytes(): i32 { return P.outH * P.outW * P.outC; }
+function outAddr(): usize { return TEST_ARENA + <usize>P.output; }
+function outAt(i: i32): i8 { return load<i8>(outAddr() + <usize>i); }
 
 function fillData(s: u32, r: i32, wMax: i32, biasMax: i32): void {
-  seed(s);
-  const zp = -P.inputOffset;
-  const nIn = P.inH * P.inW * P.inC;
-  for (let i = 0; i < nIn; i++) {
-    store<i8>(ARENA_BUF + <usize>(P.input + i), <i8>randInt(max(-128, zp - r), min(127, zp + r)));
-  }
-  const nW = P.kH * P.kW * P.outC;
-  for (let i = 0; i < nW; i++) store<i8>(W + <usize>i, <i8>randInt(-wMax, min(wMax, 127)));
-  for (let c = 0; c < P.outC; c++) {
-    let bias = randInt(-biasMax, biasMax);
-    if (c % 5 == 3) bias = 1 << 24;
-    if (c % 5 == 4) bias = -(1 << 24);
-    let mult: i32 = (1 << 30) | <i32>(next() & 0x3fffffff);
-    if (c % 4 == 0) mult = 1 << 30;
-    if (c % 4 == 1) mult = i32.MAX_VALUE;
-    const shift = load<i32>(SHIFTS + <usize>((next() & 7) << 2));
-    store<i32>(CH + <usize>(c * 12), bias);
-    store<i32>(CH + <usize>(c * 12 + 4), mult);
-    store<i32>(CH + <usize>(c * 12 + 8), shift);
-  }
-}
-
-function setAllShifts(shift: i32, mult: i32): void {
-  for (let c = 0; c < P.outC; c++) {
-    store<i32>(CH + <usize>(c * 12 + 8), shift);
-    if (mult != 0) store<i32>(CH + <usize>(c * 12 + 4), mult);
-  }
+  seedRandom(s);
+  fillAroundZeroPoint(TEST_ARENA + <usize>P.input, P.inH * P.inW * P.inC, -P.inputOffset, r);
+  fillAroundZeroPoint(W, P.kH * P.kW * P.outC, 0, wMax);
+  fillChannelRecords(P.outC, biasMax);
 }
 
 /** Tile for [oc0, oc1): records, then each channel's filter transposed to [kH][kW]. */
-/** Small biases, multiplier 0.5 and one shift for every channel: outputs resolve single accumulator steps. */
-function precise(shift: i32): void {
-  for (let c = 0; c < P.outC; c++) {
-    store<i32>(CH + <usize>(c * 12), randInt(-20, 20));
-    store<i32>(CH + <usize>(c * 12 + 4), 1 << 30);
-    store<i32>(CH + <usize>(c * 12 + 8), shift);
-  }
-}
-
 function buildTile(oc0: i32, oc1: i32): void {
   const n = oc1 - oc0;
   const perCh = P.kH * P.kW;
-  memory.copy(TILE, CH + <usize>(oc0 * 12), <usize>(n * 12));
+  const weights = copyChannelRecords(TILE, oc0, oc1);
   for (let j = 0; j < n; j++) {
     for (let k = 0; k < perCh; k++) {
-      store<i8>(TILE + <usize>(n * 12 + j * perCh + k), load<i8>(W + <usize>(k * P.outC + oc0 + j)));
+      store<i8>(weights + <usize>(j * perCh + k), load<i8>(W + <usize>(k * P.outC + oc0 + j)));
     }
   }
 }
 
-function fillOutput(): void {
-  memory.fill(ARENA_BUF + <usize>(P.output - GUARD), <u8>SENT, <usize>(outBytes() + 2 * GUARD));
-}
-
-function outAt(i: i32): i8 { return load<i8>(ARENA_BUF + <usize>(P.output + i)); }
-
-function guardsChanged(): i32 {
-  for (let i = 1; i <= GUARD; i++) {
-    if (outAt(-i) != SENT) return -i;
-    if (outAt(outBytes() - 1 + i) != SENT) return outBytes() - 1 + i;
-  }
-  return -1;
+function runTile(oc0: i32, oc1: i32): i32 {
+  buildTile(oc0, oc1);
+  return depthwise_conv2d_s8(P, TILE, oc0, oc1);
 }
 
 function check(tileCh: i32): i32 {
   refDepthwise(REF);
-  fillOutput();
-  for (let oc0 = 0; oc0 < P.outC; oc0 += tileCh) {
-    const oc1 = min(P.outC, oc0 + tileCh);
-    buildTile(oc0, oc1);
-    const s = depthwise_conv2d_s8(P, TILE, oc0, oc1);
-    if (s != STATUS_OK) return -1000 - s;
-  }
-  const g = guardsChanged();
-  if (g != -1) return -2000 + g;
-  for (let i = 0; i < outBytes(); i++) if (outAt(i) != load<i8>(REF + <usize>i)) return i;
-  return -1;
+  return checkTiles(runTile, P.outC, tileCh, outAddr(), outBytes(), SENT);
 }
 
 function checkPartial(oc0: i32, oc1: i32): i32 {
   refDepthwise(REF);
-  fillOutput();
-  buildTile(oc0, oc1);
-  const s = depthwise_conv2d_s8(P, TILE, oc0, oc1);
-  if (s != STATUS_OK) return -1000 - s;
-  const g = guardsChanged();
-  if (g != -1) return -2000 + g;
-  for (let i = 0; i < outBytes(); i++) {
-    const c = i % P.outC;
-    const want = c >= oc0 && c < oc1 ? load<i8>(REF + <usize>i) : SENT;
-    if (outAt(i) != want) return i;
-  }
-  return -1;
+  return checkChannelRange(runTile, P.outC, oc0, oc1, outAddr(), outBytes(), SENT);
 }
 
-let atMin = 0, atMax = 0, inside = 0;
-function stats(): void {
-  atMin = 0; atMax = 0; inside = 0;
-  for (let i = 0; i < outBytes(); i++) {
-    const v = <i32>load<i8>(REF + <usize>i);
-    if (v == P.actMin) atMin++;
-    else if (v == P.actMax) atMax++;
-    else inside++;
-  }
+function stats(): void { countClamped(outBytes(), P.actMin, P.actMax); }
+
+/** Case t of both random-shape tests (same shapes): geometry, zero points and, every 4th, a ReLU-style actMin. */
+function randomShape(t: i32): void {
+  seedRandom(2000 + t);
+  const inH = randInt(1, 8), inW = randInt(1, 8), inC = randInt(1, 6), dm = randInt(1, 3);
+  const kH = randInt(1, 5), kW = randInt(1, 5), stride = randInt(1, 3), dil = randInt(1, 2);
+  const same = (t & 1) == 0 || (kH - 1) * dil + 1 > inH || (kW - 1) * dil + 1 > inW;
+  geometry(inH, inW, inC, dm, kH, kW, stride, dil, same);
+  P.inputOffset = randInt(-127, 128);
+  P.outputOffset = randInt(-128, 127);
+  if ((t & 3) == 3) { P.actMin = max(-128, P.outputOffset); }
 }
 
 describe("depthwise_conv2d_s8", () => {
@@ -310,13 +202,13 @@ describe("depthwise_conv2d_s8", () => {
     geometry(4, 4, 3, 2, 3, 3, 1, 1, true);
     P.inputOffset = -4; P.outputOffset = -1;
     fillData(14, 2, 2, 8);
-    for (let c = 0; c < P.outC; c++) store<i32>(CH + <usize>(c * 12), randInt(-8, 8));
+    for (let c = 0; c < P.outC; c++) store<i32>(channelRecord(c), randInt(-8, 8));
     const shiftsToTry = memory.data<i32>([-9, 0, 2, 1, -1, -31]);
     for (let k = 0; k < 6; k++) {
-      setAllShifts(load<i32>(shiftsToTry + <usize>(k << 2)), 0);
+      setAllShifts(P.outC, load<i32>(shiftsToTry + <usize>(k << 2)), 0);
       expect<i32>(check(P.outC)).toBe(-1);
     }
-    setAllShifts(2, 1 << 30);
+    setAllShifts(P.outC, 2, 1 << 30);
     expect<i32>(check(P.outC)).toBe(-1);
     stats();
     expect<i32>(inside).toBe(outBytes());
@@ -326,7 +218,7 @@ describe("depthwise_conv2d_s8", () => {
     geometry(4, 4, 10, 1, 3, 3, 1, 1, true);
     P.inputOffset = -1;
     fillData(15, 128, 127, 3000);
-    setAllShifts(-9, 0);
+    setAllShifts(P.outC, -9, 0);
     expect<i32>(check(P.outC)).toBe(-1);
     stats();
     expect<i32>(atMin).toBeGreaterThanOrEqual(2 * P.outH * P.outW);
@@ -349,14 +241,7 @@ describe("depthwise_conv2d_s8", () => {
 
   it("matches the reference over many random shapes", () => {
     for (let t = 0; t < 60; t++) {
-      seed(2000 + t);
-      const inH = randInt(1, 8), inW = randInt(1, 8), inC = randInt(1, 6), dm = randInt(1, 3);
-      const kH = randInt(1, 5), kW = randInt(1, 5), stride = randInt(1, 3), dil = randInt(1, 2);
-      const same = (t & 1) == 0 || (kH - 1) * dil + 1 > inH || (kW - 1) * dil + 1 > inW;
-      geometry(inH, inW, inC, dm, kH, kW, stride, dil, same);
-      P.inputOffset = randInt(-127, 128);
-      P.outputOffset = randInt(-128, 127);
-      if ((t & 3) == 3) { P.actMin = max(-128, P.outputOffset); }
+      randomShape(t);
       fillData(8000 + t, 128, 127, 5000);
       const tile = randInt(1, P.outC);
       const r = check(tile);
@@ -367,16 +252,9 @@ describe("depthwise_conv2d_s8", () => {
 
   it("matches the reference over many random shapes with small values (every accumulator step visible)", () => {
     for (let t = 0; t < 60; t++) {
-      seed(2000 + t);
-      const inH = randInt(1, 8), inW = randInt(1, 8), inC = randInt(1, 6), dm = randInt(1, 3);
-      const kH = randInt(1, 5), kW = randInt(1, 5), stride = randInt(1, 3), dil = randInt(1, 2);
-      const same = (t & 1) == 0 || (kH - 1) * dil + 1 > inH || (kW - 1) * dil + 1 > inW;
-      geometry(inH, inW, inC, dm, kH, kW, stride, dil, same);
-      P.inputOffset = randInt(-127, 128);
-      P.outputOffset = randInt(-128, 127);
-      if ((t & 3) == 3) { P.actMin = max(-128, P.outputOffset); }
+      randomShape(t);
       fillData(8000 + 500 + t, 2, 2, 20);
-      precise((t & 1) == 0 ? -1 : 0);
+      setPreciseChannels(P.outC, (t & 1) == 0 ? -1 : 0);
       const tile = randInt(1, P.outC);
       const r = check(tile);
       if (r != -1) trace("failing precise random case", 2, <f64>t, <f64>r);
@@ -387,7 +265,7 @@ describe("depthwise_conv2d_s8", () => {
   it("rejects nonsensical parameters without writing", () => {
     geometry(4, 4, 3, 2, 3, 3, 1, 1, true);
     fillData(17, 128, 127, 3000);
-    fillOutput();
+    fillWithSentinel(outAddr(), outBytes(), SENT);
     buildTile(0, 6);
     expect<i32>(depthwise_conv2d_s8(P, TILE, 0, 7)).toBe(STATUS_KERNEL);
     expect<i32>(depthwise_conv2d_s8(P, TILE, 4, 2)).toBe(STATUS_KERNEL);

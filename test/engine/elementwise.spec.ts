@@ -1,77 +1,38 @@
-import { setArena } from "../../assembly/arena";
 import { ElementwiseParams, STATUS_OK } from "../../assembly/format";
 import { add_s8, mul_s8 } from "../../assembly/kernels/int8/elementwise";
+import {
+  seedRandom, fillRandomBytes, TEST_ARENA, useTestArena, staticParams, countDifferences,
+  refSaturatingRoundingDoublingHighMul, refRoundingDivideByPOT, refMultiplyByQuantizedMultiplier,
+  quantizeMultiplier, qmMultiplier, qmShift,
+} from "./support";
 
-const BYTES: i32 = 32768;
-const BASE: usize = memory.data(32768, 16);
 const IN1: i32 = 0;
 const IN2: i32 = 8192;
 const OUT: i32 = 16384;
 const REF: i32 = 24576;
 
-let seed: u32 = 0x2545f491;
-function xorshift32(): u32 {
-  let x = seed;
-  x ^= x << 13;
-  x ^= x >> 17;
-  x ^= x << 5;
-  seed = x;
-  return x;
-}
-function randomI8(): i8 { return <i8>(xorshift32() & 0xff); }
-function fillRandom(at: i32, n: i32): void {
-  for (let i = 0; i < n; i++) store<i8>(BASE + <usize>(at + i), randomI8());
-}
+seedRandom(0x2545f491); // this spec's random stream
+function fillRandom(at: i32, n: i32): void { fillRandomBytes(TEST_ARENA + <usize>at, n); }
 
-// ---- independent fixed-point reference (64-bit formulations) ----
-function refHighMul(a: i32, b: i32): i32 {
-  if (a == i32.MIN_VALUE && b == i32.MIN_VALUE) return i32.MAX_VALUE;
-  // round(a*b / 2^31) with ties toward +infinity == gemmlowp's nudge-and-truncate
-  return <i32>((<i64>a * <i64>b + (<i64>1 << 30)) >> 31);
-}
-function refDivPot(x: i32, e: i32): i32 {
-  if (e == 0) return x;
-  const half: i64 = <i64>1 << (e - 1);
-  const v = <i64>x;
-  return v >= 0 ? <i32>((v + half) >> e) : <i32>(-((-v + half) >> e));
-}
-function refMulQ(x: i32, m: i32, shift: i32): i32 {
-  const l = shift > 0 ? shift : 0;
-  const r = shift > 0 ? 0 : -shift;
-  return refDivPot(refHighMul(x * (1 << l), m), r);
-}
-// QuantizeMultiplier for the test's own parameter set-up
-let qmMult: i32 = 0;
-let qmShift: i32 = 0;
-function quantizeMultiplier(real: f64): void {
-  let shift = 0;
-  let q = real;
-  while (q >= 1.0) { q /= 2; shift++; }
-  while (q < 0.5) { q *= 2; shift--; }
-  let fixed = <i64>Math.round(q * 2147483648.0);
-  if (fixed == (<i64>1 << 31)) { fixed /= 2; shift++; }
-  qmMult = <i32>fixed;
-  qmShift = shift;
-}
-
+// ---- plain reference (TFLite's AddFunc / MulElementwise) ----
 function refAdd(p: ElementwiseParams, x1: i32, x2: i32): i32 {
   const a = (p.input1Offset + x1) << p.leftShift;
   const b = (p.input2Offset + x2) << p.leftShift;
-  const sa = refDivPot(refHighMul(a, p.input1Multiplier), -p.input1Shift);
-  const sb = refDivPot(refHighMul(b, p.input2Multiplier), -p.input2Shift);
-  const raw = refDivPot(refHighMul(sa + sb, p.outputMultiplier), -p.outputShift) + p.outputOffset;
+  const sa = refRoundingDivideByPOT(refSaturatingRoundingDoublingHighMul(a, p.input1Multiplier), -p.input1Shift);
+  const sb = refRoundingDivideByPOT(refSaturatingRoundingDoublingHighMul(b, p.input2Multiplier), -p.input2Shift);
+  const raw = refRoundingDivideByPOT(refSaturatingRoundingDoublingHighMul(sa + sb, p.outputMultiplier), -p.outputShift) + p.outputOffset;
   return min(p.actMax, max(p.actMin, raw));
 }
 function refMul(p: ElementwiseParams, x1: i32, x2: i32): i32 {
   const prod = (p.input1Offset + x1) * (p.input2Offset + x2);
-  const raw = refMulQ(prod, p.outputMultiplier, p.outputShift) + p.outputOffset;
+  const raw = refMultiplyByQuantizedMultiplier(prod, p.outputMultiplier, p.outputShift) + p.outputOffset;
   return min(p.actMax, max(p.actMin, raw));
 }
 
-function params(): ElementwiseParams { return changetype<ElementwiseParams>(memory.data(256, 16)); }
+function params(): ElementwiseParams { return staticParams<ElementwiseParams>(); }
 
 function shape(p: ElementwiseParams, d0: i32, d1: i32, d2: i32, d3: i32): void {
-  setArena(BASE, BYTES);
+  useTestArena();
   p.input1 = IN1; p.input2 = IN2; p.output = OUT;
   p.d0 = d0; p.d1 = d1; p.d2 = d2; p.d3 = d3;
 }
@@ -90,14 +51,14 @@ function dense(p: ElementwiseParams): void {
 function addQuant(p: ElementwiseParams, s1: f64, zp1: i32, s2: f64, zp2: i32, so: f64, zpo: i32): void {
   p.leftShift = 20;
   const twiceMax = 2 * max(s1, s2);
-  quantizeMultiplier(s1 / twiceMax); p.input1Multiplier = qmMult; p.input1Shift = qmShift;
-  quantizeMultiplier(s2 / twiceMax); p.input2Multiplier = qmMult; p.input2Shift = qmShift;
-  quantizeMultiplier(twiceMax / (<f64>(1 << 20) * so)); p.outputMultiplier = qmMult; p.outputShift = qmShift;
+  quantizeMultiplier(s1 / twiceMax); p.input1Multiplier = qmMultiplier; p.input1Shift = qmShift;
+  quantizeMultiplier(s2 / twiceMax); p.input2Multiplier = qmMultiplier; p.input2Shift = qmShift;
+  quantizeMultiplier(twiceMax / (<f64>(1 << 20) * so)); p.outputMultiplier = qmMultiplier; p.outputShift = qmShift;
   p.input1Offset = -zp1; p.input2Offset = -zp2; p.outputOffset = zpo;
   p.actMin = -128; p.actMax = 127;
 }
 function mulQuant(p: ElementwiseParams, s1: f64, zp1: i32, s2: f64, zp2: i32, so: f64, zpo: i32): void {
-  quantizeMultiplier(s1 * s2 / so); p.outputMultiplier = qmMult; p.outputShift = qmShift;
+  quantizeMultiplier(s1 * s2 / so); p.outputMultiplier = qmMultiplier; p.outputShift = qmShift;
   p.input1Offset = -zp1; p.input2Offset = -zp2; p.outputOffset = zpo;
   p.actMin = -128; p.actMax = 127;
 }
@@ -106,22 +67,19 @@ function mulQuant(p: ElementwiseParams, s1: f64, zp1: i32, s2: f64, zp2: i32, so
 function reference(p: ElementwiseParams, isAdd: bool): void {
   let o = 0;
   for (let i0 = 0; i0 < p.d0; i0++) for (let i1 = 0; i1 < p.d1; i1++) for (let i2 = 0; i2 < p.d2; i2++) for (let i3 = 0; i3 < p.d3; i3++) {
-    const x1 = <i32>load<i8>(BASE + <usize>(IN1 + i0 * p.s1_0 + i1 * p.s1_1 + i2 * p.s1_2 + i3 * p.s1_3));
-    const x2 = <i32>load<i8>(BASE + <usize>(IN2 + i0 * p.s2_0 + i1 * p.s2_1 + i2 * p.s2_2 + i3 * p.s2_3));
-    store<i8>(BASE + <usize>(REF + o), <i8>(isAdd ? refAdd(p, x1, x2) : refMul(p, x1, x2)));
+    const x1 = <i32>load<i8>(TEST_ARENA + <usize>(IN1 + i0 * p.s1_0 + i1 * p.s1_1 + i2 * p.s1_2 + i3 * p.s1_3));
+    const x2 = <i32>load<i8>(TEST_ARENA + <usize>(IN2 + i0 * p.s2_0 + i1 * p.s2_1 + i2 * p.s2_2 + i3 * p.s2_3));
+    store<i8>(TEST_ARENA + <usize>(REF + o), <i8>(isAdd ? refAdd(p, x1, x2) : refMul(p, x1, x2)));
     o++;
   }
 }
 function mismatches(p: ElementwiseParams): i32 {
-  const n = p.d0 * p.d1 * p.d2 * p.d3;
-  let bad = 0;
-  for (let i = 0; i < n; i++) if (load<i8>(BASE + <usize>(OUT + i)) != load<i8>(BASE + <usize>(REF + i))) bad++;
-  return bad;
+  return countDifferences(TEST_ARENA + <usize>OUT, TEST_ARENA + <usize>REF, p.d0 * p.d1 * p.d2 * p.d3);
 }
 function countValue(p: ElementwiseParams, v: i8): i32 {
   const n = p.d0 * p.d1 * p.d2 * p.d3;
   let k = 0;
-  for (let i = 0; i < n; i++) if (load<i8>(BASE + <usize>(OUT + i)) == v) k++;
+  for (let i = 0; i < n; i++) if (load<i8>(TEST_ARENA + <usize>(OUT + i)) == v) k++;
   return k;
 }
 function checkAdd(p: ElementwiseParams): void {
@@ -151,13 +109,13 @@ describe("add", () => {
     const p = params();
     shape(p, 1, 1, 1, 4); dense(p);
     addQuant(p, 0.5, 0, 0.5, 0, 1.0, 0);
-    for (let i = 0; i < 4; i++) { store<i8>(BASE + <usize>(IN1 + i), <i8>(10 * i - 20)); store<i8>(BASE + <usize>(IN2 + i), <i8>(6 - 2 * i)); }
+    for (let i = 0; i < 4; i++) { store<i8>(TEST_ARENA + <usize>(IN1 + i), <i8>(10 * i - 20)); store<i8>(TEST_ARENA + <usize>(IN2 + i), <i8>(6 - 2 * i)); }
     expect<i32>(add_s8(p)).toBe(STATUS_OK);
     // 0.5*x1 + 0.5*x2 in units of 1.0
-    expect<i8>(load<i8>(BASE + <usize>OUT)).toBe(-7);
-    expect<i8>(load<i8>(BASE + <usize>OUT + 1)).toBe(-3); // -5 + 2
-    expect<i8>(load<i8>(BASE + <usize>OUT + 2)).toBe(1); // 0.5*0 + 0.5*2 = 1
-    expect<i8>(load<i8>(BASE + <usize>OUT + 3)).toBe(5); // 5 + 0 = 5
+    expect<i8>(load<i8>(TEST_ARENA + <usize>OUT)).toBe(-7);
+    expect<i8>(load<i8>(TEST_ARENA + <usize>OUT + 1)).toBe(-3); // -5 + 2
+    expect<i8>(load<i8>(TEST_ARENA + <usize>OUT + 2)).toBe(1); // 0.5*0 + 0.5*2 = 1
+    expect<i8>(load<i8>(TEST_ARENA + <usize>OUT + 3)).toBe(5); // 5 + 0 = 5
   });
 
   it("broadcasts a [1,1,1,C] operand against [1,H,W,C] (either side)", () => {
@@ -215,13 +173,13 @@ describe("mul", () => {
     const p = params();
     shape(p, 1, 1, 1, 3); dense(p);
     mulQuant(p, 0.5, 0, 0.5, 0, 0.25, 0); // real multiplier 1
-    store<i8>(BASE + <usize>IN1, 7); store<i8>(BASE + <usize>IN2, -9);
-    store<i8>(BASE + <usize>IN1 + 1, 100); store<i8>(BASE + <usize>IN2 + 1, 100);
-    store<i8>(BASE + <usize>IN1 + 2, -128); store<i8>(BASE + <usize>IN2 + 2, 127);
+    store<i8>(TEST_ARENA + <usize>IN1, 7); store<i8>(TEST_ARENA + <usize>IN2, -9);
+    store<i8>(TEST_ARENA + <usize>IN1 + 1, 100); store<i8>(TEST_ARENA + <usize>IN2 + 1, 100);
+    store<i8>(TEST_ARENA + <usize>IN1 + 2, -128); store<i8>(TEST_ARENA + <usize>IN2 + 2, 127);
     expect<i32>(mul_s8(p)).toBe(STATUS_OK);
-    expect<i8>(load<i8>(BASE + <usize>OUT)).toBe(-63);
-    expect<i8>(load<i8>(BASE + <usize>OUT + 1)).toBe(127);
-    expect<i8>(load<i8>(BASE + <usize>OUT + 2)).toBe(-128);
+    expect<i8>(load<i8>(TEST_ARENA + <usize>OUT)).toBe(-63);
+    expect<i8>(load<i8>(TEST_ARENA + <usize>OUT + 1)).toBe(127);
+    expect<i8>(load<i8>(TEST_ARENA + <usize>OUT + 2)).toBe(-128);
   });
 
   it("broadcasts and clamps to the activation range", () => {

@@ -1,50 +1,16 @@
-import { setArena } from "../../assembly/arena";
 import { MeanParams, STATUS_OK } from "../../assembly/format";
 import { mean_s8 } from "../../assembly/kernels/int8/mean";
+import {
+  seedRandom, fillRandomBytes, TEST_ARENA, useTestArena, staticParams, countDifferences,
+  refMultiplyByQuantizedMultiplier, quantizeMultiplier, qmMultiplier, qmShift,
+} from "./support";
 
-const BYTES: i32 = 32768;
-const BASE: usize = memory.data(32768, 16);
 const TEMP_SUM: usize = memory.data(4096 * 4, 16);
 const IN: i32 = 0;
 const OUT: i32 = 16384;
 const REF: i32 = 24576;
 
-let seed: u32 = 0x27d4eb2f;
-function xorshift32(): u32 {
-  let x = seed;
-  x ^= x << 13;
-  x ^= x >> 17;
-  x ^= x << 5;
-  seed = x;
-  return x;
-}
-
-function refHighMul(a: i32, b: i32): i32 {
-  if (a == i32.MIN_VALUE && b == i32.MIN_VALUE) return i32.MAX_VALUE;
-  return <i32>((<i64>a * <i64>b + (<i64>1 << 30)) >> 31);
-}
-function refDivPot(x: i32, e: i32): i32 {
-  if (e == 0) return x;
-  const half: i64 = <i64>1 << (e - 1);
-  const v = <i64>x;
-  return v >= 0 ? <i32>((v + half) >> e) : <i32>(-((-v + half) >> e));
-}
-function refMulQ(x: i32, m: i32, shift: i32): i32 {
-  return shift > 0 ? refHighMul(x * (1 << shift), m) : refDivPot(refHighMul(x, m), -shift);
-}
-let qmMult: i32 = 0;
-let qmShift: i32 = 0;
-function quantizeMultiplier(real: f64): void {
-  let shift = 0;
-  let q = real;
-  while (q >= 1.0) { q /= 2; shift++; }
-  while (q < 0.5) { q *= 2; shift--; }
-  let fixed = <i64>Math.round(q * 2147483648.0);
-  if (fixed == (<i64>1 << 31)) { fixed /= 2; shift++; }
-  qmMult = <i32>fixed;
-  qmShift = shift;
-  if (qmShift < -31) { qmShift = 0; qmMult = 0; }
-}
+seedRandom(0x27d4eb2f); // this spec's random stream
 
 /**
  * reference_ops::QuantizedMeanOrSum (compute_sum = false) for int8 in plain form: walk every
@@ -62,7 +28,7 @@ function refMean(p: MeanParams): void {
     outputs *= od[k];
     if (reduced) n *= <i64>d[k];
   }
-  for (let o = 0; o < outputs; o++) { store<i32>(TEMP_SUM + <usize>(o * 4), 0); store<i8>(BASE + <usize>(REF + o), 0); }
+  for (let o = 0; o < outputs; o++) { store<i32>(TEMP_SUM + <usize>(o * 4), 0); store<i8>(TEST_ARENA + <usize>(REF + o), 0); }
   if (d[0] == 0 || d[1] == 0 || d[2] == 0 || d[3] == 0) return;
   const idx: StaticArray<i32> = [0, 0, 0, 0];
   const total = d[0] * d[1] * d[2] * d[3];
@@ -73,7 +39,7 @@ function refMean(p: MeanParams): void {
     let o = 0;
     for (let k = 0; k < 4; k++) o = o * od[k] + (((p.axisMask >> k) & 1) ? 0 : idx[k]);
     const at = TEMP_SUM + <usize>(o * 4);
-    store<i32>(at, load<i32>(at) + <i32>load<i8>(BASE + <usize>(IN + flat)));
+    store<i32>(at, load<i32>(at) + <i32>load<i8>(TEST_ARENA + <usize>(IN + flat)));
   }
   let multiplier = p.multiplier;
   let outShift = p.shift;
@@ -85,9 +51,9 @@ function refMean(p: MeanParams): void {
   outShift = outShift - shift;
   for (let o = 0; o < outputs; o++) {
     const shiftedSum = <i32>(<i64>load<i32>(TEMP_SUM + <usize>(o * 4)) - <i64>p.inputZeroPoint * n);
-    let v = refMulQ(shiftedSum, multiplier, outShift) + p.outputZeroPoint;
+    let v = refMultiplyByQuantizedMultiplier(shiftedSum, multiplier, outShift) + p.outputZeroPoint;
     v = min(max(v, -128), 127);
-    store<i8>(BASE + <usize>(REF + o), <i8>v);
+    store<i8>(TEST_ARENA + <usize>(REF + o), <i8>v);
   }
 }
 
@@ -99,29 +65,27 @@ function outputCount(p: MeanParams): i32 {
 }
 
 function setup(d0: i32, d1: i32, d2: i32, d3: i32, mask: i32, inScale: f64, izp: i32, outScale: f64, ozp: i32): MeanParams {
-  setArena(BASE, BYTES);
-  const p = changetype<MeanParams>(memory.data(64, 16));
+  useTestArena();
+  const p = staticParams<MeanParams>();
   p.input = IN; p.output = OUT;
   p.d0 = d0; p.d1 = d1; p.d2 = d2; p.d3 = d3; p.axisMask = mask;
   p.inputZeroPoint = izp; p.outputZeroPoint = ozp;
   // what the host computes: QuantizeMultiplier(input_scale / output_scale), no 1/n
   quantizeMultiplier(inScale / outScale);
-  p.multiplier = qmMult; p.shift = qmShift;
-  for (let i = 0; i < d0 * d1 * d2 * d3; i++) store<u8>(BASE + <usize>(IN + i), <u8>xorshift32());
-  memory.fill(BASE + <usize>OUT, 0x5a, 8192);
+  p.multiplier = qmMultiplier; p.shift = qmShift;
+  fillRandomBytes(TEST_ARENA + <usize>IN, d0 * d1 * d2 * d3);
+  memory.fill(TEST_ARENA + <usize>OUT, 0x5a, 8192);
   return p;
 }
 function check(p: MeanParams): void {
   refMean(p);
   expect<i32>(mean_s8(p)).toBe(STATUS_OK);
   const n = outputCount(p);
-  let bad = 0;
-  for (let i = 0; i < n; i++) if (load<i8>(BASE + <usize>(OUT + i)) != load<i8>(BASE + <usize>(REF + i))) bad++;
-  expect<i32>(bad).toBe(0);
-  expect<u8>(load<u8>(BASE + <usize>(OUT + n))).toBe(0x5a);
+  expect<i32>(countDifferences(TEST_ARENA + <usize>OUT, TEST_ARENA + <usize>REF, n)).toBe(0);
+  expect<u8>(load<u8>(TEST_ARENA + <usize>(OUT + n))).toBe(0x5a);
 }
-function outAt(i: i32): i32 { return <i32>load<i8>(BASE + <usize>(OUT + i)); }
-function setIn(i: i32, v: i32): void { store<i8>(BASE + <usize>(IN + i), <i8>v); }
+function outAt(i: i32): i32 { return <i32>load<i8>(TEST_ARENA + <usize>(OUT + i)); }
+function setIn(i: i32, v: i32): void { store<i8>(TEST_ARENA + <usize>(IN + i), <i8>v); }
 
 describe("mean", () => {
   it("averages two values with TFLM's rounding (ties go up through the high multiply)", () => {

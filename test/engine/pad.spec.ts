@@ -1,33 +1,23 @@
-import { setArena } from "../../assembly/arena";
 import { PadParams, STATUS_OK, STATUS_KERNEL } from "../../assembly/format";
 import { pad_s8 } from "../../assembly/kernels/int8/pad";
+import { seedRandom, xorshift32, fillRandomBytes, TEST_ARENA, useTestArena, staticParams } from "./support";
 
-const BYTES: i32 = 32768;
-const BASE: usize = memory.data(32768, 16);
 const IN: i32 = 0;
 const OUT: i32 = 8192;
 
-let seed: u32 = 0x85ebca6b;
-function xorshift32(): u32 {
-  let x = seed;
-  x ^= x << 13;
-  x ^= x >> 17;
-  x ^= x << 5;
-  seed = x;
-  return x;
-}
+seedRandom(0x85ebca6b); // this spec's random stream
 
 function setup(d0: i32, d1: i32, d2: i32, d3: i32, b0: i32, b1: i32, b2: i32, b3: i32,
   a0: i32, a1: i32, a2: i32, a3: i32, padValue: i32): PadParams {
-  setArena(BASE, BYTES);
-  const p = changetype<PadParams>(memory.data(128, 16));
+  useTestArena();
+  const p = staticParams<PadParams>();
   p.input = IN; p.output = OUT;
   p.d0 = d0; p.d1 = d1; p.d2 = d2; p.d3 = d3;
   p.b0 = b0; p.b1 = b1; p.b2 = b2; p.b3 = b3;
   p.a0 = a0; p.a1 = a1; p.a2 = a2; p.a3 = a3;
   p.padValue = padValue;
-  for (let i = 0; i < d0 * d1 * d2 * d3; i++) store<u8>(BASE + <usize>(IN + i), <u8>xorshift32());
-  memory.fill(BASE + <usize>OUT, 0x5a, 16384); // sentinel
+  fillRandomBytes(TEST_ARENA + <usize>IN, d0 * d1 * d2 * d3);
+  memory.fill(TEST_ARENA + <usize>OUT, 0x5a, 16384); // sentinel
   return p;
 }
 
@@ -39,11 +29,11 @@ function mismatches(p: PadParams): i32 {
     const j0 = i0 - p.b0, j1 = i1 - p.b1, j2 = i2 - p.b2, j3 = i3 - p.b3;
     let want: i32;
     if (j0 < 0 || j0 >= p.d0 || j1 < 0 || j1 >= p.d1 || j2 < 0 || j2 >= p.d2 || j3 < 0 || j3 >= p.d3) want = <i32><i8>p.padValue;
-    else want = <i32>load<i8>(BASE + <usize>(IN + ((j0 * p.d1 + j1) * p.d2 + j2) * p.d3 + j3));
-    if (<i32>load<i8>(BASE + <usize>(OUT + k)) != want) bad++;
+    else want = <i32>load<i8>(TEST_ARENA + <usize>(IN + ((j0 * p.d1 + j1) * p.d2 + j2) * p.d3 + j3));
+    if (<i32>load<i8>(TEST_ARENA + <usize>(OUT + k)) != want) bad++;
     k++;
   }
-  if (load<u8>(BASE + <usize>(OUT + k)) != 0x5a) bad++;
+  if (load<u8>(TEST_ARENA + <usize>(OUT + k)) != 0x5a) bad++;
   return bad;
 }
 

@@ -1,43 +1,30 @@
-import { setArena } from "../../assembly/arena";
 import { PoolParams, STATUS_OK, STATUS_KERNEL } from "../../assembly/format";
 import { average_pool_s8, max_pool_s8 } from "../../assembly/kernels/int8/pool";
+import { seedRandom, fillRandomBytes, TEST_ARENA, useTestArena, staticParams, countDifferences } from "./support";
 
-const BYTES: i32 = 32768;
-const BASE: usize = memory.data(32768, 16);
 const IN: i32 = 0;
 const OUT: i32 = 8192;
 const REF: i32 = 16384;
 
-let seed: u32 = 0x9e3779b9;
-function xorshift32(): u32 {
-  let x = seed;
-  x ^= x << 13;
-  x ^= x >> 17;
-  x ^= x << 5;
-  seed = x;
-  return x;
-}
-function randomI8(): i8 { return <i8>(xorshift32() & 0xff); }
+seedRandom(0x9e3779b9); // this spec's random stream
 
-function params(): PoolParams { return changetype<PoolParams>(memory.data(256, 16)); }
+function params(): PoolParams { return staticParams<PoolParams>(); }
 
 function setup(p: PoolParams, inH: i32, inW: i32, ch: i32, outH: i32, outW: i32, kH: i32, kW: i32,
   sH: i32, sW: i32, padH: i32, padW: i32, actMin: i32, actMax: i32): void {
-  setArena(BASE, BYTES);
+  useTestArena();
   p.input = IN; p.inH = inH; p.inW = inW; p.channels = ch;
   p.output = OUT; p.outH = outH; p.outW = outW;
   p.kH = kH; p.kW = kW; p.strideH = sH; p.strideW = sW; p.padH = padH; p.padW = padW;
   p.actMin = actMin; p.actMax = actMax;
 }
 
-function fillRandom(n: i32): void {
-  for (let i = 0; i < n; i++) store<i8>(BASE + <usize>(IN + i), randomI8());
-}
+function fillRandom(n: i32): void { fillRandomBytes(TEST_ARENA + <usize>IN, n); }
 function fillConst(n: i32, v: i8): void {
-  for (let i = 0; i < n; i++) store<i8>(BASE + <usize>(IN + i), v);
+  for (let i = 0; i < n; i++) store<i8>(TEST_ARENA + <usize>(IN + i), v);
 }
 function inAt(p: PoolParams, y: i32, x: i32, c: i32): i32 {
-  return <i32>load<i8>(BASE + <usize>(IN + (y * p.inW + x) * p.channels + c));
+  return <i32>load<i8>(TEST_ARENA + <usize>(IN + (y * p.inW + x) * p.channels + c));
 }
 
 // Plain reference: scan the whole kH x kW window and skip taps that fall outside the input.
@@ -68,20 +55,14 @@ function refPool(p: PoolParams, isMax: bool): bool {
         }
         if (r < p.actMin) r = p.actMin;
         if (r > p.actMax) r = p.actMax;
-        store<i8>(BASE + <usize>(REF + (oy * p.outW + ox) * p.channels + c), <i8>r);
+        store<i8>(TEST_ARENA + <usize>(REF + (oy * p.outW + ox) * p.channels + c), <i8>r);
       }
     }
   }
   return true;
 }
 
-function mismatches(n: i32): i32 {
-  let bad = 0;
-  for (let i = 0; i < n; i++) {
-    if (load<i8>(BASE + <usize>(OUT + i)) != load<i8>(BASE + <usize>(REF + i))) bad++;
-  }
-  return bad;
-}
+function mismatches(n: i32): i32 { return countDifferences(TEST_ARENA + <usize>OUT, TEST_ARENA + <usize>REF, n); }
 
 function outCount(p: PoolParams): i32 { return p.outH * p.outW * p.channels; }
 
@@ -99,14 +80,14 @@ describe("pooling", () => {
     const p = params();
     // 1x4 input, 1 channel, 1x2 window stride 2: windows {1,2} -> 1.5 -> 2 ; {-1,-2} -> -1.5 -> -2
     setup(p, 1, 4, 1, 1, 2, 1, 2, 1, 2, 0, 0, -128, 127);
-    store<i8>(BASE + <usize>IN, 1); store<i8>(BASE + <usize>IN + 1, 2);
-    store<i8>(BASE + <usize>IN + 2, -1); store<i8>(BASE + <usize>IN + 3, -2);
+    store<i8>(TEST_ARENA + <usize>IN, 1); store<i8>(TEST_ARENA + <usize>IN + 1, 2);
+    store<i8>(TEST_ARENA + <usize>IN + 2, -1); store<i8>(TEST_ARENA + <usize>IN + 3, -2);
     expect<i32>(average_pool_s8(p)).toBe(STATUS_OK);
-    expect<i8>(load<i8>(BASE + <usize>OUT)).toBe(2);
-    expect<i8>(load<i8>(BASE + <usize>OUT + 1)).toBe(-2);
+    expect<i8>(load<i8>(TEST_ARENA + <usize>OUT)).toBe(2);
+    expect<i8>(load<i8>(TEST_ARENA + <usize>OUT + 1)).toBe(-2);
     expect<i32>(max_pool_s8(p)).toBe(STATUS_OK);
-    expect<i8>(load<i8>(BASE + <usize>OUT)).toBe(2);
-    expect<i8>(load<i8>(BASE + <usize>OUT + 1)).toBe(-1);
+    expect<i8>(load<i8>(TEST_ARENA + <usize>OUT)).toBe(2);
+    expect<i8>(load<i8>(TEST_ARENA + <usize>OUT + 1)).toBe(-1);
   });
 
   it("clips SAME-padded 3x3 windows at all four borders (stride 1)", () => {
@@ -118,7 +99,7 @@ describe("pooling", () => {
     const s = inAt(p, 0, 0, 0) + inAt(p, 0, 1, 0) + inAt(p, 1, 0, 0) + inAt(p, 1, 1, 0);
     const mag = (abs(s) + 2) / 4;
     expect<i32>(average_pool_s8(p)).toBe(STATUS_OK);
-    expect<i32>(<i32>load<i8>(BASE + <usize>OUT)).toBe(s < 0 ? -mag : mag);
+    expect<i32>(<i32>load<i8>(TEST_ARENA + <usize>OUT)).toBe(s < 0 ? -mag : mag);
   });
 
   it("handles stride 2 with SAME padding and an uneven right/bottom border", () => {
@@ -149,7 +130,7 @@ describe("pooling", () => {
     fillRandom(6 * 6 * 4);
     checkBoth(p);
     for (let i = 0; i < outCount(p); i++) {
-      const v = <i32>load<i8>(BASE + <usize>(OUT + i));
+      const v = <i32>load<i8>(TEST_ARENA + <usize>(OUT + i));
       expect<bool>(v >= -20 && v <= 30).toBe(true);
     }
   });
@@ -159,12 +140,12 @@ describe("pooling", () => {
     setup(p, 4, 4, 2, 2, 2, 3, 3, 2, 2, 1, 1, -128, 127);
     fillConst(32, 127);
     checkBoth(p);
-    for (let i = 0; i < outCount(p); i++) expect<i8>(load<i8>(BASE + <usize>(OUT + i))).toBe(127);
+    for (let i = 0; i < outCount(p); i++) expect<i8>(load<i8>(TEST_ARENA + <usize>(OUT + i))).toBe(127);
     expect<i32>(average_pool_s8(p)).toBe(STATUS_OK);
-    for (let i = 0; i < outCount(p); i++) expect<i8>(load<i8>(BASE + <usize>(OUT + i))).toBe(127);
+    for (let i = 0; i < outCount(p); i++) expect<i8>(load<i8>(TEST_ARENA + <usize>(OUT + i))).toBe(127);
     fillConst(32, -128);
     checkBoth(p);
-    for (let i = 0; i < outCount(p); i++) expect<i8>(load<i8>(BASE + <usize>(OUT + i))).toBe(-128);
+    for (let i = 0; i < outCount(p); i++) expect<i8>(load<i8>(TEST_ARENA + <usize>(OUT + i))).toBe(-128);
   });
 
   it("rejects an average window with no valid taps", () => {
@@ -175,6 +156,6 @@ describe("pooling", () => {
     expect<i32>(average_pool_s8(p)).toBe(STATUS_KERNEL);
     // max pool of an empty window yields -128 (then the clamp)
     expect<i32>(max_pool_s8(p)).toBe(STATUS_OK);
-    expect<i8>(load<i8>(BASE + <usize>OUT)).toBe(-128);
+    expect<i8>(load<i8>(TEST_ARENA + <usize>OUT)).toBe(-128);
   });
 });

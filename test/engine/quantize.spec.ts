@@ -1,36 +1,14 @@
-import { setArena } from "../../assembly/arena";
 import { RequantizeParams, QuantizeF32Params, DequantizeParams, STATUS_OK } from "../../assembly/format";
 import { requantize_s8, quantize_f32_s8, dequantize_s8_f32 } from "../../assembly/kernels/int8/quantize";
+import {
+  seedRandom, xorshift32, fillRandomBytes, TEST_ARENA, useTestArena, staticParams, refMultiplyByQuantizedMultiplier,
+} from "./support";
 
-const BYTES: i32 = 16384;
-const BASE: usize = memory.data(16384, 16);
 const IN: i32 = 0; // up to 1024 f32
 const OUT: i32 = 8192;
 
-let seed: u32 = 0x1b873593;
-function xorshift32(): u32 {
-  let x = seed;
-  x ^= x << 13;
-  x ^= x >> 17;
-  x ^= x << 5;
-  seed = x;
-  return x;
-}
-function randomI8(): i8 { return <i8>(xorshift32() & 0xff); }
+seedRandom(0x1b873593); // this spec's random stream
 
-function refHighMul(a: i32, b: i32): i32 {
-  if (a == i32.MIN_VALUE && b == i32.MIN_VALUE) return i32.MAX_VALUE;
-  return <i32>((<i64>a * <i64>b + (<i64>1 << 30)) >> 31);
-}
-function refDivPot(x: i32, e: i32): i32 {
-  if (e == 0) return x;
-  const half: i64 = <i64>1 << (e - 1);
-  const v = <i64>x;
-  return v >= 0 ? <i32>((v + half) >> e) : <i32>(-((-v + half) >> e));
-}
-function refMulQ(x: i32, m: i32, shift: i32): i32 {
-  return shift > 0 ? refHighMul(x * (1 << shift), m) : refDivPot(refHighMul(x, m), -shift);
-}
 /** std::round on a float value: halves go away from zero (done in f64, exact for any f32). */
 function refRound(x: f32): i32 {
   const d = <f64>x;
@@ -38,24 +16,24 @@ function refRound(x: f32): i32 {
 }
 function clampI8(v: i32): i32 { return v < -128 ? -128 : (v > 127 ? 127 : v); }
 
-function inF32(i: i32): f32 { return load<f32>(BASE + <usize>(IN + i * 4)); }
-function setF32(i: i32, v: f32): void { store<f32>(BASE + <usize>(IN + i * 4), v); }
-function outI8(i: i32): i32 { return <i32>load<i8>(BASE + <usize>(OUT + i)); }
-function outF32(i: i32): f32 { return load<f32>(BASE + <usize>(OUT + i * 4)); }
+function inF32(i: i32): f32 { return load<f32>(TEST_ARENA + <usize>(IN + i * 4)); }
+function setF32(i: i32, v: f32): void { store<f32>(TEST_ARENA + <usize>(IN + i * 4), v); }
+function outI8(i: i32): i32 { return <i32>load<i8>(TEST_ARENA + <usize>(OUT + i)); }
+function outF32(i: i32): f32 { return load<f32>(TEST_ARENA + <usize>(OUT + i * 4)); }
 
 function quantizeF32(scale: f32, zp: i32, n: i32): QuantizeF32Params {
-  setArena(BASE, BYTES);
-  const p = changetype<QuantizeF32Params>(memory.data(64, 16));
+  useTestArena();
+  const p = staticParams<QuantizeF32Params>();
   p.input = IN; p.output = OUT; p.count = n; p.scaleBits = reinterpret<i32>(scale); p.zeroPoint = zp;
   return p;
 }
 
 describe("requantize", () => {
   it("matches the reference for negative and positive shifts and saturates", () => {
-    setArena(BASE, BYTES);
-    const p = changetype<RequantizeParams>(memory.data(64, 16));
+    useTestArena();
+    const p = staticParams<RequantizeParams>();
     p.input = IN; p.output = OUT; p.count = 1000;
-    for (let i = 0; i < 1000; i++) store<i8>(BASE + <usize>(IN + i), randomI8());
+    fillRandomBytes(TEST_ARENA + <usize>IN, 1000);
     const mults: StaticArray<i32> = [1073741824, 1518500250, 1932735283, 1288490189];
     const shifts: StaticArray<i32> = [-1, 0, 1, -4];
     const izps: StaticArray<i32> = [0, -128, 17, 127];
@@ -65,8 +43,8 @@ describe("requantize", () => {
       expect<i32>(requantize_s8(p)).toBe(STATUS_OK);
       let bad = 0, lo = 0, hi = 0;
       for (let i = 0; i < 1000; i++) {
-        const x = <i32>load<i8>(BASE + <usize>(IN + i));
-        const want = clampI8(refMulQ(x - p.inputZeroPoint, p.multiplier, p.shift) + p.outputZeroPoint);
+        const x = <i32>load<i8>(TEST_ARENA + <usize>(IN + i));
+        const want = clampI8(refMultiplyByQuantizedMultiplier(x - p.inputZeroPoint, p.multiplier, p.shift) + p.outputZeroPoint);
         if (outI8(i) != want) bad++;
         if (want == -128) lo++;
         if (want == 127) hi++;
@@ -76,7 +54,7 @@ describe("requantize", () => {
     }
     // exact halving: 0.5 multiplier, (x - 0) / 2 rounded half away from zero
     p.multiplier = 1073741824; p.shift = 0; p.inputZeroPoint = 0; p.outputZeroPoint = 0; p.count = 2;
-    store<i8>(BASE + <usize>IN, 5); store<i8>(BASE + <usize>IN + 1, -7);
+    store<i8>(TEST_ARENA + <usize>IN, 5); store<i8>(TEST_ARENA + <usize>IN + 1, -7);
     requantize_s8(p);
     expect<i32>(outI8(0)).toBe(3);
     expect<i32>(outI8(1)).toBe(-3); // srdhm(-7, 2^30) = -3.5 -> -3 (ties toward +inf in the high multiply)
@@ -123,10 +101,10 @@ describe("quantize f32 -> int8", () => {
 
 describe("dequantize int8 -> f32", () => {
   it("computes scale * (x - zero_point) in double, then rounds to float", () => {
-    setArena(BASE, BYTES);
-    const p = changetype<DequantizeParams>(memory.data(64, 16));
+    useTestArena();
+    const p = staticParams<DequantizeParams>();
     p.input = IN; p.output = OUT; p.count = 256;
-    for (let i = 0; i < 256; i++) store<i8>(BASE + <usize>(IN + i), <i8>(i - 128));
+    for (let i = 0; i < 256; i++) store<i8>(TEST_ARENA + <usize>(IN + i), <i8>(i - 128));
     const scales: StaticArray<f32> = [0.1, 0.0039215689, 1.7e-5, 3.0];
     const zps: StaticArray<i32> = [0, -128, 33, 127];
     for (let k = 0; k < 4; k++) {
@@ -142,7 +120,7 @@ describe("dequantize int8 -> f32", () => {
     // a value where float-only arithmetic would differ from the double path is not needed for
     // exactness here; check one literal value too: 0.1f * 5 in double -> float
     p.scaleBits = reinterpret<i32>(<f32>0.1); p.zeroPoint = -2; p.count = 1;
-    store<i8>(BASE + <usize>IN, 3);
+    store<i8>(TEST_ARENA + <usize>IN, 3);
     dequantize_s8_f32(p);
     expect<f32>(outF32(0)).toBe(<f32>(<f64><f32>0.1 * 5.0));
   });

@@ -1,39 +1,22 @@
-import { setArena } from "../../assembly/arena";
 import { SoftmaxParams, STATUS_OK, STATUS_KERNEL } from "../../assembly/format";
 import { softmax_s8, expOnNegativeValuesQ5 } from "../../assembly/kernels/int8/softmax";
+import {
+  seedRandom, xorshift32, fillRandomBytes, TEST_ARENA, useTestArena, staticParams, countDifferences,
+  refSaturatingRoundingDoublingHighMul as gMul, // FixedPoint operator*
+  refRoundingDivideByPOT as gRoundingDivideByPOT, quantizeMultiplier, qmMultiplier, qmShift,
+} from "./support";
 
-const BYTES: i32 = 16384;
-const BASE: usize = memory.data(16384, 16);
 const IN: i32 = 0;
 const OUT: i32 = 4096;
 const REF: i32 = 8192;
 
-let seed: u32 = 0x6b8b4567;
-function xorshift32(): u32 {
-  let x = seed;
-  x ^= x << 13;
-  x ^= x >> 17;
-  x ^= x << 5;
-  seed = x;
-  return x;
-}
-function randomI8(): i8 { return <i8>(xorshift32() & 0xff); }
+seedRandom(0x6b8b4567); // this spec's random stream
 
 // ---- independent transcription of gemmlowp's fixed point, generic in the integer bits ----
 // A fixed-point value is its raw i32; `ib` is tIntegerBits, fractional bits are 31 - ib.
 const RAW_MAX: i32 = i32.MAX_VALUE;
 const RAW_MIN: i32 = i32.MIN_VALUE;
 
-function gMul(a: i32, b: i32): i32 { // FixedPoint operator*: SaturatingRoundingDoublingHighMul
-  if (a == RAW_MIN && b == RAW_MIN) return RAW_MAX;
-  return <i32>((<i64>a * <i64>b + (<i64>1 << 30)) >> 31); // round(ab/2^31), ties up
-}
-function gRoundingDivideByPOT(x: i32, e: i32): i32 { // nearest, ties away from zero
-  if (e == 0) return x;
-  const half: i64 = <i64>1 << (e - 1);
-  const v = <i64>x;
-  return v >= 0 ? <i32>((v + half) >> e) : <i32>(-((-v + half) >> e));
-}
 function gSaturatingRoundingMultiplyByPOT(x: i32, e: i32): i32 {
   if (e == 0) return x;
   if (e < 0) return gRoundingDivideByPOT(x, -e);
@@ -114,10 +97,10 @@ function gGetReciprocal(x: i32, xIntegerDigits: i32): i32 {
 function refSoftmax(p: SoftmaxParams): bool {
   for (let i = 0; i < p.rows; i++) {
     let maxInRow = -128;
-    for (let c = 0; c < p.depth; c++) maxInRow = max(maxInRow, <i32>load<i8>(BASE + <usize>(IN + i * p.depth + c)));
+    for (let c = 0; c < p.depth; c++) maxInRow = max(maxInRow, <i32>load<i8>(TEST_ARENA + <usize>(IN + i * p.depth + c)));
     let sumOfExps = 0; // Q12
     for (let c = 0; c < p.depth; c++) {
-      const inputDiff = <i32>load<i8>(BASE + <usize>(IN + i * p.depth + c)) - maxInRow;
+      const inputDiff = <i32>load<i8>(TEST_ARENA + <usize>(IN + i * p.depth + c)) - maxInRow;
       if (inputDiff >= p.diffMin) {
         const rescaled = gMul(inputDiff * (1 << p.inputLeftShift), p.inputMultiplier); // Q5
         sumOfExps = sumOfExps + gRescale(gExpOnNegativeValues(rescaled, 5), 0, 12);
@@ -127,7 +110,7 @@ function refSoftmax(p: SoftmaxParams): bool {
     const exponent = gNumBitsOverUnit + 31 - 8;
     if (exponent < 0 || exponent > 31) return false;
     for (let c = 0; c < p.depth; c++) {
-      const inputDiff = <i32>load<i8>(BASE + <usize>(IN + i * p.depth + c)) - maxInRow;
+      const inputDiff = <i32>load<i8>(TEST_ARENA + <usize>(IN + i * p.depth + c)) - maxInRow;
       let out = -128;
       if (inputDiff >= p.diffMin) {
         const rescaled = gMul(inputDiff * (1 << p.inputLeftShift), p.inputMultiplier);
@@ -135,7 +118,7 @@ function refSoftmax(p: SoftmaxParams): bool {
         const unsat = gRoundingDivideByPOT(gMul(shiftedScale, expIn0), exponent);
         out = max(min(unsat - 128, 127), -128);
       }
-      store<i8>(BASE + <usize>(REF + i * p.depth + c), <i8>out);
+      store<i8>(TEST_ARENA + <usize>(REF + i * p.depth + c), <i8>out);
     }
   }
   return true;
@@ -143,28 +126,20 @@ function refSoftmax(p: SoftmaxParams): bool {
 
 // ---- parameter preparation as TFLite's PreprocessSoftmaxScaling / CalculateInputRadius ----
 function prepare(p: SoftmaxParams, rows: i32, depth: i32, inputScale: f64, beta: f64): void {
-  setArena(BASE, BYTES);
+  useTestArena();
   p.input = IN; p.output = OUT; p.rows = rows; p.depth = depth;
-  let real = min(beta * inputScale * <f64>(1 << 26), 2147483647.0);
-  let shift = 0;
-  while (real >= 1.0) { real /= 2; shift++; }
-  while (real < 0.5) { real *= 2; shift--; }
-  let fixed = <i64>Math.round(real * 2147483648.0);
-  if (fixed == (<i64>1 << 31)) { fixed /= 2; shift++; }
-  p.inputMultiplier = <i32>fixed;
-  p.inputLeftShift = shift;
-  p.diffMin = -<i32>Math.floor(31.0 * <f64>(1 << 26) / Math.pow(2, <f64>shift));
+  // QuantizeMultiplierGreaterThanOne: for a real multiplier >= 1 the same as QuantizeMultiplier
+  quantizeMultiplier(min(beta * inputScale * <f64>(1 << 26), 2147483647.0));
+  p.inputMultiplier = qmMultiplier;
+  p.inputLeftShift = qmShift;
+  p.diffMin = -<i32>Math.floor(31.0 * <f64>(1 << 26) / Math.pow(2, <f64>qmShift));
 }
 
-function params(): SoftmaxParams { return changetype<SoftmaxParams>(memory.data(64, 16)); }
-function fillRandom(n: i32): void { for (let i = 0; i < n; i++) store<i8>(BASE + <usize>(IN + i), randomI8()); }
-function outAt(i: i32): i32 { return <i32>load<i8>(BASE + <usize>(OUT + i)); }
-function inAt(i: i32): i32 { return <i32>load<i8>(BASE + <usize>(IN + i)); }
-function mismatches(n: i32): i32 {
-  let bad = 0;
-  for (let i = 0; i < n; i++) if (load<i8>(BASE + <usize>(OUT + i)) != load<i8>(BASE + <usize>(REF + i))) bad++;
-  return bad;
-}
+function params(): SoftmaxParams { return staticParams<SoftmaxParams>(); }
+function fillRandom(n: i32): void { fillRandomBytes(TEST_ARENA + <usize>IN, n); }
+function outAt(i: i32): i32 { return <i32>load<i8>(TEST_ARENA + <usize>(OUT + i)); }
+function inAt(i: i32): i32 { return <i32>load<i8>(TEST_ARENA + <usize>(IN + i)); }
+function mismatches(n: i32): i32 { return countDifferences(TEST_ARENA + <usize>OUT, TEST_ARENA + <usize>REF, n); }
 function check(p: SoftmaxParams): void {
   expect<bool>(refSoftmax(p)).toBe(true);
   expect<i32>(softmax_s8(p)).toBe(STATUS_OK);
@@ -256,11 +231,11 @@ describe("softmax", () => {
   it("gives equal outputs for a row of equal values", () => {
     const p = params();
     prepare(p, 3, 4, 0.1, 1.0);
-    for (let c = 0; c < 4; c++) { store<i8>(BASE + <usize>(IN + c), 17); store<i8>(BASE + <usize>(IN + 4 + c), -128); store<i8>(BASE + <usize>(IN + 8 + c), 127); }
+    for (let c = 0; c < 4; c++) { store<i8>(TEST_ARENA + <usize>(IN + c), 17); store<i8>(TEST_ARENA + <usize>(IN + 4 + c), -128); store<i8>(TEST_ARENA + <usize>(IN + 8 + c), 127); }
     check(p);
     for (let i = 0; i < 12; i++) expect<i32>(outAt(i)).toBe(-64); // 256/4 - 128
     prepare(p, 1, 10, 0.1, 1.0);
-    for (let c = 0; c < 10; c++) store<i8>(BASE + <usize>(IN + c), -3);
+    for (let c = 0; c < 10; c++) store<i8>(TEST_ARENA + <usize>(IN + c), -3);
     check(p);
     for (let c = 1; c < 10; c++) expect<i32>(outAt(c)).toBe(outAt(0));
     sanity(p, 0.1, 1.0);
@@ -269,8 +244,8 @@ describe("softmax", () => {
   it("saturates a certain class at 127 and handles depth 1", () => {
     const p = params();
     prepare(p, 1, 5, 0.25, 1.0);
-    store<i8>(BASE + <usize>IN, 127);
-    for (let c = 1; c < 5; c++) store<i8>(BASE + <usize>(IN + c), -128);
+    store<i8>(TEST_ARENA + <usize>IN, 127);
+    for (let c = 1; c < 5; c++) store<i8>(TEST_ARENA + <usize>(IN + c), -128);
     check(p);
     expect<i32>(outAt(0)).toBe(127);
     for (let c = 1; c < 5; c++) expect<i32>(outAt(c)).toBe(-128);
@@ -283,7 +258,7 @@ describe("softmax", () => {
   it("rejects rows whose exponent sum leaves the output format (TFLITE_CHECK)", () => {
     const p = params();
     prepare(p, 1, 600, 0.1, 1.0); // 600 equal values: sum of exps 600 > 2^9
-    for (let c = 0; c < 600; c++) store<i8>(BASE + <usize>(IN + c), 5);
+    for (let c = 0; c < 600; c++) store<i8>(TEST_ARENA + <usize>(IN + c), 5);
     expect<bool>(refSoftmax(p)).toBe(false);
     expect<i32>(softmax_s8(p)).toBe(STATUS_KERNEL);
     prepare(p, 1, 500, 0.1, 1.0); // 500 < 512 still fits

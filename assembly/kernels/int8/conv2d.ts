@@ -7,56 +7,7 @@
 // per output row/column instead of testing every tap.
 import { ConvParams, STATUS_OK, STATUS_KERNEL, CHANNEL_DATA_BYTES } from "../../format";
 import { ARENA } from "../../arena";
-import { multiplyByQuantizedMultiplier } from "../../quant";
-
-/** First tap index k (of stride `dil`) with origin + dil*k >= 0. */
-// @ts-ignore: decorator
-@inline
-function tapBegin(origin: i32, dil: i32): i32 {
-  return origin >= 0 ? 0 : (dil - 1 - origin) / dil;
-}
-
-/** One past the last tap index k < kSize with origin + dil*k < size. */
-// @ts-ignore: decorator
-@inline
-function tapEnd(origin: i32, dil: i32, size: i32, kSize: i32): i32 {
-  const room = size - origin;
-  if (room <= 0) return 0;
-  const e = (room + dil - 1) / dil;
-  return e < kSize ? e : kSize;
-}
-
-/** sum over i < len of (x[i] + off) * w[i], for contiguous int8 x and w. */
-// @ts-ignore: decorator
-@inline
-function dotOffset(x: usize, w: usize, len: i32, off: i32): i32 {
-  let acc0: i32 = 0, acc1: i32 = 0;
-  const end = x + <usize>len;
-  const end4 = x + <usize>(len & ~3);
-  while (x < end4) {
-    acc0 += (<i32>load<i8>(x) + off) * <i32>load<i8>(w);
-    acc1 += (<i32>load<i8>(x, 1) + off) * <i32>load<i8>(w, 1);
-    acc0 += (<i32>load<i8>(x, 2) + off) * <i32>load<i8>(w, 2);
-    acc1 += (<i32>load<i8>(x, 3) + off) * <i32>load<i8>(w, 3);
-    x += 4;
-    w += 4;
-  }
-  while (x < end) {
-    acc0 += (<i32>load<i8>(x) + off) * <i32>load<i8>(w);
-    x++;
-    w++;
-  }
-  return acc0 + acc1;
-}
-
-/** Checks the n per-channel records of a tile: shifts TFLite can produce, [-31, 30]. */
-function channelDataOk(tile: usize, n: i32): bool {
-  for (let j = 0; j < n; j++) {
-    const shift = load<i32>(tile + <usize>(j * CHANNEL_DATA_BYTES), 8);
-    if (shift < -31 || shift > 30) return false;
-  }
-  return true;
-}
+import { tapBegin, tapEnd, dotOffset, requantizeChannel, channelTileOk, convGeometryOk } from "./common";
 
 export function conv2d_s8(p: ConvParams, tile: usize, oc0: i32, oc1: i32): i32 {
   const inH = p.inH, inW = p.inW, inC = p.inC;
@@ -68,12 +19,9 @@ export function conv2d_s8(p: ConvParams, tile: usize, oc0: i32, oc1: i32): i32 {
   const inOff = p.inputOffset, outOff = p.outputOffset;
   const actMin = p.actMin, actMax = p.actMax;
 
-  if (inH < 1 || inW < 1 || inC < 1 || outH < 0 || outW < 0 || outC < 1) return STATUS_KERNEL;
-  if (kH < 1 || kW < 1 || strideH < 1 || strideW < 1 || dilH < 1 || dilW < 1) return STATUS_KERNEL;
-  if (oc0 < 0 || oc1 > outC || oc0 > oc1) return STATUS_KERNEL;
-  if (actMin < -128 || actMax > 127 || actMin > actMax) return STATUS_KERNEL;
+  if (!convGeometryOk(inH, inW, inC, outH, outW, kH, kW, strideH, strideW, dilH, dilW) || outC < 1) return STATUS_KERNEL;
+  if (!channelTileOk(tile, oc0, oc1, outC, actMin, actMax)) return STATUS_KERNEL;
   const n = oc1 - oc0;
-  if (!channelDataOk(tile, n)) return STATUS_KERNEL;
   if (n == 0) return STATUS_OK;
 
   const perCh = kH * kW * inC;
@@ -120,11 +68,7 @@ export function conv2d_s8(p: ConvParams, tile: usize, oc0: i32, oc1: i32): i32 {
           inRow += <usize>(dilH * rowBytes);
           wRow += <usize>(kW * inC);
         }
-        acc += load<i32>(chP);
-        acc = multiplyByQuantizedMultiplier(acc, load<i32>(chP, 4), load<i32>(chP, 8));
-        acc += outOff;
-        acc = acc < actMin ? actMin : (acc > actMax ? actMax : acc);
-        store<i8>(outP, <i8>acc);
+        store<i8>(outP, <i8>requantizeChannel(acc, chP, outOff, actMin, actMax));
         outP++;
         chP += <usize>CHANNEL_DATA_BYTES;
         wCh += <usize>perCh;

@@ -9,24 +9,7 @@
 // output row/column.
 import { ConvParams, STATUS_OK, STATUS_KERNEL, CHANNEL_DATA_BYTES } from "../../format";
 import { ARENA } from "../../arena";
-import { multiplyByQuantizedMultiplier } from "../../quant";
-
-/** First tap index k (of stride `dil`) with origin + dil*k >= 0. */
-// @ts-ignore: decorator
-@inline
-function tapBegin(origin: i32, dil: i32): i32 {
-  return origin >= 0 ? 0 : (dil - 1 - origin) / dil;
-}
-
-/** One past the last tap index k < kSize with origin + dil*k < size. */
-// @ts-ignore: decorator
-@inline
-function tapEnd(origin: i32, dil: i32, size: i32, kSize: i32): i32 {
-  const room = size - origin;
-  if (room <= 0) return 0;
-  const e = (room + dil - 1) / dil;
-  return e < kSize ? e : kSize;
-}
+import { tapBegin, tapEnd, requantizeChannel, channelTileOk, convGeometryOk } from "./common";
 
 export function depthwise_conv2d_s8(p: ConvParams, tile: usize, oc0: i32, oc1: i32): i32 {
   const inH = p.inH, inW = p.inW, inC = p.inC;
@@ -39,16 +22,9 @@ export function depthwise_conv2d_s8(p: ConvParams, tile: usize, oc0: i32, oc1: i
   const inOff = p.inputOffset, outOff = p.outputOffset;
   const actMin = p.actMin, actMax = p.actMax;
 
-  if (inH < 1 || inW < 1 || inC < 1 || outH < 0 || outW < 0) return STATUS_KERNEL;
-  if (dm < 1 || outC != inC * dm) return STATUS_KERNEL;
-  if (kH < 1 || kW < 1 || strideH < 1 || strideW < 1 || dilH < 1 || dilW < 1) return STATUS_KERNEL;
-  if (oc0 < 0 || oc1 > outC || oc0 > oc1) return STATUS_KERNEL;
-  if (actMin < -128 || actMax > 127 || actMin > actMax) return STATUS_KERNEL;
+  if (!convGeometryOk(inH, inW, inC, outH, outW, kH, kW, strideH, strideW, dilH, dilW) || dm < 1 || outC != inC * dm) return STATUS_KERNEL;
+  if (!channelTileOk(tile, oc0, oc1, outC, actMin, actMax)) return STATUS_KERNEL;
   const n = oc1 - oc0;
-  for (let j = 0; j < n; j++) {
-    const shift = load<i32>(tile + <usize>(j * CHANNEL_DATA_BYTES), 8);
-    if (shift < -31 || shift > 30) return STATUS_KERNEL;
-  }
   if (n == 0) return STATUS_OK;
 
   const perCh = kH * kW;
@@ -93,11 +69,7 @@ export function depthwise_conv2d_s8(p: ConvParams, tile: usize, oc0: i32, oc1: i
           inRow += kyStep;
           wRow += <usize>kW;
         }
-        acc += load<i32>(chP);
-        acc = multiplyByQuantizedMultiplier(acc, load<i32>(chP, 4), load<i32>(chP, 8));
-        acc += outOff;
-        acc = acc < actMin ? actMin : (acc > actMax ? actMax : acc);
-        store<i8>(outP, <i8>acc);
+        store<i8>(outP, <i8>requantizeChannel(acc, chP, outOff, actMin, actMax));
         outP++;
         chP += <usize>CHANNEL_DATA_BYTES;
         wCh += <usize>perCh;

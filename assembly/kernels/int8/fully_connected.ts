@@ -9,30 +9,7 @@
 // exact: both forms are equal modulo 2^32, and i32 arithmetic wraps.
 import { FullyConnectedParams, STATUS_OK, STATUS_KERNEL, CHANNEL_DATA_BYTES } from "../../format";
 import { ARENA } from "../../arena";
-import { multiplyByQuantizedMultiplier } from "../../quant";
-
-/** sum over i < len of (x[i] + off) * w[i], for contiguous int8 x and w. */
-// @ts-ignore: decorator
-@inline
-function dotOffset(x: usize, w: usize, len: i32, off: i32): i32 {
-  let acc0: i32 = 0, acc1: i32 = 0;
-  const end = x + <usize>len;
-  const end4 = x + <usize>(len & ~3);
-  while (x < end4) {
-    acc0 += (<i32>load<i8>(x) + off) * <i32>load<i8>(w);
-    acc1 += (<i32>load<i8>(x, 1) + off) * <i32>load<i8>(w, 1);
-    acc0 += (<i32>load<i8>(x, 2) + off) * <i32>load<i8>(w, 2);
-    acc1 += (<i32>load<i8>(x, 3) + off) * <i32>load<i8>(w, 3);
-    x += 4;
-    w += 4;
-  }
-  while (x < end) {
-    acc0 += (<i32>load<i8>(x) + off) * <i32>load<i8>(w);
-    x++;
-    w++;
-  }
-  return acc0 + acc1;
-}
+import { dotOffset, requantizeChannel, channelTileOk } from "./common";
 
 export function fully_connected_s8(p: FullyConnectedParams, tile: usize, oc0: i32, oc1: i32): i32 {
   const batches = p.batches, inC = p.inC, outC = p.outC;
@@ -40,13 +17,8 @@ export function fully_connected_s8(p: FullyConnectedParams, tile: usize, oc0: i3
   const actMin = p.actMin, actMax = p.actMax;
 
   if (batches < 0 || inC < 1 || outC < 1) return STATUS_KERNEL;
-  if (oc0 < 0 || oc1 > outC || oc0 > oc1) return STATUS_KERNEL;
-  if (actMin < -128 || actMax > 127 || actMin > actMax) return STATUS_KERNEL;
+  if (!channelTileOk(tile, oc0, oc1, outC, actMin, actMax)) return STATUS_KERNEL;
   const n = oc1 - oc0;
-  for (let j = 0; j < n; j++) {
-    const shift = load<i32>(tile + <usize>(j * CHANNEL_DATA_BYTES), 8);
-    if (shift < -31 || shift > 30) return STATUS_KERNEL;
-  }
   if (n == 0) return STATUS_OK;
 
   const wBase = tile + <usize>(n * CHANNEL_DATA_BYTES);
@@ -65,12 +37,8 @@ export function fully_connected_s8(p: FullyConnectedParams, tile: usize, oc0: i3
     let wP = wBase;
     let outP = outRow;
     for (let j = 0; j < n; j++) {
-      let acc = dotOffset(inRow, wP, inC, inOff) + rowTerm;
-      acc += load<i32>(chP);
-      acc = multiplyByQuantizedMultiplier(acc, load<i32>(chP, 4), load<i32>(chP, 8));
-      acc += outOff;
-      acc = acc < actMin ? actMin : (acc > actMax ? actMax : acc);
-      store<i8>(outP, <i8>acc);
+      const acc = dotOffset(inRow, wP, inC, inOff) + rowTerm;
+      store<i8>(outP, <i8>requantizeChannel(acc, chP, outOff, actMin, actMax));
       outP++;
       chP += <usize>CHANNEL_DATA_BYTES;
       wP += <usize>inC;

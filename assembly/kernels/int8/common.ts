@@ -1,0 +1,91 @@
+// Pieces shared by the int8 kernels: tap ranges of a (dilated) sliding window, the
+// offset dot product, per-channel requantization, and the parameter checks of the
+// per-channel kernels (CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED).
+// Everything used inside a loop is @inline, so each kernel compiles as if the code
+// were written in place (same generated code, same speed).
+import { CHANNEL_DATA_BYTES } from "../../format";
+import { multiplyByQuantizedMultiplier } from "../../quant";
+
+/** First tap index k (of stride `dil`) with origin + dil*k >= 0. */
+// @ts-ignore: decorator
+@inline
+export function tapBegin(origin: i32, dil: i32): i32 {
+  return origin >= 0 ? 0 : (dil - 1 - origin) / dil;
+}
+
+/** One past the last tap index k < kSize with origin + dil*k < size. */
+// @ts-ignore: decorator
+@inline
+export function tapEnd(origin: i32, dil: i32, size: i32, kSize: i32): i32 {
+  const room = size - origin;
+  if (room <= 0) return 0;
+  const e = (room + dil - 1) / dil;
+  return e < kSize ? e : kSize;
+}
+
+/** sum over i < len of (x[i] + off) * w[i], for contiguous int8 x and w. */
+// @ts-ignore: decorator
+@inline
+export function dotOffset(x: usize, w: usize, len: i32, off: i32): i32 {
+  // Two accumulators over a 4-way unrolled body: shorter dependency chains.
+  let acc0: i32 = 0, acc1: i32 = 0;
+  const end = x + <usize>len;
+  const end4 = x + <usize>(len & ~3);
+  while (x < end4) {
+    acc0 += (<i32>load<i8>(x) + off) * <i32>load<i8>(w);
+    acc1 += (<i32>load<i8>(x, 1) + off) * <i32>load<i8>(w, 1);
+    acc0 += (<i32>load<i8>(x, 2) + off) * <i32>load<i8>(w, 2);
+    acc1 += (<i32>load<i8>(x, 3) + off) * <i32>load<i8>(w, 3);
+    x += 4;
+    w += 4;
+  }
+  while (x < end) {
+    acc0 += (<i32>load<i8>(x) + off) * <i32>load<i8>(w);
+    x++;
+    w++;
+  }
+  return acc0 + acc1;
+}
+
+/**
+ * One output value of a per-channel kernel: accumulator + the channel's bias, scaled by
+ * its multiplier and shift, + the output offset, clamped to [actMin, actMax].
+ * `channel` points at the channel's [bias i32, multiplier i32, shift i32] record.
+ */
+// @ts-ignore: decorator
+@inline
+export function requantizeChannel(acc: i32, channel: usize, outOff: i32, actMin: i32, actMax: i32): i32 {
+  acc += load<i32>(channel);
+  acc = multiplyByQuantizedMultiplier(acc, load<i32>(channel, 4), load<i32>(channel, 8));
+  acc += outOff;
+  return acc < actMin ? actMin : (acc > actMax ? actMax : acc);
+}
+
+/**
+ * Checks shared by the per-channel kernels: output channels [oc0, oc1) lie within outC,
+ * the activation range is inside int8, and each of the tile's oc1 - oc0 channel records
+ * has a shift TFLite can produce, [-31, 30]. The range is checked before any record is read.
+ */
+export function channelTileOk(tile: usize, oc0: i32, oc1: i32, outC: i32, actMin: i32, actMax: i32): bool {
+  if (oc0 < 0 || oc1 > outC || oc0 > oc1) return false;
+  if (actMin < -128 || actMax > 127 || actMin > actMax) return false;
+  const n = oc1 - oc0;
+  for (let j = 0; j < n; j++) {
+    const shift = load<i32>(tile + <usize>(j * CHANNEL_DATA_BYTES), 8);
+    if (shift < -31 || shift > 30) return false;
+  }
+  return true;
+}
+
+/**
+ * Geometry checks shared by CONV_2D and DEPTHWISE_CONV_2D (each checks its channel counts):
+ * a non-empty input, a non-negative output size, and kernel, stride and dilation of at
+ * least 1. Takes the kernel's locals (not the params) so the checks fold into one branch.
+ */
+// @ts-ignore: decorator
+@inline
+export function convGeometryOk(inH: i32, inW: i32, inC: i32, outH: i32, outW: i32,
+  kH: i32, kW: i32, strideH: i32, strideW: i32, dilH: i32, dilW: i32): bool {
+  if (inH < 1 || inW < 1 || inC < 1 || outH < 0 || outW < 0) return false;
+  return !(kH < 1 || kW < 1 || strideH < 1 || strideW < 1 || dilH < 1 || dilW < 1);
+}

@@ -14,7 +14,7 @@ import { ARENA, touch } from "./arena";
 import { tl_read } from "./io";
 import { conv2d_s8 } from "./kernels/int8/conv2d";
 import { depthwise_conv2d_s8 } from "./kernels/int8/depthwise_conv2d";
-import { fully_connected_s8 } from "./kernels/int8/fully_connected";
+import { fully_connected_s8, fully_connected_accumulate_s8, fully_connected_finish_s8 } from "./kernels/int8/fully_connected";
 import { average_pool_s8, max_pool_s8 } from "./kernels/int8/pool";
 import { add_s8, mul_s8 } from "./kernels/int8/elementwise";
 import { softmax_s8 } from "./kernels/int8/softmax";
@@ -160,5 +160,31 @@ function execConv(opcode: i32, q: ConvParams): i32 {
 
 function execFullyConnected(q: FullyConnectedParams): i32 {
   if (!touch(q.input, size(q.batches, q.inC)) || !touch(q.output, size(q.batches, q.outC))) return STATUS_OUT_OF_ARENA;
+  if (q.inChunk > 0 && q.inChunk < q.inC) return execFullyConnectedChunked(q);
   return forEachTile(<u32>q.weights, q.tileBuf, q.tileCh, q.outC, q.inC, OP_FULLY_CONNECTED, changetype<usize>(q));
+}
+
+/** Fully connected one channel at a time, each channel's weights streamed in inChunk-byte pieces. */
+function execFullyConnectedChunked(q: FullyConnectedParams): i32 {
+  const accBytes = size(q.batches, 4);
+  const perChannel = CHANNEL_DATA_BYTES + q.inC;
+  if (accBytes < 0 || q.outC < 0 || !touch(q.tileBuf, CHANNEL_DATA_BYTES + accBytes + q.inChunk)) return STATUS_OUT_OF_ARENA;
+  const channel = ARENA + <usize>q.tileBuf;
+  const acc = channel + <usize>CHANNEL_DATA_BYTES;
+  const w = acc + <usize>accBytes;
+  for (let oc = 0; oc < q.outC; oc++) {
+    const src = <u64><u32>q.weights + <u64>oc * <u64>perChannel;
+    if (src + <u64>perChannel > <u64>u32.MAX_VALUE) return STATUS_READ_FAILED;
+    if (tl_read(<u32>src, channel, CHANNEL_DATA_BYTES) != 0) return STATUS_READ_FAILED;
+    memory.fill(acc, 0, <usize>accBytes);
+    for (let k0 = 0; k0 < q.inC; k0 += q.inChunk) {
+      const n = min(q.inChunk, q.inC - k0);
+      if (tl_read(<u32>src + <u32>(CHANNEL_DATA_BYTES + k0), w, <u32>n) != 0) return STATUS_READ_FAILED;
+      const s = fully_connected_accumulate_s8(q, acc, w, k0, n);
+      if (s != STATUS_OK) return s;
+    }
+    const s = fully_connected_finish_s8(q, channel, acc, oc);
+    if (s != STATUS_OK) return s;
+  }
+  return STATUS_OK;
 }

@@ -27,9 +27,11 @@ export function compileTflite(bytes: Uint8Array, file = "model.tflite", options:
       else if ("tensor" in v) params[k] = plan.tensorOffset.get(v.tensor)!;
       else if ("scratch" in v) params[k] = plan.scratch.get(i)!.offset;
     }
-    if (op.channels) params.tileCh = plan.tileCh.get(i)!;
+    const tile = plan.tiles.get(i);
+    if (tile) params.tileCh = tile.tileCh;
+    if (tile && op.kind === "FULLY_CONNECTED") params.inChunk = tile.inChunk;
     const tail = op.tail?.map((v) => (typeof v === "number" ? v : plan.tensorOffset.get((v as { tensor: number }).tensor)!));
-    return { kind: op.kind, params, tail, tiles: op.channels ? encodeTiles(op.channels, plan.tileCh.get(i)!) : undefined };
+    return { kind: op.kind, params, tail, tiles: tile ? encodeTiles(op.channels!, tile.tileCh) : undefined };
   });
   const io = (ts: number[]) => ts.map((t): [number, number] => [plan.tensorOffset.get(t)!, tensorBytes(graph.tensors[t])]);
   const blob = writeTlm(ops, plan.arenaBytes, { inputs: io(graph.inputs), outputs: io(graph.outputs) }, meta);
@@ -53,7 +55,7 @@ function describe(g: Graph, lowered: Lowered, plan: Plan, file: string, bytes: U
     ops: lowered.ops.map((op, i) => ({
       kind: op.kind, source: op.source, sourceType: op.sourceType, macs: op.macs,
       weightBytes: op.channels ? op.channels.weights.length + op.channels.bias.length * 4 : 0,
-      tileCh: plan.tileCh.get(i), inputs: op.reads, outputs: op.writes,
+      tileCh: plan.tiles.get(i)?.tileCh, inChunk: plan.tiles.get(i)?.inChunk, inputs: op.reads, outputs: op.writes,
       readyAfter: withAliases(op.writes),
     })),
     readyBeforeOps: withAliases(g.inputs),

@@ -68,6 +68,10 @@ export type OpName = keyof typeof OPCODES;
  *   [bias i32, multiplier i32, shift i32] x tileCh, then tileCh x perChannel weight bytes
  * (conv: [kH][kW][inC] per channel; depthwise: [kH][kW]; fully connected: [inC]).
  * The engine reads one tile at a time into the arena buffer `tileBuf`.
+ *
+ * A fully connected op whose single channel does not fit its tile buffer has tileCh = 1 and
+ * inChunk < inC: `tileBuf` then holds [channel data 12 B][batches x i32 accumulators][inChunk
+ * weight bytes], and each channel's weights are read and accumulated inChunk bytes at a time.
  */
 export const RECORDS = {
   ConvParams: [
@@ -82,6 +86,7 @@ export const RECORDS = {
     "input", "output", "batches", "inC", "outC",
     "inputOffset", "filterOffset", "outputOffset", "actMin", "actMax",
     "weights", "tileCh", "tileBuf",
+    "inChunk", // < inC: one channel at a time, its weights read inChunk bytes at a time (see above)
   ],
   PoolParams: [
     "input", "inH", "inW", "channels",

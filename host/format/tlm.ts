@@ -26,7 +26,7 @@ export interface TensorMeta {
   offset: number; bytes: number;
 }
 export interface OpMeta {
-  kind: OpName; source: number; sourceType: string; macs: number; weightBytes: number; tileCh?: number;
+  kind: OpName; source: number; sourceType: string; macs: number; weightBytes: number; tileCh?: number; inChunk?: number;
   inputs: number[]; outputs: number[];
   /** Tensors whose final bytes are ready once this op has run (its outputs and their aliases). */
   readyAfter: number[];

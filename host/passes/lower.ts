@@ -248,7 +248,7 @@ function lowerFullyConnected(ctx: OpContext): LoweredOp {
       input: { tensor: input.index }, output: { tensor: output.index }, batches, inC, outC,
       inputOffset: -ctx.perTensor(input).zp, filterOffset: -(filter.zeroPoint[0] ?? 0),
       ...outputQuant(ctx, output, ctx.option("activation", "NONE")),
-      weights: { weights: true }, tileCh: 0, tileBuf: { scratch: true },
+      weights: { weights: true }, tileCh: 0, tileBuf: { scratch: true }, inChunk: inC,
     },
     reads: [input.index], writes: [output.index],
     channels: { outC, perChannel: inC, bias: biasData(ctx, 2, outC), multiplier, shift, weights: int8Data(filter) },

@@ -25,8 +25,8 @@ export interface Plan {
   tensorOffset: Map<number, number>;
   /** Arena offset and size of each op's scratch (weight tile) buffer. */
   scratch: Map<number, { offset: number; bytes: number }>;
-  /** Output channels per weight tile, per weighted op. */
-  tileCh: Map<number, number>;
+  /** The weight tile of each weighted op. */
+  tiles: Map<number, TileShape>;
   arenaBytes: number;
   /** The op at which the arena's highest byte is in use. */
   peakOp: number;
@@ -35,9 +35,15 @@ export interface Plan {
 }
 
 export interface PlanOptions {
-  /** Weight tiles start at this many bytes and grow where that costs no peak memory. */
+  /** Weight tiles start at no less than this many bytes (default: the least that works). */
   minTileBytes?: number;
 }
+
+/** How a weighted op streams its weights: `tileCh` channels at a time, or (FC) one channel in `inChunk`-byte pieces. */
+export interface TileShape { tileCh: number; inChunk: number; bytes: number }
+
+/** Smallest weight piece a chunked fully connected op reads at once. */
+const MIN_CHUNK = 32;
 
 /** Follows RESHAPE aliases to the tensor that owns the bytes. */
 export function rootOf(aliases: Map<number, number>, t: number): number {
@@ -45,32 +51,38 @@ export function rootOf(aliases: Map<number, number>, t: number): number {
   return t;
 }
 
-function tileBytes(op: LoweredOp, ch: number): number {
-  return ch * (CHANNEL_DATA_BYTES + op.channels!.perChannel);
+/** The tile a byte budget buys: whole channels when one fits, else (fully connected only) a chunk of one. */
+export function tileShape(op: LoweredOp, budget: number): TileShape {
+  const ch = op.channels!;
+  const perChannel = CHANNEL_DATA_BYTES + ch.perChannel;
+  if (op.kind === "FULLY_CONNECTED" && budget < perChannel) {
+    const overhead = CHANNEL_DATA_BYTES + 4 * (op.fields.batches as number);
+    const inChunk = Math.max(MIN_CHUNK, Math.floor((budget - overhead) / 4) * 4);
+    if (inChunk < ch.perChannel) return { tileCh: 1, inChunk, bytes: overhead + inChunk };
+  }
+  const tileCh = Math.max(1, Math.min(ch.outC, Math.floor(budget / perChannel)));
+  return { tileCh, inChunk: ch.perChannel, bytes: tileCh * perChannel };
 }
 
 export function planMemory(g: Graph, lowered: Lowered, options: PlanOptions = {}): Plan {
-  const minTile = options.minTileBytes ?? 2048;
-  const tileCh = new Map<number, number>();
-  lowered.ops.forEach((op, i) => {
-    if (!op.channels) return;
-    const per = CHANNEL_DATA_BYTES + op.channels.perChannel;
-    tileCh.set(i, Math.max(1, Math.min(op.channels.outC, Math.floor(minTile / per))));
-  });
-  let best = place(g, lowered, tileCh);
-  // Grow each op's weight tile as far as it fits under the peak already set by activations.
-  for (const [i] of tileCh) {
+  const budget = new Map<number, number>();
+  lowered.ops.forEach((op, i) => { if (op.channels) budget.set(i, options.minTileBytes ?? 0); });
+  const shapes = () => new Map([...budget].map(([i, b]) => [i, tileShape(lowered.ops[i], b)]));
+  let best = place(g, lowered, shapes());
+  // Grow each op's weight tile as far as it fits under the peak set by everything else:
+  // bigger tiles mean fewer reads and longer inner loops, at no cost in memory.
+  for (const [i] of budget) {
     const op = lowered.ops[i];
-    let lo = tileCh.get(i)!, hi = op.channels!.outC;
+    let lo = tileShape(op, budget.get(i)!).bytes, hi = op.channels!.outC * (CHANNEL_DATA_BYTES + op.channels!.perChannel);
     while (lo < hi) {
       const mid = Math.ceil((lo + hi) / 2);
-      tileCh.set(i, mid);
-      const trial = place(g, lowered, tileCh);
+      budget.set(i, mid);
+      const trial = place(g, lowered, shapes());
       if (trial.arenaBytes <= best.arenaBytes) { lo = mid; best = trial; } else hi = mid - 1;
     }
-    tileCh.set(i, lo);
+    budget.set(i, lo);
   }
-  return place(g, lowered, tileCh);
+  return place(g, lowered, shapes());
 }
 
 type Order = (a: Buffer, b: Buffer) => number;
@@ -101,7 +113,7 @@ function placeInOrder(order: Buffer[]): number {
   return end;
 }
 
-function place(g: Graph, lowered: Lowered, tileCh: Map<number, number>): Plan {
+function place(g: Graph, lowered: Lowered, tiles: Map<number, TileShape>): Plan {
   const n = lowered.ops.length;
   const groupOf = new Map<number, number>(); // tensor -> group root
   const union = (a: number, b: number) => groupOf.set(find(b), find(a));
@@ -141,8 +153,8 @@ function place(g: Graph, lowered: Lowered, tileCh: Map<number, number>): Plan {
   for (const [root, f] of first) {
     buffers.push({ id: `t${root}`, bytes: align(tensorBytes(g.tensors[root])), first: f, last: last.get(root)!, offset: -1 });
   }
-  for (const [i, ch] of tileCh) {
-    buffers.push({ id: `s${i}`, bytes: align(tileBytes(lowered.ops[i], ch)), first: i, last: i, offset: -1 });
+  for (const [i, tile] of tiles) {
+    buffers.push({ id: `s${i}`, bytes: align(tile.bytes), first: i, last: i, offset: -1 });
   }
 
   // First-fit placement is sensitive to order; try a few and keep the smallest arena.
@@ -159,7 +171,7 @@ function place(g: Graph, lowered: Lowered, tileCh: Map<number, number>): Plan {
   lowered.ops.forEach((op) => [...op.reads, ...op.writes].forEach((t) => allTensors.add(t)));
   for (const t of allTensors) tensorOffset.set(t, byId.get(`t${find(t)}`)!.offset);
   const scratch = new Map<number, { offset: number; bytes: number }>();
-  for (const [i] of tileCh) { const b = byId.get(`s${i}`)!; scratch.set(i, { offset: b.offset, bytes: b.bytes }); }
+  for (const [i] of tiles) { const b = byId.get(`s${i}`)!; scratch.set(i, { offset: b.offset, bytes: b.bytes }); }
 
   const arenaBytes = buffers.reduce((m, b) => Math.max(m, b.offset + b.bytes), 0);
   const timeline: number[] = [];
@@ -170,5 +182,5 @@ function place(g: Graph, lowered: Lowered, tileCh: Map<number, number>): Plan {
     const end = live.reduce((m, b) => Math.max(m, b.offset + b.bytes), 0);
     if (end > peakEnd) { peakEnd = end; peakOp = i; }
   }
-  return { buffers, tensorOffset, scratch, tileCh: new Map(tileCh), arenaBytes, peakOp, timeline };
+  return { buffers, tensorOffset, scratch, tiles, arenaBytes, peakOp, timeline };
 }

@@ -48,3 +48,42 @@ export function fully_connected_s8(p: FullyConnectedParams, tile: usize, oc0: i3
   }
   return STATUS_OK;
 }
+
+/**
+ * Chunked form, for a channel whose weights do not fit the tile buffer: adds
+ * sum_{i<n} (in[b][k0+i] + inputOffset) * w[i] to acc[b] for every batch row b.
+ */
+export function fully_connected_accumulate_s8(p: FullyConnectedParams, acc: usize, w: usize, k0: i32, n: i32): i32 {
+  const batches = p.batches, inC = p.inC, inOff = p.inputOffset;
+  if (batches < 0 || k0 < 0 || n < 0 || k0 > inC - n) return STATUS_KERNEL;
+  let inRow = ARENA + <usize>p.input + <usize>k0;
+  for (let b = 0; b < batches; b++) {
+    const a = acc + (<usize>b << 2);
+    store<i32>(a, load<i32>(a) + dotOffset(inRow, w, n, inOff));
+    inRow += <usize>inC;
+  }
+  return STATUS_OK;
+}
+
+/** Chunked form: adds the filter-offset term to acc[b], requantizes and writes output channel oc. */
+export function fully_connected_finish_s8(p: FullyConnectedParams, channel: usize, acc: usize, oc: i32): i32 {
+  const batches = p.batches, inC = p.inC, outC = p.outC;
+  const inOff = p.inputOffset, fOff = p.filterOffset, outOff = p.outputOffset;
+  if (batches < 0 || inC < 1 || oc < 0 || oc >= outC) return STATUS_KERNEL;
+  if (!channelTileOk(channel, 0, 1, 1, p.actMin, p.actMax)) return STATUS_KERNEL;
+  let inRow = ARENA + <usize>p.input;
+  let outP = ARENA + <usize>p.output + <usize>oc;
+  for (let b = 0; b < batches; b++) {
+    let rowTerm: i32 = 0;
+    if (fOff != 0) {
+      let s: i32 = 0;
+      for (let i = 0; i < inC; i++) s += <i32>load<i8>(inRow + <usize>i);
+      rowTerm = fOff * (s + inC * inOff);
+    }
+    const total = load<i32>(acc + (<usize>b << 2)) + rowTerm;
+    store<i8>(outP, <i8>requantizeChannel(total, channel, outOff, p.actMin, p.actMax));
+    inRow += <usize>inC;
+    outP += <usize>outC;
+  }
+  return STATUS_OK;
+}

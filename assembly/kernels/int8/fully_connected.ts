@@ -11,6 +11,16 @@ import { FullyConnectedParams, STATUS_OK, STATUS_KERNEL, CHANNEL_DATA_BYTES } fr
 import { ARENA } from "../../arena";
 import { dotOffset, requantizeChannel, channelTileOk } from "./common";
 
+/** filterOffset * sum_i (in[i] + inputOffset) over one input row; 0 without a filter offset. */
+// @ts-ignore: decorator
+@inline
+function filterOffsetTerm(inRow: usize, inC: i32, inOff: i32, fOff: i32): i32 {
+  if (fOff == 0) return 0;
+  let s: i32 = 0;
+  for (let i = 0; i < inC; i++) s += <i32>load<i8>(inRow + <usize>i);
+  return fOff * (s + inC * inOff);
+}
+
 export function fully_connected_s8(p: FullyConnectedParams, tile: usize, oc0: i32, oc1: i32): i32 {
   const batches = p.batches, inC = p.inC, outC = p.outC;
   const inOff = p.inputOffset, fOff = p.filterOffset, outOff = p.outputOffset;
@@ -26,13 +36,7 @@ export function fully_connected_s8(p: FullyConnectedParams, tile: usize, oc0: i3
   let outRow = ARENA + <usize>p.output + <usize>oc0;
 
   for (let b = 0; b < batches; b++) {
-    // filterOffset * sum_i (in + inputOffset), shared by every channel of this row.
-    let rowTerm: i32 = 0;
-    if (fOff != 0) {
-      let s: i32 = 0;
-      for (let i = 0; i < inC; i++) s += <i32>load<i8>(inRow + <usize>i);
-      rowTerm = fOff * (s + inC * inOff);
-    }
+    const rowTerm = filterOffsetTerm(inRow, inC, inOff, fOff); // shared by every channel of this row
     let chP = tile;
     let wP = wBase;
     let outP = outRow;
@@ -74,12 +78,7 @@ export function fully_connected_finish_s8(p: FullyConnectedParams, channel: usiz
   let inRow = ARENA + <usize>p.input;
   let outP = ARENA + <usize>p.output + <usize>oc;
   for (let b = 0; b < batches; b++) {
-    let rowTerm: i32 = 0;
-    if (fOff != 0) {
-      let s: i32 = 0;
-      for (let i = 0; i < inC; i++) s += <i32>load<i8>(inRow + <usize>i);
-      rowTerm = fOff * (s + inC * inOff);
-    }
+    const rowTerm = filterOffsetTerm(inRow, inC, inOff, fOff);
     const total = load<i32>(acc + (<usize>b << 2)) + rowTerm;
     store<i8>(outP, <i8>requantizeChannel(total, channel, outOff, p.actMin, p.actMax));
     inRow += <usize>inC;

@@ -6,7 +6,8 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { loadModel } from "../compile.ts";
 import { NodeEngine } from "../runners/node-engine.ts";
-import { INT8_MODELS, modelPath, SHARED, REPO, requireShared, xorshiftBytes } from "../../test/host/shared.ts";
+import { INT8_MODELS, modelPath, SHARED, REPO, requireShared } from "../util/shared-models.ts";
+import { xorshiftBytes } from "../util/xorshift.ts";
 
 requireShared();
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 15);

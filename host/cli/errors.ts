@@ -1,11 +1,14 @@
 // Turns every expected failure into one clear line and a non-zero exit code.
 import { FormatError, UnsupportedError, TlmFormatError } from "../compile.ts";
 import { EngineError } from "../runners/engine-status.ts";
+import { BoardError as BoardConfigError } from "../board/boards.ts";
+import { BoardError, BoardTimeoutError } from "../board/link.ts";
+import { BuildError } from "../board/build.ts";
 
 /** A mistake in how the command was called (exit code 2). */
 export class UsageError extends Error {}
 
-const KNOWN = [FormatError, UnsupportedError, TlmFormatError, EngineError, UsageError];
+const KNOWN = [FormatError, UnsupportedError, TlmFormatError, EngineError, UsageError, BoardConfigError, BoardError, BoardTimeoutError, BuildError];
 
 export function exitWithError(e: unknown): never {
   const err = e instanceof Error ? e : new Error(String(e));

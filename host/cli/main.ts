@@ -5,6 +5,17 @@ import { loadModel } from "../compile.ts";
 import { exitWithError, UsageError } from "./errors.ts";
 import { printInspect, inspectReport } from "./inspect.ts";
 import { readInputs, runOnHost, writeOutputs } from "./run.ts";
+import { buildCommand, flashCommand } from "./build.ts";
+import { benchOnBoard, printBench } from "./bench.ts";
+import { hil, hilModels, writeJunit } from "./hil.ts";
+import { withBoard, runOnBoard } from "../runners/board-runner.ts";
+import { DEFAULT_BOARD, loadBoard } from "../board/boards.ts";
+
+/** "host", or a board definition that exists (a wrong name lists the known boards). */
+function checkBoard(name: string): string {
+  if (name !== "host") loadBoard(name);
+  return name;
+}
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
@@ -42,13 +53,67 @@ program
   .argument("<model>", ".tflite or .tlm file")
   .requiredOption("--input <file>", "raw bytes of an input tensor (repeat for several inputs)", collect)
   .requiredOption("--output <file>", "where to write the raw bytes of an output tensor (repeat for several)", collect)
-  .option("--dump <dir>", "also write every activation tensor as DIR/t<INDEX>.bin with DIR/index.json")
-  .option("--board <board>", "where to run: host (default)", "host")
-  .action((model: string, opts: { input: string[]; output: string[]; dump?: string; board: string }) => {
-    if (opts.board !== "host") throw new UsageError(`unknown board "${opts.board}"; known boards: host`);
+  .option("--dump <dir>", "also write every activation tensor as DIR/t<INDEX>.bin with DIR/index.json (host only)")
+  .option("--board <board>", "where to run: host, or a board such as qemu-m4", "host")
+  .action(async (model: string, opts: { input: string[]; output: string[]; dump?: string; board: string }) => {
+    const board = checkBoard(opts.board);
     const c = loadModel(model);
-    const { outputs } = runOnHost(c, readInputs(c, opts.input), opts.dump);
-    writeOutputs(opts.output, outputs);
+    const inputs = readInputs(c, opts.input);
+    if (board === "host") {
+      writeOutputs(opts.output, runOnHost(c, inputs, opts.dump).outputs);
+      return;
+    }
+    if (opts.dump) throw new UsageError("--dump runs on the host; use `tinyloop hil` to compare a board's tensors with the host's");
+    const r = await withBoard(board, {}, (s) => runOnBoard(s, c, inputs));
+    writeOutputs(opts.output, r.outputs);
+  });
+
+program
+  .command("build")
+  .description("build the firmware for a board (wasm2c + arm-none-eabi-gcc, or gcc for native)")
+  .option("--board <board>", "board definition in boards/", DEFAULT_BOARD)
+  .option("--force", "rebuild even if nothing changed")
+  .action((opts: { board: string; force?: boolean }) => buildCommand(checkBoard(opts.board), !!opts.force));
+
+program
+  .command("flash")
+  .description("put the firmware on a board: start a virtual board on it, or program a real one")
+  .option("--board <board>", "board definition in boards/", DEFAULT_BOARD)
+  .option("--port <path>", "serial port of the board")
+  .action((opts: { board: string; port?: string }) => flashCommand(checkBoard(opts.board), opts.port));
+
+program
+  .command("bench")
+  .description("latency and memory of one model on a board (or on the host)")
+  .argument("<model>", ".tflite or .tlm file")
+  .option("--board <board>", "host, or a board such as qemu-m4", DEFAULT_BOARD)
+  .option("--runs <n>", "inferences to measure", "3")
+  .option("--json", "print one JSON object")
+  .action(async (model: string, opts: { board: string; runs: string; json?: boolean }) => {
+    const runs = Number(opts.runs);
+    if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`--runs must be a whole number of at least 1, not "${opts.runs}"`);
+    const r = await benchOnBoard(loadModel(model), checkBoard(opts.board), runs);
+    if (opts.json) console.log(JSON.stringify(r, null, 1));
+    else printBench(r);
+  });
+
+program
+  .command("hil")
+  .description("run models on a board and on the host and require byte-identical outputs")
+  .argument("[models...]", ".tflite or .tlm files (default: the shared int8 models)")
+  .option("--board <board>", "board definition in boards/", DEFAULT_BOARD)
+  .option("--inputs <n>", "generated inputs per model, besides any golden ones", "2")
+  .option("--junit <file>", "also write a JUnit XML report")
+  .action(async (models: string[], opts: { board: string; inputs: string; junit?: string }) => {
+    const board = checkBoard(opts.board);
+    if (board === "host") throw new UsageError("hil compares a board with the host; pass --board with a board such as qemu-m4");
+    const extra = Number(opts.inputs);
+    if (!Number.isInteger(extra) || extra < 0) throw new UsageError(`--inputs must be a whole number, not "${opts.inputs}"`);
+    const cases = await hil(board, hilModels(models), extra, (l) => console.log(l));
+    if (opts.junit) writeJunit(opts.junit, board, cases);
+    const failed = cases.filter((k) => !k.ok).length;
+    console.log(`hil: ${cases.length - failed} passed, ${failed} failed`);
+    if (failed) process.exitCode = 1;
   });
 
 try {

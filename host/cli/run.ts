@@ -24,7 +24,7 @@ export function readInputs(c: Compiled, files: string[]): Uint8Array[] {
   });
 }
 
-/** Runs once on the host; with `dumpDir`, writes every activation tensor as it becomes ready. */
+/** Runs once on the host; with `dumpDir`, writes every activation tensor as DIR/t<INDEX>.bin plus DIR/index.json. */
 export function runOnHost(c: Compiled, inputs: Uint8Array[], dumpDir?: string): { outputs: Uint8Array[]; peakBytes: number } {
   const engine = NodeEngine.load(c.blob);
   inputs.forEach((d, i) => engine.setInput(d, i));
@@ -32,19 +32,21 @@ export function runOnHost(c: Compiled, inputs: Uint8Array[], dumpDir?: string): 
     engine.invoke();
   } else {
     mkdirSync(dumpDir, { recursive: true });
-    const byIndex = new Map(c.meta.tensors.map((t) => [t.index, t]));
-    const dump = (ts: number[]) => {
-      for (const t of ts) {
-        const m = byIndex.get(t)!;
-        writeFileSync(join(dumpDir, `t${t}.bin`), engine.arenaSlice(m.offset, m.bytes));
-      }
-    };
-    dump(c.meta.readyBeforeOps);
-    engine.invokeStepwise((op) => dump(c.meta.ops[op].readyAfter));
+    for (const [t, bytes] of dumpTensors(c, engine)) writeFileSync(join(dumpDir, `t${t}.bin`), bytes);
     const index = c.meta.tensors.map((t) => ({ index: t.index, name: t.name, shape: t.shape, dtype: t.dtype, scale: t.scale, zeroPoint: t.zeroPoint, file: `t${t.index}.bin` }));
     writeFileSync(join(dumpDir, "index.json"), JSON.stringify({ model: c.meta.source.file, tensors: index }, null, 1));
   }
   return { outputs: Array.from({ length: engine.numOutputs }, (_, i) => engine.output(i)), peakBytes: engine.peakBytes };
+}
+
+/** Runs op by op on an engine whose inputs are set, copying each activation tensor as soon as it is final. */
+export function dumpTensors(c: Compiled, engine: NodeEngine): Map<number, Uint8Array> {
+  const byIndex = new Map(c.meta.tensors.map((t) => [t.index, t]));
+  const out = new Map<number, Uint8Array>();
+  const take = (ts: number[]) => ts.forEach((t) => out.set(t, engine.arenaSlice(byIndex.get(t)!.offset, byIndex.get(t)!.bytes)));
+  take(c.meta.readyBeforeOps);
+  engine.invokeStepwise((op) => take(c.meta.ops[op].readyAfter));
+  return out;
 }
 
 export function writeOutputs(files: string[], outputs: Uint8Array[]): void {

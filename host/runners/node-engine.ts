@@ -84,6 +84,8 @@ export class NodeEngine {
   get numOutputs(): number { return this.e.tl_num_outputs(); }
   get opCount(): number { return this.e.tl_op_count(); }
   get arenaBytes(): number { return this.e.tl_arena_bytes() >>> 0; }
+  /** Linear-memory address of the arena: the engine's own static data lies below it. */
+  get arenaPtr(): number { return this.e.tl_arena_ptr() >>> 0; }
   /** Measured high-water mark of the arena since load. */
   get peakBytes(): number { return this.e.tl_peak_bytes() >>> 0; }
   inputBytes(i = 0): number { return this.e.tl_input_bytes(i); }

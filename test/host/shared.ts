@@ -1,24 +1,9 @@
 // Locates ../shared (real models and TFLM golden data) for tests and benchmarks.
-import { existsSync, readFileSync, readdirSync } from "node:fs";
-import { join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { SHARED } from "../../host/util/shared-models.ts";
 
-export const REPO = resolve(fileURLToPath(new URL("../..", import.meta.url)));
-export const SHARED = resolve(process.env.TINYLOOP_SHARED ?? join(REPO, "..", "shared"));
-
-export function requireShared(): void {
-  if (!existsSync(join(SHARED, "models"))) {
-    throw new Error(`shared models not found at ${SHARED}/models; put the shared folder beside the repo or set TINYLOOP_SHARED`);
-  }
-}
-
-export const INT8_MODELS = [
-  "vww_96_int8", "pretrainedResnet_quant", "kws_ref_model", "ad01_int8", "hello_world_int8", "micro_speech_quantized",
-];
-
-export function modelPath(name: string): string {
-  return join(SHARED, "models", `${name}.tflite`);
-}
+export { REPO, SHARED, INT8_MODELS, requireShared, modelPath } from "../../host/util/shared-models.ts";
 
 export interface GoldenRun { key: string; input: Uint8Array; output: Uint8Array }
 
@@ -40,15 +25,4 @@ export function goldenTensors(name: string): Map<number, Uint8Array> {
   return out;
 }
 
-/** The golden input generator described in meta.json: xorshift32, byte i = low 8 bits after step i+1. */
-export function xorshiftBytes(seed: number, n: number): Uint8Array {
-  let x = seed >>> 0;
-  const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) {
-    x ^= x << 13; x >>>= 0;
-    x ^= x >>> 17;
-    x ^= x << 5; x >>>= 0;
-    out[i] = x & 0xff;
-  }
-  return out;
-}
+export { xorshiftBytes } from "../../host/util/xorshift.ts";

@@ -1,0 +1,52 @@
+/* STM32 USART, register layout v1 (F1/F2/F4: SR, DR, BRR, CR1), polled.
+ * QEMU's netduinoplus2 models it without clocks or pins; on silicon the RCC clock enable
+ * and GPIO alternate-function setup for the board's pins must come first (not written yet). */
+#include "../hal.h"
+#include "../cortexm/cortexm.h"
+
+#ifndef TL_UART_BASE
+#define TL_UART_BASE 0x40011000u
+#endif
+#ifndef TL_UART_BAUD
+#define TL_UART_BAUD 115200u
+#endif
+#ifndef TL_CLOCK_HZ
+#define TL_CLOCK_HZ 16000000u
+#endif
+
+#define USART_SR REG32(TL_UART_BASE + 0x00u)
+#define USART_DR REG32(TL_UART_BASE + 0x04u)
+#define USART_BRR REG32(TL_UART_BASE + 0x08u)
+#define USART_CR1 REG32(TL_UART_BASE + 0x0cu)
+#define SR_RXNE (1u << 5)
+#define SR_TXE (1u << 7)
+#define CR1_UE (1u << 13)
+#define CR1_TE (1u << 3)
+#define CR1_RE (1u << 2)
+#define CR1_RXNEIE (1u << 5)
+
+void hal_init(void) {
+  USART_BRR = TL_CLOCK_HZ / TL_UART_BAUD;
+  USART_CR1 = CR1_UE | CR1_TE | CR1_RE | CR1_RXNEIE; /* the RX interrupt only wakes hal_idle */
+  systick_start();
+}
+
+int hal_uart_getc(void) {
+  if (!(USART_SR & SR_RXNE)) return -1;
+  return (int)(USART_DR & 0xffu);
+}
+
+static int rx_ready(void) { return (USART_SR & SR_RXNE) != 0; }
+
+void hal_idle(void) {
+#ifdef TL_UART_IRQ
+  cortexm_sleep_until_irq(TL_UART_IRQ, rx_ready);
+#endif
+}
+
+void hal_uart_write(const uint8_t *data, size_t len) {
+  for (size_t i = 0; i < len; i++) {
+    while (!(USART_SR & SR_TXE)) {}
+    USART_DR = data[i];
+  }
+}

@@ -1,0 +1,182 @@
+/* A small wasm2c (wabt 1.0.32) runtime for bare metal, replacing wasm-rt-impl.c,
+ * which needs mmap and signals. Linear memory is one static buffer from the HAL,
+ * every access is bounds-checked by the generated code (WASM_RT_MEMCHECK_SIGNAL_HANDLER=0),
+ * and a trap longjmps to the guard the port set with wasm_rt_bare_enter(). */
+#include <stdarg.h>
+#include <string.h>
+
+#include "wasm-rt.h"
+#include "wasm_rt_bare.h"
+#include "../../hal/hal.h"
+
+#define PAGE_BYTES 65536u
+
+#if !WASM_RT_USE_STACK_DEPTH_COUNT || WASM_RT_MEMCHECK_SIGNAL_HANDLER
+#error "build with -DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0: this runtime relies on explicit bounds checks"
+#endif
+
+uint32_t wasm_rt_call_stack_depth;
+static uint32_t g_saved_depth;
+static jmp_buf *g_trap_target;
+static jmp_buf *g_unwind_target;
+
+void wasm_rt_bare_enter(jmp_buf *target) {
+  g_saved_depth = wasm_rt_call_stack_depth;
+  g_trap_target = target;
+  g_unwind_target = target;
+}
+
+void wasm_rt_init(void) {}
+bool wasm_rt_is_initialized(void) { return true; }
+void wasm_rt_free(void) {}
+
+void wasm_rt_trap(wasm_rt_trap_t code) {
+  wasm_rt_call_stack_depth = g_saved_depth;
+  if (g_trap_target) longjmp(*g_trap_target, (int)code);
+  for (;;) {} /* a trap outside any guard is a port bug: hang where a debugger can see it */
+}
+
+const char *wasm_rt_strerror(wasm_rt_trap_t trap) {
+  switch (trap) {
+    case WASM_RT_TRAP_NONE: return "none";
+    case WASM_RT_TRAP_OOB: return "out-of-bounds memory access";
+    case WASM_RT_TRAP_INT_OVERFLOW: return "integer overflow";
+    case WASM_RT_TRAP_DIV_BY_ZERO: return "integer divide by zero";
+    case WASM_RT_TRAP_INVALID_CONVERSION: return "invalid conversion";
+    case WASM_RT_TRAP_UNREACHABLE: return "unreachable";
+    case WASM_RT_TRAP_CALL_INDIRECT: return "bad call_indirect";
+    case WASM_RT_TRAP_UNCAUGHT_EXCEPTION: return "uncaught exception";
+    case WASM_RT_TRAP_EXHAUSTION: return "call stack exhausted";
+  }
+  return "unknown trap";
+}
+
+/* Function types: call_indirect compares the ids this returns, so equal signatures must
+ * get equal ids. Signatures are stored back to back as bytes: nparams, nresults, types. */
+#define TYPE_POOL_BYTES 512u
+static uint8_t g_types[TYPE_POOL_BYTES];
+static uint32_t g_types_used, g_type_count;
+
+uint32_t wasm_rt_register_func_type(uint32_t params, uint32_t results, ...) {
+  uint8_t sig[2 + 32];
+  if (params + results > 32) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
+  sig[0] = (uint8_t)params;
+  sig[1] = (uint8_t)results;
+  va_list ap;
+  va_start(ap, results);
+  for (uint32_t i = 0; i < params + results; i++) sig[2 + i] = (uint8_t)va_arg(ap, int);
+  va_end(ap);
+  uint32_t len = 2 + params + results, at = 0;
+  for (uint32_t id = 1; id <= g_type_count; id++) {
+    uint32_t n = 2u + g_types[at] + g_types[at + 1];
+    if (n == len && memcmp(&g_types[at], sig, len) == 0) return id;
+    at += n;
+  }
+  if (g_types_used + len > TYPE_POOL_BYTES) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
+  memcpy(&g_types[g_types_used], sig, len);
+  g_types_used += len;
+  return ++g_type_count;
+}
+
+/* Exceptions (wasm EH proposal); the engine does not use them, kept so any module links. */
+#define MAX_EXCEPTION_BYTES 64u
+static uint32_t g_tag_count, g_exc_tag, g_exc_size;
+static uint8_t g_exc[MAX_EXCEPTION_BYTES];
+
+uint32_t wasm_rt_register_tag(uint32_t size) {
+  if (size > MAX_EXCEPTION_BYTES) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
+  return g_tag_count++;
+}
+void wasm_rt_load_exception(uint32_t tag, uint32_t size, const void *values) {
+  g_exc_tag = tag;
+  g_exc_size = size;
+  if (size) memcpy(g_exc, values, size);
+}
+void wasm_rt_throw(void) {
+  if (g_unwind_target) longjmp(*g_unwind_target, WASM_RT_TRAP_UNCAUGHT_EXCEPTION);
+  for (;;) {}
+}
+WASM_RT_UNWIND_TARGET *wasm_rt_get_unwind_target(void) { return g_unwind_target; }
+void wasm_rt_set_unwind_target(WASM_RT_UNWIND_TARGET *target) { g_unwind_target = target; }
+uint32_t wasm_rt_exception_tag(void) { return g_exc_tag; }
+uint32_t wasm_rt_exception_size(void) { return g_exc_size; }
+void *wasm_rt_exception(void) { return g_exc; }
+
+/* Linear memory. Growth is page-granular for the module (memory.size reports pages), but
+ * the buffer holds only what SRAM has; the bounds-checked `size` is capped at that, so an
+ * access past the real bytes traps instead of touching other memory. A grow succeeds when
+ * at least part of its last page exists; the engine asks for pages = ceil(need / 64 KiB),
+ * so any arena that fits the buffer gets its memory. */
+static uint32_t capped_bytes(uint64_t pages) {
+  uint64_t want = pages * PAGE_BYTES, have = hal_wasm_memory_bytes();
+  return (uint32_t)(want < have ? want : have);
+}
+
+void wasm_rt_allocate_memory(wasm_rt_memory_t *mem, uint32_t initial_pages, uint32_t max_pages) {
+  mem->data = hal_wasm_memory();
+  mem->pages = initial_pages;
+  mem->max_pages = max_pages;
+  mem->size = capped_bytes(initial_pages);
+  memset(mem->data, 0, mem->size);
+}
+
+uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *mem, uint32_t delta) {
+  uint32_t old_pages = mem->pages;
+  uint64_t new_pages = (uint64_t)old_pages + delta;
+  if (new_pages > mem->max_pages || new_pages > 65536u) return (uint32_t)-1;
+  if (delta && (new_pages - 1) * PAGE_BYTES >= hal_wasm_memory_bytes()) return (uint32_t)-1;
+  uint32_t old_size = mem->size, new_size = capped_bytes(new_pages);
+  memset(mem->data + old_size, 0, new_size - old_size);
+  mem->pages = (uint32_t)new_pages;
+  mem->size = new_size;
+  return old_pages;
+}
+
+void wasm_rt_free_memory(wasm_rt_memory_t *mem) { (void)mem; }
+
+/* Tables come from one small static pool, reset with the instance. */
+#define TABLE_POOL_ENTRIES 64u
+static wasm_rt_funcref_t g_funcrefs[TABLE_POOL_ENTRIES];
+static wasm_rt_externref_t g_externrefs[TABLE_POOL_ENTRIES];
+static uint32_t g_funcrefs_used, g_externrefs_used;
+
+void wasm_rt_bare_reset_tables(void) { g_funcrefs_used = g_externrefs_used = 0; }
+
+void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t *t, uint32_t elements, uint32_t max_elements) {
+  /* Reserve up to the maximum so growing never moves the table. */
+  uint32_t room = TABLE_POOL_ENTRIES - g_funcrefs_used;
+  if (elements > room) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
+  t->data = &g_funcrefs[g_funcrefs_used];
+  t->size = elements;
+  t->max_size = max_elements < room ? max_elements : room;
+  g_funcrefs_used += t->max_size;
+  for (uint32_t i = 0; i < t->max_size; i++) t->data[i] = wasm_rt_funcref_null_value;
+}
+void wasm_rt_free_funcref_table(wasm_rt_funcref_table_t *t) { (void)t; }
+uint32_t wasm_rt_grow_funcref_table(wasm_rt_funcref_table_t *t, uint32_t delta, wasm_rt_funcref_t init) {
+  uint64_t n = (uint64_t)t->size + delta;
+  if (n > t->max_size) return (uint32_t)-1;
+  for (uint32_t i = t->size; i < n; i++) t->data[i] = init;
+  uint32_t old = t->size;
+  t->size = (uint32_t)n;
+  return old;
+}
+
+void wasm_rt_allocate_externref_table(wasm_rt_externref_table_t *t, uint32_t elements, uint32_t max_elements) {
+  uint32_t room = TABLE_POOL_ENTRIES - g_externrefs_used;
+  if (elements > room) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
+  t->data = &g_externrefs[g_externrefs_used];
+  t->size = elements;
+  t->max_size = max_elements < room ? max_elements : room;
+  g_externrefs_used += t->max_size;
+  for (uint32_t i = 0; i < t->max_size; i++) t->data[i] = wasm_rt_externref_null_value;
+}
+void wasm_rt_free_externref_table(wasm_rt_externref_table_t *t) { (void)t; }
+uint32_t wasm_rt_grow_externref_table(wasm_rt_externref_table_t *t, uint32_t delta, wasm_rt_externref_t init) {
+  uint64_t n = (uint64_t)t->size + delta;
+  if (n > t->max_size) return (uint32_t)-1;
+  for (uint32_t i = t->size; i < n; i++) t->data[i] = init;
+  uint32_t old = t->size;
+  t->size = (uint32_t)n;
+  return old;
+}

@@ -1,0 +1,59 @@
+// Board definitions load and validate; the linker script follows the board's memory.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { loadAllBoards, loadBoard, boardNames, validateBoard, BoardError, DEFAULT_BOARD } from "../../host/board/boards.ts";
+import { linkerScript } from "../../host/board/linker.ts";
+import { qemuArgs } from "../../host/board/qemu.ts";
+
+const EXPECTED = ["native", "nucleo-f412zg", "nucleo-f746zg", "nucleo-h743zi2", "nucleo-l4r5zi", "qemu-f405", "qemu-m4", "qemu-m7"];
+
+test("every board definition loads and validates", () => {
+  assert.deepEqual(boardNames(), EXPECTED);
+  const boards = loadAllBoards();
+  assert.equal(boards.length, EXPECTED.length);
+  for (const b of boards) {
+    assert.ok(b.clockHz > 0 && b.timing.timerHz > 0, b.name);
+    if (b.kind === "real") {
+      assert.equal(b.tested, false, `${b.name}: real boards cannot be tested here`);
+      assert.equal(b.timing.kind, "dwt");
+      assert.equal(b.memory.flash.origin, 0x08000000);
+    }
+    if (b.kind === "qemu") assert.equal(b.timing.kind, "systick-icount");
+  }
+  assert.equal(loadBoard().name, DEFAULT_BOARD);
+  assert.equal(DEFAULT_BOARD, "qemu-m4");
+});
+
+test("the qemu-m4 board is limited to 320 KB SRAM and 1 MB flash", () => {
+  const b = loadBoard("qemu-m4");
+  assert.deepEqual(b.memory.sram, { origin: 0x20000000, length: 320 * 1024 });
+  assert.deepEqual(b.memory.flash, { origin: 0, length: 1024 * 1024 });
+  const ld = linkerScript(b);
+  assert.match(ld, /RAM \(rwx\)\s+: ORIGIN = 0x20000000, LENGTH = 0x00050000/);
+  assert.match(ld, /FLASH \(rx\) : ORIGIN = 0x00000000, LENGTH = 0x00100000/);
+  assert.match(ld, /__model_store_start/);
+  assert.match(ld, /\. \+= 16384/);
+  const args = qemuArgs(b, "fw.elf", "/tmp/q.sock");
+  assert.deepEqual(args.slice(0, 2), ["-M", "mps2-an386"]);
+  assert.ok(args.includes("-S") && args.join(" ").includes("-icount shift=0") && args.join(" ").includes("-serial pty"));
+});
+
+test("a store in SRAM is carved off the top of SRAM", () => {
+  const ld = linkerScript(loadBoard("qemu-f405"));
+  assert.match(ld, /__wasm_mem_end = ORIGIN\(RAM\) \+ LENGTH\(RAM\) - 65536/);
+  assert.match(ld, /__model_store_start = __wasm_mem_end/);
+});
+
+test("a wrong board name lists the known boards", () => {
+  assert.throws(() => loadBoard("qemu-m5"), (e: Error) =>
+    e instanceof BoardError && /unknown board "qemu-m5"/.test(e.message) && e.message.includes(EXPECTED.join(", ")));
+});
+
+test("bad definitions are rejected with the board and field named", () => {
+  const good = JSON.parse(JSON.stringify(loadBoard("qemu-m4")));
+  assert.throws(() => validateBoard({ ...good, name: "x" }, "qemu-m4"), /"name" field says "x"/);
+  assert.throws(() => validateBoard({ ...good, memory: { ...good.memory, sram: { origin: "0x20000000", length: "big" } } }, "qemu-m4"),
+    /memory\.sram\.length/);
+  assert.throws(() => validateBoard({ ...good, run: { kind: "flash" } }, "qemu-m4"), /does not fit a qemu board/);
+  assert.throws(() => validateBoard({ ...good, modelStore: { region: "sram", writer: "ram" } }, "qemu-m4"), /needs modelStore\.bytes/);
+});

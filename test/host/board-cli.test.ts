@@ -1,0 +1,62 @@
+// The board commands as a user calls them, on the default virtual board (qemu-m4) and native.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { REPO, SHARED, modelPath, requireShared } from "./shared.ts";
+
+requireShared();
+const tmp = mkdtempSync(join(tmpdir(), "tl-board-cli-"));
+
+function tinyloop(...args: string[]) {
+  const r = spawnSync(process.execPath, [join(REPO, "bin/tinyloop.mjs"), ...args], { encoding: "utf8", timeout: 300_000 });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+for (const board of ["qemu-m4", "native"]) {
+  test(`run --board ${board} gives TFLM's bytes`, () => {
+    const golden = join(SHARED, "golden", "kws_ref_model");
+    const out = join(tmp, `kws-${board}.bin`);
+    const r = tinyloop("run", modelPath("kws_ref_model"), "--board", board, "--input", join(golden, "input_2.bin"), "--output", out);
+    assert.equal(r.code, 0, r.err);
+    assert.ok(readFileSync(out).equals(readFileSync(join(golden, "output_2.bin"))));
+  });
+}
+
+test("bench --board qemu-m4 --json reports cycles, instructions and measured memory", () => {
+  const r = tinyloop("bench", modelPath("ad01_int8"), "--board", "qemu-m4", "--runs", "2", "--json");
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  for (const k of ["cycles", "instructions", "peakArenaBytes", "stackBytes", "staticRamBytes", "flashBytes", "sramBytes"]) {
+    assert.ok(Number.isInteger(j[k]) && j[k] > 0, `${k} = ${j[k]}`);
+  }
+  assert.equal(j.peakArenaBytes, j.plannedArenaBytes);
+  assert.ok(j.flashBytes <= 128 * 1024, `firmware flash ${j.flashBytes}`);
+  assert.equal(j.sramBytes, j.staticRamBytes + j.engineStaticBytes + j.peakArenaBytes + j.stackBytes);
+});
+
+test("hil on qemu-m4 passes for a model and writes JUnit XML", () => {
+  const junit = join(tmp, "hil.xml");
+  const r = tinyloop("hil", "--board", "qemu-m4", modelPath("hello_world_int8"), modelPath("micro_speech_quantized"), "--inputs", "2", "--junit", junit);
+  assert.equal(r.code, 0, r.err + r.out);
+  assert.match(r.out, /hil: 8 passed, 0 failed/);
+  const xml = readFileSync(junit, "utf8");
+  assert.match(xml, /<testsuite name="tinyloop hil qemu-m4" tests="8" failures="0"/);
+});
+
+test("board commands refuse bad calls clearly", () => {
+  let r = tinyloop("run", modelPath("hello_world_int8"), "--board", "qemu-m9", "--input", "x", "--output", "y");
+  assert.equal(r.code, 1);
+  assert.match(r.err, /unknown board "qemu-m9".*qemu-m4/s);
+  r = tinyloop("hil", "--board", "host");
+  assert.equal(r.code, 2);
+  assert.match(r.err, /compares a board with the host/);
+  r = tinyloop("bench", modelPath("hello_world_int8"), "--runs", "0");
+  assert.equal(r.code, 2);
+  assert.match(r.err, /--runs must be/);
+  r = tinyloop("flash", "--board", "nucleo-f412zg");
+  assert.notEqual(r.code, 0);
+  assert.match(r.err, /nucleo-f412zg/);
+});

@@ -34,8 +34,10 @@ export function quantize_f32_s8(p: QuantizeF32Params): i32 {
   const scale = reinterpret<f32>(p.scaleBits);
   for (let i = 0; i < n; i++) {
     let r = roundHalfAwayF32(load<f32>(input + (<usize>i << 2)) / scale);
-    // The C++ float->int32 cast is undefined out of range; anything this large clamps
-    // to the int8 range anyway, so bound it first (NaN becomes 0).
+    // TFLite's float->int32 cast is undefined behaviour for |x/scale| >= 2^31 and NaN (on
+    // x86 it yields INT_MIN, so TFLM's byte then depends on the zero point's sign). We
+    // saturate instead: +large -> 127, -large -> -128, NaN -> the zero point. Documented
+    // in the README as the one deliberate difference from TFLM.
     if (!(r > <f32>-1e9)) r = r != r ? <f32>0 : <f32>-1e9;
     else if (r > <f32>1e9) r = <f32>1e9;
     let v = <i32>r + zp;

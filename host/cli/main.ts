@@ -11,6 +11,13 @@ import { hil, hilModels, writeJunit } from "./hil.ts";
 import { withBoard, runOnBoard } from "../runners/board-runner.ts";
 import { DEFAULT_BOARD, loadBoard } from "../board/boards.ts";
 
+/** A whole-number option of at least `min`, or a usage error naming the flag. */
+function wholeNumber(flag: string, value: string, min: number): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be a whole number of at least ${min}, not "${value}"`);
+  return n;
+}
+
 /** "host", or a board definition that exists (a wrong name lists the known boards). */
 function checkBoard(name: string): string {
   if (name !== "host") loadBoard(name);
@@ -90,8 +97,7 @@ program
   .option("--runs <n>", "inferences to measure", "3")
   .option("--json", "print one JSON object")
   .action(async (model: string, opts: { board: string; runs: string; json?: boolean }) => {
-    const runs = Number(opts.runs);
-    if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`--runs must be a whole number of at least 1, not "${opts.runs}"`);
+    const runs = wholeNumber("--runs", opts.runs, 1);
     const r = await benchOnBoard(loadModel(model), checkBoard(opts.board), runs);
     if (opts.json) console.log(JSON.stringify(r, null, 1));
     else printBench(r);
@@ -107,8 +113,7 @@ program
   .action(async (models: string[], opts: { board: string; inputs: string; junit?: string }) => {
     const board = checkBoard(opts.board);
     if (board === "host") throw new UsageError("hil compares a board with the host; pass --board with a board such as qemu-m4");
-    const extra = Number(opts.inputs);
-    if (!Number.isInteger(extra) || extra < 0) throw new UsageError(`--inputs must be a whole number, not "${opts.inputs}"`);
+    const extra = wholeNumber("--inputs", opts.inputs, 0);
     const cases = await hil(board, hilModels(models), extra, (l) => console.log(l));
     if (opts.junit) writeJunit(opts.junit, board, cases);
     const failed = cases.filter((k) => !k.ok).length;

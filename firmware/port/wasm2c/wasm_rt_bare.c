@@ -142,41 +142,27 @@ static uint32_t g_funcrefs_used, g_externrefs_used;
 
 void wasm_rt_bare_reset_tables(void) { g_funcrefs_used = g_externrefs_used = 0; }
 
-void wasm_rt_allocate_funcref_table(wasm_rt_funcref_table_t *t, uint32_t elements, uint32_t max_elements) {
-  /* Reserve up to the maximum so growing never moves the table. */
-  uint32_t room = TABLE_POOL_ENTRIES - g_funcrefs_used;
-  if (elements > room) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
-  t->data = &g_funcrefs[g_funcrefs_used];
-  t->size = elements;
-  t->max_size = max_elements < room ? max_elements : room;
-  g_funcrefs_used += t->max_size;
-  for (uint32_t i = 0; i < t->max_size; i++) t->data[i] = wasm_rt_funcref_null_value;
-}
-void wasm_rt_free_funcref_table(wasm_rt_funcref_table_t *t) { (void)t; }
-uint32_t wasm_rt_grow_funcref_table(wasm_rt_funcref_table_t *t, uint32_t delta, wasm_rt_funcref_t init) {
-  uint64_t n = (uint64_t)t->size + delta;
-  if (n > t->max_size) return (uint32_t)-1;
-  for (uint32_t i = t->size; i < n; i++) t->data[i] = init;
-  uint32_t old = t->size;
-  t->size = (uint32_t)n;
-  return old;
-}
+/* Funcref and externref tables differ only in their element type: one definition for both.
+ * Tables are carved from a static pool and reserved up to their maximum, so growing never moves them. */
+#define DEFINE_TABLE(KIND, POOL, USED)                                                                   \
+  void wasm_rt_allocate_##KIND##_table(wasm_rt_##KIND##_table_t *t, uint32_t elements, uint32_t max_elements) { \
+    uint32_t room = TABLE_POOL_ENTRIES - USED;                                                           \
+    if (elements > room) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);                                          \
+    t->data = &POOL[USED];                                                                               \
+    t->size = elements;                                                                                  \
+    t->max_size = max_elements < room ? max_elements : room;                                             \
+    USED += t->max_size;                                                                                 \
+    for (uint32_t i = 0; i < t->max_size; i++) t->data[i] = wasm_rt_##KIND##_null_value;               \
+  }                                                                                                      \
+  void wasm_rt_free_##KIND##_table(wasm_rt_##KIND##_table_t *t) { (void)t; }                            \
+  uint32_t wasm_rt_grow_##KIND##_table(wasm_rt_##KIND##_table_t *t, uint32_t delta, wasm_rt_##KIND##_t init) { \
+    uint64_t n = (uint64_t)t->size + delta;                                                              \
+    if (n > t->max_size) return (uint32_t)-1;                                                            \
+    for (uint32_t i = t->size; i < n; i++) t->data[i] = init;                                            \
+    uint32_t old = t->size;                                                                              \
+    t->size = (uint32_t)n;                                                                               \
+    return old;                                                                                          \
+  }
 
-void wasm_rt_allocate_externref_table(wasm_rt_externref_table_t *t, uint32_t elements, uint32_t max_elements) {
-  uint32_t room = TABLE_POOL_ENTRIES - g_externrefs_used;
-  if (elements > room) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
-  t->data = &g_externrefs[g_externrefs_used];
-  t->size = elements;
-  t->max_size = max_elements < room ? max_elements : room;
-  g_externrefs_used += t->max_size;
-  for (uint32_t i = 0; i < t->max_size; i++) t->data[i] = wasm_rt_externref_null_value;
-}
-void wasm_rt_free_externref_table(wasm_rt_externref_table_t *t) { (void)t; }
-uint32_t wasm_rt_grow_externref_table(wasm_rt_externref_table_t *t, uint32_t delta, wasm_rt_externref_t init) {
-  uint64_t n = (uint64_t)t->size + delta;
-  if (n > t->max_size) return (uint32_t)-1;
-  for (uint32_t i = t->size; i < n; i++) t->data[i] = init;
-  uint32_t old = t->size;
-  t->size = (uint32_t)n;
-  return old;
-}
+DEFINE_TABLE(funcref, g_funcrefs, g_funcrefs_used)
+DEFINE_TABLE(externref, g_externrefs, g_externrefs_used)

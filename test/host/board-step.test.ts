@@ -13,6 +13,7 @@ import { requantizeCopyBlob, trapBlob } from "../../host/board/test-blobs.ts";
 import { MAX_PAYLOAD } from "../../host/board/protocol-spec.ts";
 import { compileTflite, type Compiled } from "../../host/compile.ts";
 import { NodeEngine } from "../../host/runners/node-engine.ts";
+import { dumpTensors } from "../../host/cli/run.ts";
 import { STATUS } from "../../host/format/spec.ts";
 import { SHARED } from "./shared.ts";
 
@@ -28,19 +29,15 @@ function pattern(n: number, seed: number): Uint8Array {
 function hostDump(c: Compiled, inputs: Uint8Array[]): { tensors: Map<number, Uint8Array>; outputs: Uint8Array[] } {
   const e = NodeEngine.load(c.blob);
   inputs.forEach((d, i) => e.setInput(d, i));
-  const byIndex = new Map(c.meta.tensors.map((t) => [t.index, t]));
-  const tensors = new Map<number, Uint8Array>();
-  const dump = (ts: number[]) => { for (const t of ts) tensors.set(t, e.arenaSlice(byIndex.get(t)!.offset, byIndex.get(t)!.bytes)); };
-  dump(c.meta.readyBeforeOps);
-  e.invokeStepwise((op) => dump(c.meta.ops[op].readyAfter));
+  const tensors = dumpTensors(c, e);
   return { tensors, outputs: Array.from({ length: e.numOutputs }, (_, i) => e.output(i)) };
 }
 
-const compiled = new Map<string, { c: Compiled; inputs: Uint8Array[] } | undefined>();
+const compiled = new Map<string, { c: Compiled; inputs: Uint8Array[] }>();
 function model(name: string) {
   if (!compiled.has(name)) {
     const file = join(SHARED, "models", `${name}.tflite`);
-    if (!existsSync(file)) { compiled.set(name, undefined); return undefined; }
+    if (!existsSync(file)) throw new Error(`${file} is missing; the board tests need the shared models`);
     const c = compileTflite(readFileSync(file), file);
     const inputs = c.meta.inputs.map((t, i) => {
       const golden = join(SHARED, "golden", name, `input_${i + 1}.bin`);
@@ -49,7 +46,7 @@ function model(name: string) {
     });
     compiled.set(name, { c, inputs });
   }
-  return compiled.get(name);
+  return compiled.get(name)!;
 }
 
 for (const boardName of BOARDS) {
@@ -61,7 +58,6 @@ for (const boardName of BOARDS) {
     for (const name of MODELS) {
       test(`${name}: dumpTensors on the board equals NodeEngine's bytes for every tensor`, async (t) => {
         const m = model(name);
-        if (!m) return t.skip(`${name}.tflite is not in ${SHARED}/models`);
         const store = (await s.info()).modelStoreBytes;
         if (m.c.blob.length > store) return t.skip(`blob of ${m.c.blob.length} B exceeds this board's ${store} B model store`);
         await s.loadModel(m.c.blob);
@@ -80,28 +76,23 @@ for (const boardName of BOARDS) {
       });
     }
 
-    test("per-op cycles add up to one INVOKE's cycles", async (t) => {
+    test("stepping reports one count per op, and on -icount boards they add up to one INVOKE's", async () => {
       const m = model("kws_ref_model");
-      if (!m) return t.skip("kws_ref_model.tflite is missing");
       await s.loadModel(m.c.blob);
       // The plan may reuse the input's arena bytes for later activations: set inputs before every run.
       const setInputs = async () => { for (let i = 0; i < m.inputs.length; i++) await s.setInput(m.inputs[i], i); };
-      const native = s.board.kind === "native"; // wall-clock ns: take the best of a few runs
-      const runs = native ? 7 : 1;
-      let invoke = Infinity, sum = Infinity, perOp: number[] = [];
-      for (let r = 0; r < runs; r++) {
-        await setInputs();
-        invoke = Math.min(invoke, (await s.invoke()).cycles);
-        await setInputs();
-        const { cyclesPerOp } = await s.invokeStepwise(async () => {});
-        const total = cyclesPerOp.reduce((a, b) => a + b, 0);
-        if (total < sum) { sum = total; perOp = cyclesPerOp; }
+      await setInputs();
+      const invoke = (await s.invoke()).cycles;
+      await setInputs();
+      const { cyclesPerOp } = await s.invokeStepwise(async () => {});
+      assert.equal(cyclesPerOp.length, m.c.meta.ops.length);
+      assert.ok(cyclesPerOp.every((c) => c > 0), `an op took 0 ticks: ${cyclesPerOp}`);
+      // Only virtual time is exact; wall-clock time (native) varies with load, so it is a
+      // benchmark figure, not a test assertion.
+      if (s.board.timing.kind === "systick-icount") {
+        const sum = cyclesPerOp.reduce((a, b) => a + b, 0);
+        assert.ok(Math.abs(sum / invoke - 1) < 0.03, `per-op sum ${sum} vs INVOKE ${invoke}`);
       }
-      assert.equal(perOp.length, m.c.meta.ops.length);
-      assert.ok(perOp.every((c) => c > 0), `an op took 0 ticks: ${perOp}`);
-      const ratio = sum / invoke;
-      t.diagnostic(`INVOKE ${invoke} ticks, sum of ${perOp.length} STEPs ${sum} (ratio ${ratio.toFixed(4)}); per op ${perOp.join(" ")}`);
-      assert.ok(Math.abs(ratio - 1) < (native ? 0.05 : 0.03), `per-op sum ${sum} vs INVOKE ${invoke} (ratio ${ratio})`);
       assert.deepEqual(await s.getOutput(), hostDump(m.c, m.inputs).outputs[0], "stepwise run changed the output");
     });
 

@@ -4,11 +4,12 @@ import { EngineError } from "../runners/engine-status.ts";
 import { BoardError as BoardConfigError } from "../board/boards.ts";
 import { BoardError, BoardTimeoutError } from "../board/link.ts";
 import { BuildError } from "../board/build.ts";
+import { SourceError } from "../stream/sources.ts";
 
 /** A mistake in how the command was called (exit code 2). */
 export class UsageError extends Error {}
 
-const KNOWN = [FormatError, UnsupportedError, TlmFormatError, EngineError, UsageError, BoardConfigError, BoardError, BoardTimeoutError, BuildError];
+const KNOWN = [FormatError, UnsupportedError, TlmFormatError, EngineError, UsageError, BoardConfigError, BoardError, BoardTimeoutError, BuildError, SourceError];
 
 export function exitWithError(e: unknown): never {
   const err = e instanceof Error ? e : new Error(String(e));

@@ -8,6 +8,7 @@ import { readInputs, runOnHost, writeOutputs } from "./run.ts";
 import { buildCommand, flashCommand } from "./build.ts";
 import { benchOnBoard, printBench } from "./bench.ts";
 import { hil, hilModels, writeJunit } from "./hil.ts";
+import { stream } from "./stream.ts";
 import { withBoard, runOnBoard } from "../runners/board-runner.ts";
 import { DEFAULT_BOARD, loadBoard } from "../board/boards.ts";
 
@@ -119,6 +120,29 @@ program
     const failed = cases.filter((k) => !k.ok).length;
     console.log(`hil: ${cases.length - failed} passed, ${failed} failed`);
     if (failed) process.exitCode = 1;
+  });
+
+program
+  .command("stream")
+  .description("stream sensor samples to a board and print each prediction with its latency")
+  .argument("<model>", ".tflite or .tlm file")
+  .requiredOption("--source <path>", "a .csv/.wav/.png/.jpg/.pgm/.bin file, a directory of them, or - for CSV rows on stdin")
+  .option("--board <board>", "host, or a board such as qemu-m4", DEFAULT_BOARD)
+  .option("--labels <file>", "class names, one per line, for printing predictions")
+  .option("--fit", "pad or crop CSV rows and short WAV files to the input size")
+  .option("--raw-audio", "feed WAV samples to a model that does not look like an audio model")
+  .option("--hop <samples>", "WAV frame hop in samples (default: one frame)")
+  .option("--pixel-range <range>", "real range of image pixels: 0-1, 0-255 or -1-1", "0-1")
+  .option("--json", "one JSON object per prediction")
+  .action(async (model: string, opts: { source: string; board: string; labels?: string; fit?: boolean; rawAudio?: boolean; hop?: string; pixelRange: string; json?: boolean }) => {
+    const ranges = ["0-1", "0-255", "-1-1"] as const;
+    const pixelRange = ranges.find((r) => r === opts.pixelRange);
+    if (!pixelRange) throw new UsageError(`--pixel-range must be one of ${ranges.join(", ")}, not "${opts.pixelRange}"`);
+    const hop = opts.hop === undefined ? undefined : wholeNumber("--hop", opts.hop, 1);
+    const predictions = await stream(loadModel(model), checkBoard(opts.board), opts.source, {
+      labels: opts.labels, fit: opts.fit, rawAudio: opts.rawAudio, hop, pixelRange, json: opts.json,
+    });
+    if (!opts.json) console.error(`streamed ${predictions.length} samples`);
   });
 
 try {

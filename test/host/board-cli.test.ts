@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO, SHARED, modelPath, requireShared } from "./shared.ts";
@@ -59,4 +59,29 @@ test("board commands refuse bad calls clearly", () => {
   r = tinyloop("flash", "--board", "nucleo-f412zg");
   assert.notEqual(r.code, 0);
   assert.match(r.err, /nucleo-f412zg/);
+});
+
+test("stream sends CSV rows to qemu-m4 and predicts what the host predicts, also from stdin", () => {
+  const csv = join(tmp, "x.csv");
+  writeFileSync(csv, "x,label\n0.5,a\n1.0,b\n2.0,c\n4.0,d\n");
+  const board = tinyloop("stream", modelPath("hello_world_int8"), "--board", "qemu-m4", "--source", csv, "--json");
+  assert.equal(board.code, 0, board.err);
+  const host = tinyloop("stream", modelPath("hello_world_int8"), "--board", "host", "--source", csv, "--json");
+  assert.equal(host.code, 0, host.err);
+  const parse = (out: string) => out.trim().split("\n").map((l) => JSON.parse(l));
+  const b = parse(board.out), h = parse(host.out);
+  assert.equal(b.length, 4);
+  assert.deepEqual(b.map((p) => [p.label, p.score]), h.map((p) => [p.label, p.score]));
+  assert.ok(b.every((p) => p.instructions > 0));
+  // sin(x) within the model's accuracy (it was trained on x in [0, 2 pi])
+  b.forEach((p, i) => assert.ok(Math.abs(p.score - Math.sin([0.5, 1.0, 2.0, 4.0][i])) < 0.15, `${p.label}: ${p.score}`));
+
+  const piped = spawnSync(process.execPath, [join(REPO, "bin/tinyloop.mjs"), "stream", modelPath("hello_world_int8"), "--board", "host", "--source", "-", "--json"],
+    { input: "0.5\n1.0\n", encoding: "utf8", timeout: 60_000 });
+  assert.equal(piped.status, 0, piped.stderr);
+  assert.deepEqual(parse(piped.stdout).map((p) => p.score), h.slice(0, 2).map((p) => p.score));
+
+  const bad = tinyloop("stream", modelPath("hello_world_int8"), "--board", "host", "--source", join(tmp, "nope.xyz"));
+  assert.notEqual(bad.code, 0);
+  assert.match(bad.err, /nope\.xyz/);
 });

@@ -96,10 +96,11 @@ program
   .argument("<model>", ".tflite or .tlm file")
   .option("--board <board>", "host, or a board such as qemu-m4", DEFAULT_BOARD)
   .option("--runs <n>", "inferences to measure", "3")
+  .option("--per-op", "also measure each op (instructions per op and per MAC on QEMU boards)")
   .option("--json", "print one JSON object")
-  .action(async (model: string, opts: { board: string; runs: string; json?: boolean }) => {
+  .action(async (model: string, opts: { board: string; runs: string; json?: boolean; perOp?: boolean }) => {
     const runs = wholeNumber("--runs", opts.runs, 1);
-    const r = await benchOnBoard(loadModel(model), checkBoard(opts.board), runs);
+    const r = await benchOnBoard(loadModel(model), checkBoard(opts.board), runs, !!opts.perOp);
     if (opts.json) console.log(JSON.stringify(r, null, 1));
     else printBench(r);
   });

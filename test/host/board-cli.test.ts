@@ -26,7 +26,7 @@ for (const board of ["qemu-m4", "native"]) {
 }
 
 test("bench --board qemu-m4 --json reports cycles, instructions and measured memory", () => {
-  const r = tinyloop("bench", modelPath("ad01_int8"), "--board", "qemu-m4", "--runs", "2", "--json");
+  const r = tinyloop("bench", modelPath("ad01_int8"), "--board", "qemu-m4", "--runs", "2", "--per-op", "--json");
   assert.equal(r.code, 0, r.err);
   const j = JSON.parse(r.out);
   for (const k of ["cycles", "instructions", "peakArenaBytes", "stackBytes", "staticRamBytes", "flashBytes", "sramBytes"]) {
@@ -35,6 +35,11 @@ test("bench --board qemu-m4 --json reports cycles, instructions and measured mem
   assert.equal(j.peakArenaBytes, j.plannedArenaBytes);
   assert.ok(j.flashBytes <= 128 * 1024, `firmware flash ${j.flashBytes}`);
   assert.equal(j.sramBytes, j.staticRamBytes + j.engineStaticBytes + j.peakArenaBytes + j.stackBytes);
+  // --per-op: one entry per op, instructions adding up to the whole inference (virtual time is exact).
+  assert.equal(j.perOp.length, 10);
+  const sum = j.perOp.reduce((a: number, o: { cost: number }) => a + o.cost, 0);
+  assert.ok(Math.abs(sum / j.instructions - 1) < 0.03, `per-op sum ${sum} vs ${j.instructions}`);
+  assert.ok(j.perOp.every((o: { kind: string; perMac: number }) => o.kind === "FULLY_CONNECTED" && o.perMac > 0));
 });
 
 test("hil on qemu-m4 passes for a model and writes JUnit XML", () => {

@@ -59,7 +59,10 @@ function describe(g: Graph, lowered: Lowered, plan: Plan, file: string, bytes: U
       readyAfter: withAliases(op.writes),
     })),
     readyBeforeOps: withAliases(g.inputs),
-    plan: { arenaBytes: plan.arenaBytes, peakOp: plan.peakOp, timeline: plan.timeline },
+    plan: {
+      arenaBytes: plan.arenaBytes, peakOp: plan.peakOp, timeline: plan.timeline,
+      buffers: plan.buffers.map(({ id, offset, bytes, first, last }) => ({ id, offset, bytes, first, last })),
+    },
     weightBytes: 0,
     tfliteWeightBytes: g.tensors.reduce((s, t) => s + (t.data ? t.data.length : 0), 0),
     macs: lowered.ops.reduce((s, op) => s + op.macs, 0),

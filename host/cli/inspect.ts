@@ -9,6 +9,8 @@ export function inspectReport(c: Compiled) {
     peakArenaBytes: meta.plan.arenaBytes,
     peakOp: meta.plan.peakOp,
     weightBytes: meta.weightBytes,
+    /** Weights as stored in flash: tiles with their per-channel requantization data. */
+    weightFlashBytes: meta.weightBytes,
     tfliteWeightBytes: meta.tfliteWeightBytes,
     macs: meta.macs,
     inputs: meta.inputs.map((t) => ({ index: t, shape: shape(t), bytes: meta.tensors.find((x) => x.index === t)!.bytes })),

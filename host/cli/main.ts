@@ -4,6 +4,7 @@ import { Command, CommanderError } from "commander";
 import { loadModel } from "../compile.ts";
 import { exitWithError, UsageError } from "./errors.ts";
 import { printInspect, inspectReport } from "./inspect.ts";
+import { planSvg } from "./plan-svg.ts";
 import { readInputs, runOnHost, writeOutputs } from "./run.ts";
 import { buildCommand, flashCommand } from "./build.ts";
 import { benchOnBoard, printBench } from "./bench.ts";
@@ -38,10 +39,18 @@ program
   .description("show ops, shapes, MACs, weights and the planned arena of a .tflite or .tlm model")
   .argument("<model>", ".tflite or .tlm file")
   .option("--json", "print one JSON object instead of a table")
-  .action((model: string, opts: { json?: boolean }) => {
+  .option("--svg <file>", "also draw the memory plan (buffers over ops) as an SVG picture")
+  .action((model: string, opts: { json?: boolean; svg?: string }) => {
     const c = loadModel(model);
     if (opts.json) console.log(JSON.stringify(inspectReport(c), null, 1));
     else printInspect(c);
+    if (opts.svg) {
+      try {
+        writeFileSync(opts.svg, planSvg(c.meta));
+      } catch (e) {
+        throw new UsageError(`cannot write ${opts.svg}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+    }
   });
 
 program

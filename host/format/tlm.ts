@@ -16,11 +16,14 @@ export interface TlmMeta {
   ops: OpMeta[];
   /** Tensors whose bytes are ready before the first op (model inputs and their aliases). */
   readyBeforeOps: number[];
-  plan: { arenaBytes: number; peakOp: number; timeline: number[] };
+  plan: { arenaBytes: number; peakOp: number; timeline: number[]; buffers: PlanBuffer[] };
   weightBytes: number; // weight bytes as stored in the blob (tiles incl. channel data)
   tfliteWeightBytes: number; // constant tensor bytes in the source model
   macs: number;
 }
+/** One planned arena buffer: a tensor (or a group sharing bytes) or an op's weight tile. */
+export interface PlanBuffer { id: string; offset: number; bytes: number; first: number; last: number }
+
 export interface TensorMeta {
   index: number; name: string; shape: number[]; dtype: string; scale: number[]; zeroPoint: number[];
   offset: number; bytes: number;

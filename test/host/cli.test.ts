@@ -5,6 +5,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { readTlm } from "../../host/format/tlm.ts";
 import { REPO, modelPath, goldenRuns, requireShared, xorshiftBytes } from "./shared.ts";
 
 requireShared();
@@ -56,6 +57,24 @@ test("inspect --json reports the plan", () => {
   assert.equal(j.macs, j.ops.reduce((s: number, o: { macs: number }) => s + o.macs, 0));
   assert.equal(j.ops.length, 30); // RESHAPE is an alias and needs no op
   assert.ok(j.ops[j.peakOp]);
+});
+
+test("inspect --svg draws one box per planned buffer; --json adds weightFlashBytes and the timeline", () => {
+  const svg = join(tmp, "plan.svg");
+  let r = tinyloop("inspect", modelPath("pretrainedResnet_quant"), "--svg", svg);
+  assert.equal(r.code, 0, r.err);
+  r = tinyloop("inspect", modelPath("pretrainedResnet_quant"), "--json");
+  const j = JSON.parse(r.out);
+  const text = readFileSync(svg, "utf8");
+  assert.match(text, /^<svg xmlns="http:\/\/www.w3.org\/2000\/svg"/);
+  assert.match(text, /<\/svg>$/);
+  const boxes = text.match(/<rect x=/g) ?? [];
+  const tlm = join(tmp, "ic.tlm");
+  tinyloop("compile", modelPath("pretrainedResnet_quant"), "-o", tlm);
+  const buffers = readTlm(readFileSync(tlm)).plan.buffers;
+  assert.equal(boxes.length, buffers.length);
+  assert.ok(j.weightFlashBytes > 0 && j.timeline.length === j.ops.length);
+  assert.equal(Math.max(...buffers.map((b: { offset: number; bytes: number }) => b.offset + b.bytes)), j.peakArenaBytes);
 });
 
 test("bad calls fail with a clear message and a non-zero exit", () => {

@@ -77,10 +77,18 @@ int engine_call(engine_fn_t fn, uint32_t arg, uint32_t *result) {
   if (trap) {
     /* Globals or memory may be half-updated: start over with a clean instance. */
     g_traps++;
+    if (!wasm_rt_bare_canary_intact()) trap = TL_TRAP_SANDBOX;
     engine_reset();
     return trap;
   }
   *result = dispatch(fn, arg);
+  /* The sentinel after the sandbox: only an unchecked build can reach it. Reported like a trap
+   * (the model must be reloaded); what else was overwritten is unknown, so the firmware should be reset. */
+  if (!wasm_rt_bare_canary_intact()) {
+    g_traps++;
+    engine_reset();
+    return TL_TRAP_SANDBOX;
+  }
   return 0;
 }
 

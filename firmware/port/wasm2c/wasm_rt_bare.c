@@ -1,7 +1,12 @@
 /* A small wasm2c (wabt 1.0.32) runtime for bare metal, replacing wasm-rt-impl.c,
- * which needs mmap and signals. Linear memory is one static buffer from the HAL,
- * every access is bounds-checked by the generated code (WASM_RT_MEMCHECK_SIGNAL_HANDLER=0),
- * and a trap longjmps to the guard the port set with wasm_rt_bare_enter(). */
+ * which needs mmap and signals. Linear memory is one static buffer from the HAL, and a trap
+ * longjmps to the guard the port set with wasm_rt_bare_enter(). How loads and stores are kept
+ * inside that buffer is the build's memcheck mode (host/board/build.ts, docs/memory-safety.md):
+ *   TL_MEMCHECK_BOUNDS  the generated code compares every access with mem->size and traps (default)
+ *   TL_MEMCHECK_MASK    the generated code masks every address to TL_MASK_BYTES - 1; the sandbox is
+ *                       TL_MASK_BYTES + TL_MASK_GUARD bytes and the engine grows in whole pages up to TL_MASK_BYTES
+ *   TL_MEMCHECK_NONE    no check at all (measurements only)
+ * In every mode a canary sits right after the sandbox; the port checks it after each engine call. */
 #include <stdarg.h>
 #include <string.h>
 
@@ -10,6 +15,24 @@
 #include "../../hal/hal.h"
 
 #define PAGE_BYTES 65536u
+
+#define TL_MEMCHECK_BOUNDS 0
+#define TL_MEMCHECK_MASK 1
+#define TL_MEMCHECK_NONE 2
+#ifndef TL_MEMCHECK
+#define TL_MEMCHECK TL_MEMCHECK_BOUNDS
+#endif
+#ifndef TL_CANARY_BYTES
+#define TL_CANARY_BYTES 16u
+#endif
+#if TL_MEMCHECK == TL_MEMCHECK_MASK
+#if !defined(TL_MASK_BYTES) || !defined(TL_MASK_GUARD) || (TL_MASK_BYTES & (TL_MASK_BYTES - 1)) || TL_MASK_BYTES < PAGE_BYTES
+#error "TL_MEMCHECK_MASK needs TL_MASK_BYTES (a power of two >= 64 KiB) and TL_MASK_GUARD"
+#endif
+#ifdef TL_WASM_BASE_SYMBOL
+extern uint8_t TL_WASM_BASE_SYMBOL[];
+#endif
+#endif
 
 #if !WASM_RT_USE_STACK_DEPTH_COUNT || WASM_RT_MEMCHECK_SIGNAL_HANDLER
 #error "build with -DWASM_RT_MEMCHECK_SIGNAL_HANDLER=0: this runtime relies on explicit bounds checks"
@@ -48,6 +71,7 @@ const char *wasm_rt_strerror(wasm_rt_trap_t trap) {
     case WASM_RT_TRAP_UNCAUGHT_EXCEPTION: return "uncaught exception";
     case WASM_RT_TRAP_EXHAUSTION: return "call stack exhausted";
   }
+  if ((int)trap == TL_TRAP_SANDBOX) return "memory outside the wasm sandbox was overwritten";
   return "unknown trap";
 }
 
@@ -102,29 +126,84 @@ uint32_t wasm_rt_exception_tag(void) { return g_exc_tag; }
 uint32_t wasm_rt_exception_size(void) { return g_exc_size; }
 void *wasm_rt_exception(void) { return g_exc; }
 
-/* Linear memory. Growth is page-granular for the module (memory.size reports pages), but
- * the buffer holds only what SRAM has; the bounds-checked `size` is capped at that, so an
- * access past the real bytes traps instead of touching other memory. A grow succeeds when
- * at least part of its last page exists; the engine asks for pages = ceil(need / 64 KiB),
- * so any arena that fits the buffer gets its memory. */
+/* Linear memory.
+ *
+ * bounds / none: growth is page-granular for the module (memory.size reports pages), but the
+ * buffer holds only what SRAM has, less the canary; the bounds-checked `size` is capped at that,
+ * so an access past the real bytes traps (bounds) instead of touching other memory. A grow succeeds
+ * when at least part of its last page exists; the engine asks for pages = ceil(need / 64 KiB), so
+ * any arena that fits the buffer gets its memory.
+ *
+ * mask: the sandbox is [data, data + TL_MASK_BYTES + TL_MASK_GUARD) and every load/store address is
+ * masked into it, so a partial page cannot be offered safely (its excess would alias page 0): a grow
+ * succeeds only while every page lies wholly below TL_MASK_BYTES, otherwise it fails cleanly (-1,
+ * the engine reports STATUS_MEMORY). The whole sandbox is zeroed at instantiation, so even a wild
+ * access reads zeros or this instance's own data, never a previous model's. */
+static uint8_t *g_canary;
+static uint32_t g_canary_breaks;
+
+#if TL_MEMCHECK == TL_MEMCHECK_MASK
+#define SANDBOX_BYTES ((uint32_t)TL_MASK_BYTES + (uint32_t)TL_MASK_GUARD)
+static uint32_t sandbox_bytes(void) { return SANDBOX_BYTES; }
+static uint32_t capped_bytes(uint64_t pages) { return (uint32_t)(pages * PAGE_BYTES); }
+static int grow_fits(uint64_t new_pages) { return new_pages * PAGE_BYTES <= TL_MASK_BYTES; }
+#else
+static uint32_t sandbox_bytes(void) { return (hal_wasm_memory_bytes() - TL_CANARY_BYTES) & ~15u; }
 static uint32_t capped_bytes(uint64_t pages) {
-  uint64_t want = pages * PAGE_BYTES, have = hal_wasm_memory_bytes();
+  uint64_t want = pages * PAGE_BYTES, have = sandbox_bytes();
   return (uint32_t)(want < have ? want : have);
 }
+static int grow_fits(uint64_t new_pages) { return new_pages == 0 || (new_pages - 1) * PAGE_BYTES < sandbox_bytes(); }
+#endif
+
+static uint8_t canary_byte(uint32_t i) { return (uint8_t)(0xA5u ^ (i * 29u)); }
+
+static void canary_arm(void) {
+  for (uint32_t i = 0; i < TL_CANARY_BYTES; i++) g_canary[i] = canary_byte(i);
+}
+
+int wasm_rt_bare_canary_intact(void) {
+  if (!g_canary) return 1;
+  for (uint32_t i = 0; i < TL_CANARY_BYTES; i++) {
+    if (g_canary[i] != canary_byte(i)) {
+      g_canary_breaks++;
+      canary_arm();
+      return 0;
+    }
+  }
+  return 1;
+}
+
+uint32_t wasm_rt_bare_canary_breaks(void) { return g_canary_breaks; }
+uint32_t wasm_rt_bare_sandbox_bytes(void) { return sandbox_bytes(); }
 
 void wasm_rt_allocate_memory(wasm_rt_memory_t *mem, uint32_t initial_pages, uint32_t max_pages) {
   mem->data = hal_wasm_memory();
+#if TL_MEMCHECK == TL_MEMCHECK_MASK
+  /* The generated code addresses the region from this symbol: it must be the HAL's buffer, and
+   * the buffer must hold the whole sandbox and the canary (build.ts checks both at link time too). */
+#ifdef TL_WASM_BASE_SYMBOL
+  if (mem->data != TL_WASM_BASE_SYMBOL) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
+#endif
+  if (hal_wasm_memory_bytes() < SANDBOX_BYTES + TL_CANARY_BYTES) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
+  if ((uint64_t)initial_pages * PAGE_BYTES > TL_MASK_BYTES) wasm_rt_trap(WASM_RT_TRAP_EXHAUSTION);
+  memset(mem->data, 0, SANDBOX_BYTES);
+#endif
   mem->pages = initial_pages;
   mem->max_pages = max_pages;
   mem->size = capped_bytes(initial_pages);
+#if TL_MEMCHECK != TL_MEMCHECK_MASK
   memset(mem->data, 0, mem->size);
+#endif
+  g_canary = mem->data + sandbox_bytes();
+  canary_arm();
 }
 
 uint32_t wasm_rt_grow_memory(wasm_rt_memory_t *mem, uint32_t delta) {
   uint32_t old_pages = mem->pages;
   uint64_t new_pages = (uint64_t)old_pages + delta;
   if (new_pages > mem->max_pages || new_pages > 65536u) return (uint32_t)-1;
-  if (delta && (new_pages - 1) * PAGE_BYTES >= hal_wasm_memory_bytes()) return (uint32_t)-1;
+  if (delta && !grow_fits(new_pages)) return (uint32_t)-1;
   uint32_t old_size = mem->size, new_size = capped_bytes(new_pages);
   memset(mem->data + old_size, 0, new_size - old_size);
   mem->pages = (uint32_t)new_pages;

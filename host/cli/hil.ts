@@ -47,7 +47,7 @@ function inputsFor(c: Compiled, modelFile: string, extra: number): { name: strin
 const differs = (a: Uint8Array, b: Uint8Array) => a.length !== b.length || a.some((v, i) => v !== b[i]);
 
 /** Steps both runners op by op and names the first tensor whose bytes differ. */
-async function firstDifference(c: Compiled, s: BoardSession, inputs: Uint8Array[]): Promise<string> {
+export async function firstDifference(c: Compiled, s: Pick<BoardSession, "dumpTensors">, inputs: Uint8Array[]): Promise<string> {
   const host = NodeEngine.load(c.blob);
   inputs.forEach((d, i) => host.setInput(d, i));
   const want = dumpTensors(c, host);

@@ -6,13 +6,14 @@ import {
   STATUS_OK, STATUS_BAD_RECORD, STATUS_OUT_OF_ARENA, STATUS_READ_FAILED, STATUS_KERNEL,
   OP_CONV_2D, OP_DEPTHWISE_CONV_2D, OP_FULLY_CONNECTED, OP_AVERAGE_POOL_2D, OP_MAX_POOL_2D,
   OP_ADD, OP_MUL, OP_SOFTMAX, OP_REQUANTIZE, OP_QUANTIZE_F32, OP_DEQUANTIZE, OP_PAD,
-  OP_CONCATENATION, OP_MEAN, OP_COPY, CONCAT_PARAMS_WORDS,
+  OP_CONCATENATION, OP_MEAN, OP_COPY, OP_CONV_2D_SPARSE, CONCAT_PARAMS_WORDS,
   ConvParams, FullyConnectedParams, PoolParams, ElementwiseParams, SoftmaxParams,
   RequantizeParams, QuantizeF32Params, DequantizeParams, PadParams, ConcatParams, MeanParams, CopyParams,
 } from "./format";
 import { ARENA, touch } from "./arena";
 import { tl_read } from "./io";
 import { conv2d_s8 } from "./kernels/int8/conv2d";
+import { conv2d_sparse_1x1_s8 } from "./kernels/int8/conv2d_sparse";
 import { depthwise_conv2d_s8 } from "./kernels/int8/depthwise_conv2d";
 import { fully_connected_s8, fully_connected_accumulate_s8, fully_connected_finish_s8 } from "./kernels/int8/fully_connected";
 import { average_pool_s8, max_pool_s8 } from "./kernels/int8/pool";
@@ -43,6 +44,7 @@ export function execRecord(): i32 {
     case OP_CONV_2D:
     case OP_DEPTHWISE_CONV_2D: return execConv(opcode, changetype<ConvParams>(p));
     case OP_FULLY_CONNECTED: return execFullyConnected(changetype<FullyConnectedParams>(p));
+    case OP_CONV_2D_SPARSE: return execSparseConv(changetype<ConvParams>(p));
     case OP_AVERAGE_POOL_2D:
     case OP_MAX_POOL_2D: {
       const q = changetype<PoolParams>(p);
@@ -185,6 +187,26 @@ function execFullyConnectedChunked(q: FullyConnectedParams): i32 {
     }
     const s = fully_connected_finish_s8(q, channel, acc, oc);
     if (s != STATUS_OK) return s;
+  }
+  return STATUS_OK;
+}
+
+/** Sparse 1x1 convolution: tiles of varying length, each led by its byte length. */
+function execSparseConv(q: ConvParams): i32 {
+  if (!touch(q.input, size(q.inH, q.inW, q.inC)) || !touch(q.output, size(q.outH, q.outW, q.outC))) return STATUS_OUT_OF_ARENA;
+  if (q.tileCh <= 0 || q.outC < 0) return STATUS_BAD_RECORD;
+  const buf = ARENA + <usize>q.tileBuf;
+  let src = <u64><u32>q.weights;
+  for (let oc0 = 0; oc0 < q.outC; oc0 += q.tileCh) {
+    if (!touch(q.tileBuf, 4) || src + 4 > <u64>u32.MAX_VALUE) return STATUS_OUT_OF_ARENA;
+    if (tl_read(<u32>src, buf, 4) != 0) return STATUS_READ_FAILED;
+    const tileBytes = load<i32>(buf);
+    if (tileBytes < 4 || src + <u64>tileBytes > <u64>u32.MAX_VALUE) return STATUS_BAD_RECORD;
+    if (!touch(q.tileBuf, tileBytes)) return STATUS_OUT_OF_ARENA;
+    if (tl_read(<u32>src + 4, buf + 4, <u32>(tileBytes - 4)) != 0) return STATUS_READ_FAILED;
+    const s = conv2d_sparse_1x1_s8(q, buf + 4, buf + <usize>tileBytes, oc0, min(q.outC, oc0 + q.tileCh));
+    if (s != STATUS_OK) return s;
+    src += <u64>tileBytes;
   }
   return STATUS_OK;
 }

@@ -6,7 +6,7 @@ import { importTflite, FormatError } from "./import/tflite.ts";
 import { type Graph, tensorBytes } from "./graph/graph.ts";
 import { lower, UnsupportedError, type Lowered } from "./passes/lower.ts";
 import { planMemory, rootOf, type Plan, type PlanOptions } from "./passes/plan.ts";
-import { writeTlm, encodeTiles, readTlm, isTlm, TlmFormatError, type TlmMeta, type EncodedOp } from "./format/tlm.ts";
+import { writeTlm, encodeTiles, encodeSparseTiles, readTlm, isTlm, TlmFormatError, type TlmMeta, type EncodedOp } from "./format/tlm.ts";
 
 export { FormatError, UnsupportedError, TlmFormatError };
 
@@ -31,7 +31,8 @@ export function compileTflite(bytes: Uint8Array, file = "model.tflite", options:
     if (tile) params.tileCh = tile.tileCh;
     if (tile && op.kind === "FULLY_CONNECTED") params.inChunk = tile.inChunk;
     const tail = op.tail?.map((v) => (typeof v === "number" ? v : plan.tensorOffset.get((v as { tensor: number }).tensor)!));
-    return { kind: op.kind, params, tail, tiles: tile ? encodeTiles(op.channels!, tile.tileCh) : undefined };
+    const tiles = !tile ? undefined : op.channels!.sparse ? encodeSparseTiles(op.channels!, tile.tileCh) : encodeTiles(op.channels!, tile.tileCh);
+    return { kind: op.kind, params, tail, tiles };
   });
   const io = (ts: number[]) => ts.map((t): [number, number] => [plan.tensorOffset.get(t)!, tensorBytes(graph.tensors[t])]);
   const blob = writeTlm(ops, plan.arenaBytes, { inputs: io(graph.inputs), outputs: io(graph.outputs) }, meta);

@@ -56,6 +56,7 @@ export const OPCODES = {
   CONCATENATION: 13,
   MEAN: 14,
   COPY: 15, // RESHAPE that could not be aliased
+  CONV_2D_SPARSE: 16, // 1x1 CONV_2D with sparse weight tiles
 } as const;
 export type OpName = keyof typeof OPCODES;
 
@@ -68,6 +69,10 @@ export type OpName = keyof typeof OPCODES;
  *   [bias i32, multiplier i32, shift i32] x tileCh, then tileCh x perChannel weight bytes
  * (conv: [kH][kW][inC] per channel; depthwise: [kH][kW]; fully connected: [inC]).
  * The engine reads one tile at a time into the arena buffer `tileBuf`.
+ *
+ * CONV_2D_SPARSE (1x1 only) stores tiles of varying length: each tile starts with its u32 byte
+ * length (including that word), then [bias, multiplier, shift] x n, then per channel a block
+ * u16 nnz, nnz x u16 input-channel index, nnz x i8 weight, and a pad byte when nnz is odd.
  *
  * A fully connected op whose single channel does not fit its tile buffer has tileCh = 1 and
  * inChunk < inC: `tileBuf` then holds [channel data 12 B][batches x i32 accumulators][inChunk
@@ -155,6 +160,7 @@ export const OP_RECORD: Record<OpName, RecordName> = {
   CONCATENATION: "ConcatParams",
   MEAN: "MeanParams",
   COPY: "CopyParams",
+  CONV_2D_SPARSE: "ConvParams",
 };
 
 /** Bytes of per-channel data (bias, multiplier, shift) ahead of each tile's weights. */

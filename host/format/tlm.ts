@@ -111,6 +111,52 @@ export function encodeTiles(ch: { outC: number; perChannel: number; bias: Int32A
   return out;
 }
 
+type Channels = { outC: number; perChannel: number; bias: Int32Array; multiplier: Int32Array; shift: Int32Array; weights: Int8Array };
+
+/** Bytes of channel c's sparse block: u16 nnz, nnz u16 indices, nnz i8 weights, pad to even. */
+export function sparseBlockBytes(ch: Channels, c: number): number {
+  let nnz = 0;
+  for (let k = 0; k < ch.perChannel; k++) if (ch.weights[c * ch.perChannel + k] !== 0) nnz++;
+  return 2 + 3 * nnz + (nnz & 1);
+}
+
+/** Byte length of each sparse tile of `tileCh` channels (length word included). */
+export function sparseTileBytes(ch: Channels, tileCh: number, blockBytes = Array.from({ length: ch.outC }, (_, c) => sparseBlockBytes(ch, c))): number[] {
+  const out: number[] = [];
+  for (let c0 = 0; c0 < ch.outC; c0 += tileCh) {
+    const n = Math.min(tileCh, ch.outC - c0);
+    out.push(4 + n * CHANNEL_DATA_BYTES + blockBytes.slice(c0, c0 + n).reduce((a, b) => a + b, 0));
+  }
+  return out;
+}
+
+/** Lays out a sparse op's tiles: [u32 length][channel data x n][per-channel sparse blocks]. */
+export function encodeSparseTiles(ch: Channels, tileCh: number): Uint8Array {
+  const sizes = sparseTileBytes(ch, tileCh);
+  const out = new Uint8Array(sizes.reduce((a, b) => a + b, 0));
+  const dv = new DataView(out.buffer);
+  let at = 0;
+  sizes.forEach((bytes, t) => {
+    const c0 = t * tileCh, n = Math.min(tileCh, ch.outC - c0);
+    dv.setUint32(at, bytes, true);
+    at += 4;
+    for (let j = 0; j < n; j++, at += CHANNEL_DATA_BYTES) {
+      dv.setInt32(at, ch.bias[c0 + j], true);
+      dv.setInt32(at + 4, ch.multiplier[c0 + j], true);
+      dv.setInt32(at + 8, ch.shift[c0 + j], true);
+    }
+    for (let j = 0; j < n; j++) {
+      const w = ch.weights.subarray((c0 + j) * ch.perChannel, (c0 + j + 1) * ch.perChannel);
+      const nz = [...w.keys()].filter((k) => w[k] !== 0);
+      dv.setUint16(at, nz.length, true);
+      nz.forEach((k, i) => dv.setUint16(at + 2 + 2 * i, k, true));
+      nz.forEach((k, i) => dv.setInt8(at + 2 + 2 * nz.length + i, w[k]));
+      at += 2 + 3 * nz.length + (nz.length & 1);
+    }
+  });
+  return out;
+}
+
 export class TlmFormatError extends Error {}
 
 export function isTlm(bytes: Uint8Array): boolean {

@@ -18,6 +18,17 @@ export interface ChannelWeights {
   multiplier: Int32Array;
   shift: Int32Array;
   weights: Int8Array; // [outC][perChannel]
+  /** Stored as sparse blocks (1x1 convolutions whose weights are mostly zero). */
+  sparse?: boolean;
+}
+
+/** A 1x1 convolution with at least this share of zero weights is stored and run sparse. */
+export const SPARSE_MIN_ZERO_SHARE = 0.5;
+
+function zeroShare(w: Int8Array): number {
+  let zeros = 0;
+  for (const v of w) if (v === 0) zeros++;
+  return w.length ? zeros / w.length : 0;
 }
 
 export interface LoweredOp {
@@ -204,8 +215,10 @@ function lowerConv(ctx: OpContext, depthwise: boolean): LoweredOp {
   const expectH = outputSize(padding, inH, kH, strideH, dilH), expectW = outputSize(padding, inW, kW, strideW, dilW);
   if (expectH !== outH || expectW !== outW) ctx.fail(`output is ${outH}x${outW} but ${padding} padding gives ${expectH}x${expectW}`);
   const { multiplier, shift } = channelMultipliers(ctx, input, filter, output, outC);
+  // Pointwise layers of pruned models: skip the zero weights (exact: they add nothing).
+  const sparse = !depthwise && kH === 1 && kW === 1 && inC <= 0xffff && outC <= 0xffff && zeroShare(weights) >= SPARSE_MIN_ZERO_SHARE;
   return {
-    kind: depthwise ? "DEPTHWISE_CONV_2D" : "CONV_2D",
+    kind: depthwise ? "DEPTHWISE_CONV_2D" : sparse ? "CONV_2D_SPARSE" : "CONV_2D",
     source: ctx.op.index, sourceType: ctx.op.type,
     fields: {
       input: { tensor: input.index }, inH, inW, inC,
@@ -218,7 +231,7 @@ function lowerConv(ctx: OpContext, depthwise: boolean): LoweredOp {
       weights: { weights: true }, tileCh: 0, tileBuf: { scratch: true },
     },
     reads: [input.index], writes: [output.index],
-    channels: { outC, perChannel, bias: biasData(ctx, 2, outC), multiplier, shift, weights },
+    channels: { outC, perChannel, bias: biasData(ctx, 2, outC), multiplier, shift, weights, sparse },
     macs: outH * outW * outC * perChannel,
   };
 }

@@ -6,6 +6,7 @@
 // execution order, and others — keeping whichever gives the smallest arena.
 import { type Graph, tensorBytes } from "../graph/graph.ts";
 import { CHANNEL_DATA_BYTES } from "../format/spec.ts";
+import { sparseTileBytes, sparseBlockBytes } from "../format/tlm.ts";
 import type { Lowered, LoweredOp } from "./lower.ts";
 
 const ALIGN = 4;
@@ -54,6 +55,7 @@ export function rootOf(aliases: Map<number, number>, t: number): number {
 /** The tile a byte budget buys: whole channels when one fits, else (fully connected only) a chunk of one. */
 export function tileShape(op: LoweredOp, budget: number): TileShape {
   const ch = op.channels!;
+  if (ch.sparse) return sparseTileShape(op, budget);
   const perChannel = CHANNEL_DATA_BYTES + ch.perChannel;
   if (op.kind === "FULLY_CONNECTED" && budget < perChannel) {
     const overhead = CHANNEL_DATA_BYTES + 4 * (op.fields.batches as number);
@@ -62,6 +64,27 @@ export function tileShape(op: LoweredOp, budget: number): TileShape {
   }
   const tileCh = Math.max(1, Math.min(ch.outC, Math.floor(budget / perChannel)));
   return { tileCh, inChunk: ch.perChannel, bytes: tileCh * perChannel };
+}
+
+/** Sparse tiles vary in length: the most channels per tile whose longest tile fits the budget. */
+const sparseBlocks = new WeakMap<LoweredOp, number[]>();
+function sparseTileShape(op: LoweredOp, budget: number): TileShape {
+  const ch = op.channels!;
+  if (!sparseBlocks.has(op)) sparseBlocks.set(op, Array.from({ length: ch.outC }, (_, c) => sparseBlockBytes(ch, c)));
+  const blocks = sparseBlocks.get(op)!;
+  const longest = (n: number) => Math.max(...sparseTileBytes(ch, n, blocks));
+  let lo = 1, hi = ch.outC;
+  while (lo < hi) {
+    const mid = Math.ceil((lo + hi) / 2);
+    if (longest(mid) <= budget) lo = mid; else hi = mid - 1;
+  }
+  return { tileCh: lo, inChunk: ch.perChannel, bytes: longest(lo) };
+}
+
+/** Largest tile a weighted op can have: every channel at once. */
+function wholeLayerBytes(op: LoweredOp): number {
+  const ch = op.channels!;
+  return ch.sparse ? tileShape(op, Infinity).bytes : ch.outC * (CHANNEL_DATA_BYTES + ch.perChannel);
 }
 
 export function planMemory(g: Graph, lowered: Lowered, options: PlanOptions = {}): Plan {
@@ -73,7 +96,7 @@ export function planMemory(g: Graph, lowered: Lowered, options: PlanOptions = {}
   // bigger tiles mean fewer reads and longer inner loops, at no cost in memory.
   for (const [i] of budget) {
     const op = lowered.ops[i];
-    let lo = tileShape(op, budget.get(i)!).bytes, hi = op.channels!.outC * (CHANNEL_DATA_BYTES + op.channels!.perChannel);
+    let lo = tileShape(op, budget.get(i)!).bytes, hi = wholeLayerBytes(op);
     while (lo < hi) {
       const mid = Math.ceil((lo + hi) / 2);
       budget.set(i, mid);

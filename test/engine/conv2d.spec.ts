@@ -277,4 +277,51 @@ describe("conv2d_s8", () => {
     buildTile(0, 4);
     expect<i32>(conv2d_s8(P, TILE, 0, 4)).toBe(STATUS_OK);
   });
+  it("pointwise fast path (1x1, no padding): 4x2 and 1x4 blocks, ragged pixels and k, strides 1 and 2", () => {
+    // Shapes around the blocks of pointwise.ts: channel counts with and without a 4-block and a
+    // remainder, pixel counts odd and even (flattened at stride 1, per row at stride 2), and
+    // inC with every remainder mod 8 (i64 words, one i32 word, bytes).
+    const inCs = memory.data<i32>([1, 3, 4, 5, 7, 8, 9, 12, 13, 16, 19]);
+    const outCs = memory.data<i32>([1, 3, 4, 5, 8, 9]);
+    for (let a = 0; a < 11; a++) {
+      for (let b = 0; b < 6; b++) {
+        const inC = load<i32>(inCs + <usize>(a << 2)), outC = load<i32>(outCs + <usize>(b << 2));
+        const stride = 1 + ((a + b) & 1);
+        const inH = 2 + (a % 4), inW = 1 + (b % 5);
+        geometry(inH, inW, inC, outC, 1, 1, stride, 1, (a & 2) == 0);
+        P.inputOffset = randInt(-127, 128); P.outputOffset = randInt(-128, 127);
+        fillData(9100 + a * 16 + b, 128, 127, 4000);
+        let r = check(randInt(1, outC));
+        if (r != -1) trace("pointwise case", 3, <f64>a, <f64>b, <f64>r);
+        expect<i32>(r).toBe(-1);
+        fillData(9300 + a * 16 + b, 2, 2, 20); // small values: every accumulator step visible
+        setPreciseChannels(P.outC, (b & 1) == 0 ? -1 : 0);
+        r = check(P.outC);
+        if (r != -1) trace("precise pointwise case", 3, <f64>a, <f64>b, <f64>r);
+        expect<i32>(r).toBe(-1);
+      }
+    }
+  });
+
+  it("interior fast path (4 channels, all taps inside): borders, strides, spans not a multiple of 4", () => {
+    // conv2d.ts computes 4-channel blocks on interior pixels with word loads and the rest with
+    // the generic loop; these cases mix both in one output, as VWW's first layer (inC 3, stride 2).
+    for (let t = 0; t < 24; t++) {
+      seedRandom(9500 + t);
+      const kH = randInt(1, 3), kW = randInt(2, 4), stride = randInt(1, 2);
+      const inC = randInt(1, 6), outC = randInt(4, 10);
+      const inH = randInt(kH, 7), inW = randInt(kW, 8);
+      geometry(inH, inW, inC, outC, kH, kW, stride, 1, (t & 1) == 0);
+      P.inputOffset = randInt(-127, 128); P.outputOffset = randInt(-128, 127);
+      fillData(9600 + t, 128, 127, 4000);
+      let r = check(randInt(1, outC));
+      if (r != -1) trace("interior case", 2, <f64>t, <f64>r);
+      expect<i32>(r).toBe(-1);
+      fillData(9700 + t, 2, 2, 20);
+      setPreciseChannels(P.outC, (t & 2) == 0 ? -1 : 0);
+      r = check(P.outC);
+      if (r != -1) trace("precise interior case", 2, <f64>t, <f64>r);
+      expect<i32>(r).toBe(-1);
+    }
+  });
 });

@@ -74,6 +74,29 @@ describe("sparse 1x1 convolution", () => {
     }
   });
 
+  it("gives the dense kernel's bytes when a row ends one pixel into a 4-pixel block (inW 5 and 1)", () => {
+    useTestArena();
+    const p = staticParams<ConvParams>();
+    const widths = memory.data<i32>([5, 1, 9]);
+    for (let t = 0; t < 6; t++) {
+      seedRandom(40 + t);
+      const stride = t % 2 + 1;
+      setup(p, stride);
+      p.inW = load<i32>(widths + <usize>((t >> 1) << 2)); // a narrower view of the same input bytes
+      if (p.inW * p.inH * IN_C > DENSE_OUT) p.inH = DENSE_OUT / (p.inW * IN_C);
+      p.outH = (p.inH - 1) / stride + 1; p.outW = (p.inW - 1) / stride + 1;
+      const n = p.outH * p.outW * OUT_C;
+      p.output = DENSE_OUT;
+      buildRowTile(TEST_ARENA + DENSE_TILE, WEIGHTS, IN_C, 0, OUT_C);
+      expect<i32>(conv2d_s8(p, TEST_ARENA + DENSE_TILE, 0, OUT_C)).toBe(0);
+      p.output = SPARSE_OUT;
+      memory.fill(TEST_ARENA + SPARSE_OUT, 0x55, <usize>n);
+      const end = buildSparseTile(TEST_ARENA + SPARSE_TILE, 0, OUT_C);
+      expect<i32>(conv2d_sparse_1x1_s8(p, TEST_ARENA + SPARSE_TILE, end, 0, OUT_C)).toBe(0);
+      expect<i32>(firstDifference(TEST_ARENA + SPARSE_OUT, TEST_ARENA + DENSE_OUT, n)).toBe(-1);
+    }
+  });
+
   it("refuses an index past the input channels, a block past the tile, and a non-1x1 shape", () => {
     useTestArena();
     seedRandom(9);

@@ -284,4 +284,25 @@ describe("depthwise_conv2d_s8", () => {
     buildTile(0, 6);
     expect<i32>(depthwise_conv2d_s8(P, TILE, 0, 6)).toBe(STATUS_OK);
   });
+  it("3x3 fast path (multiplier 1, stride 1 and 2): interior window, all borders, tiny inputs", () => {
+    // depthwise3x3.ts: rows with filter rows outside the input, left/right end pixels, the
+    // sliding window in between, and inputs of 1..3 pixels where there is no interior at all.
+    for (let t = 0; t < 40; t++) {
+      seedRandom(5100 + t);
+      const inH = randInt(1, 9), inW = randInt(1, 9), inC = randInt(1, 7), stride = 1 + (t & 1);
+      const same = (t & 2) == 0 || inH < 3 || inW < 3;
+      geometry(inH, inW, inC, 1, 3, 3, stride, 1, same);
+      P.inputOffset = randInt(-127, 128); P.outputOffset = randInt(-128, 127);
+      if ((t & 7) == 5) { P.actMin = max(-128, P.outputOffset); }
+      fillData(5200 + t, 128, 127, 4000);
+      let r = check(randInt(1, P.outC));
+      if (r != -1) trace("3x3 case", 2, <f64>t, <f64>r);
+      expect<i32>(r).toBe(-1);
+      fillData(5300 + t, 2, 2, 20);
+      setPreciseChannels(P.outC, (t & 4) == 0 ? -1 : 0);
+      r = check(P.outC);
+      if (r != -1) trace("precise 3x3 case", 2, <f64>t, <f64>r);
+      expect<i32>(r).toBe(-1);
+    }
+  });
 });

@@ -89,3 +89,59 @@ export function convGeometryOk(inH: i32, inW: i32, inC: i32, outH: i32, outW: i3
   if (inH < 1 || inW < 1 || inC < 1 || outH < 0 || outW < 0) return false;
   return !(kH < 1 || kW < 1 || strideH < 1 || strideW < 1 || dilH < 1 || dilW < 1);
 }
+
+// ---- word-at-a-time helpers ----
+// The hot loops read int8 tensors four bytes at a time (one i32 load instead of four i8 loads:
+// on a bounds-checked or masked runtime every load carries its own address check) and split
+// the word into its signed lanes in registers. Lane 0 is the byte at the lowest address
+// (wasm is little-endian). Unaligned i32 loads are valid wasm.
+
+/** Signed int8 lane 0..3 of a little-endian word (lane 0: lowest address). */
+// @ts-ignore: decorator
+@inline
+export function lane0(v: i32): i32 { return <i32><i8>v; }
+// @ts-ignore: decorator
+@inline
+export function lane1(v: i32): i32 { return <i32><i8>(v >> 8); }
+// @ts-ignore: decorator
+@inline
+export function lane2(v: i32): i32 { return <i32><i8>(v >> 16); }
+// @ts-ignore: decorator
+@inline
+export function lane3(v: i32): i32 { return v >> 24; }
+
+/** sum over the four lanes of x[l] * w[l]: four int8 products of two words. */
+// @ts-ignore: decorator
+@inline
+export function dot4(x: i32, w: i32): i32 {
+  return lane0(x) * lane0(w) + lane1(x) * lane1(w) + lane2(x) * lane2(w) + lane3(x) * lane3(w);
+}
+
+/** dot4 over both halves of two 8-lane (i64) words: 8 int8 products, one load per operand. */
+// @ts-ignore: decorator
+@inline
+export function dot8(x: i64, w: i64): i32 {
+  return dot4(<i32>x, <i32>w) + dot4(<i32>(x >>> 32), <i32>(w >>> 32));
+}
+
+/** Sum of len contiguous int8 values (a filter's weight sum, for folding in the input offset). */
+export function sumInt8(p: usize, len: i32): i32 {
+  let s: i32 = 0;
+  for (let i = 0; i < len; i++) s += <i32>load<i8>(p + <usize>i);
+  return s;
+}
+
+/** Four int8 results (each in [-128, 127]) as one little-endian word, a first. */
+// @ts-ignore: decorator
+@inline
+export function pack4(a: i32, b: i32, c: i32, d: i32): i32 {
+  return (a & 0xff) | ((b & 0xff) << 8) | ((c & 0xff) << 16) | (d << 24);
+}
+
+/** requantizeChannel with the channel's multiplier and shift already in locals (bias already in acc). */
+// @ts-ignore: decorator
+@inline
+export function requantize(acc: i32, mult: i32, shift: i32, outOff: i32, actMin: i32, actMax: i32): i32 {
+  acc = multiplyByQuantizedMultiplier(acc, mult, shift) + outOff;
+  return acc < actMin ? actMin : (acc > actMax ? actMax : acc);
+}

@@ -43,24 +43,46 @@ export function conv2d_sparse_1x1_s8(p: ConvParams, tile: usize, tileEnd: usize,
   const blocks = tile + <usize>(n * CHANNEL_DATA_BYTES);
   if (!blocksOk(blocks, tileEnd, n, inC)) return STATUS_KERNEL;
 
+  // Four output pixels of a row at a time: each (index, weight) pair read from the tile feeds
+  // four multiply-adds. The input offset leaves the inner loop as inputOffset * (sum of the
+  // channel's weights), exact since i32 arithmetic wraps. A block past the row's end re-reads
+  // its last pixel and drops those results.
   const inBase = ARENA + <usize>p.input;
-  const outBase = ARENA + <usize>p.output;
+  const outBase = ARENA + <usize>p.output + <usize>oc0;
+  const pxStep = <usize>(strideW * inC);
   for (let oy = 0; oy < outH; oy++) {
-    for (let ox = 0; ox < outW; ox++) {
-      const inP = inBase + <usize>(((oy * strideH) * inW + ox * strideW) * inC);
-      let outP = outBase + <usize>((oy * outW + ox) * outC + oc0);
+    const inRow = inBase + <usize>(oy * strideH * inW * inC);
+    for (let ox = 0; ox < outW; ox += 4) {
+      const left = outW - ox;
+      const xa = inRow + <usize>(ox * strideW * inC);
+      const xb = left > 1 ? xa + pxStep : xa;
+      const xc = left > 2 ? xb + pxStep : xb;
+      const xd = left > 3 ? xc + pxStep : xc;
+      let outP = outBase + <usize>((oy * outW + ox) * outC);
       let chP = tile;
       let b = blocks;
       for (let j = 0; j < n; j++) {
         const nnz = <i32>load<u16>(b);
         let idxP = b + 2;
-        const wP = idxP + <usize>(nnz << 1);
-        let acc: i32 = 0;
-        for (let k = 0; k < nnz; k++) {
-          acc += (<i32>load<i8>(inP + <usize>load<u16>(idxP)) + inOff) * <i32>load<i8>(wP + <usize>k);
+        let wP = idxP + <usize>(nnz << 1);
+        const wEnd = wP + <usize>nnz;
+        let a: i32 = 0, bb: i32 = 0, c: i32 = 0, d: i32 = 0, wSum: i32 = 0;
+        while (wP < wEnd) {
+          const k = <usize>load<u16>(idxP);
+          const w = <i32>load<i8>(wP);
+          a += <i32>load<i8>(xa + k) * w;
+          bb += <i32>load<i8>(xb + k) * w;
+          c += <i32>load<i8>(xc + k) * w;
+          d += <i32>load<i8>(xd + k) * w;
+          wSum += w;
           idxP += 2;
+          wP++;
         }
-        store<i8>(outP, <i8>requantizeChannel(acc, chP, outOff, actMin, actMax));
+        const off = inOff * wSum;
+        store<i8>(outP, <i8>requantizeChannel(a + off, chP, outOff, actMin, actMax));
+        if (left > 1) store<i8>(outP + <usize>outC, <i8>requantizeChannel(bb + off, chP, outOff, actMin, actMax));
+        if (left > 2) store<i8>(outP + <usize>(2 * outC), <i8>requantizeChannel(c + off, chP, outOff, actMin, actMax));
+        if (left > 3) store<i8>(outP + <usize>(3 * outC), <i8>requantizeChannel(d + off, chP, outOff, actMin, actMax));
         outP++;
         chP += <usize>CHANNEL_DATA_BYTES;
         b += <usize>sparseBlockBytes(nnz);

@@ -10,6 +10,7 @@
 import { ConvParams, STATUS_OK, STATUS_KERNEL, CHANNEL_DATA_BYTES } from "../../format";
 import { ARENA } from "../../arena";
 import { tapBegin, tapEnd, requantizeChannel, channelTileOk, convGeometryOk } from "./common";
+import { isDepthwise3x3, depthwise3x3_s8 } from "./depthwise3x3";
 
 export function depthwise_conv2d_s8(p: ConvParams, tile: usize, oc0: i32, oc1: i32): i32 {
   const inH = p.inH, inW = p.inW, inC = p.inC;
@@ -26,6 +27,10 @@ export function depthwise_conv2d_s8(p: ConvParams, tile: usize, oc0: i32, oc1: i
   if (!channelTileOk(tile, oc0, oc1, outC, actMin, actMax)) return STATUS_KERNEL;
   const n = oc1 - oc0;
   if (n == 0) return STATUS_OK;
+  if (isDepthwise3x3(p)) { // 3x3, multiplier 1, stride 1/2: the sliding window of depthwise3x3.ts
+    depthwise3x3_s8(p, tile, oc0, n);
+    return STATUS_OK;
+  }
 
   const perCh = kH * kW;
   const inBase = ARENA + <usize>p.input;

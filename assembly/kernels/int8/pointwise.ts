@@ -1,0 +1,175 @@
+// Fast path of CONV_2D for a 1x1 filter without padding ("pointwise"): a matrix product
+//   out[px][oc] = requantize(bias[oc] + sum_k (in[px][k] + inputOffset) * w[oc][k]).
+// conv2d_s8 calls it for those shapes; the generic loop in conv2d.ts stays the reference.
+//
+// Three things make it fast on a Cortex-M running the wasm through wasm2c:
+// - The input offset leaves the inner loop: sum_k (x + off) * w = sum_k x * w + off * sum_k w,
+//   and off * sum_k w + bias is one constant per channel, computed once per tile. Exact: both
+//   sides are equal modulo 2^32 and i32 arithmetic wraps.
+// - Words instead of bytes: inputs and weights are read as i32 (4 int8 lanes) and split into
+//   lanes in registers (one instruction each on Arm), so each checked load feeds 4 lanes.
+// - Register blocking: 4 output channels x 2 pixels share every loaded word (per 4 k: 2 input
+//   and 4 weight words feed 32 multiply-adds), and the 4 results of a pixel go out as one word.
+//   Channels left over (n % 4) run 1 channel x 4 pixels.
+// A block that runs past the last pixel of a row re-reads that last pixel (same pointer) and
+// discards those results, so every block has the same straight-line body.
+import { ConvParams, CHANNEL_DATA_BYTES } from "../../format";
+import { ARENA } from "../../arena";
+import { dot4, dot8, sumInt8, pack4, requantize } from "./common";
+
+/** True when conv2d_s8 may use pointwise_s8: 1x1 filter, no padding, every output pixel inside the input. */
+export function isPointwise(p: ConvParams): bool {
+  return p.kH == 1 && p.kW == 1 && p.padH == 0 && p.padW == 0 &&
+    (p.outH - 1) * p.strideH < p.inH && (p.outW - 1) * p.strideW < p.inW;
+}
+
+/** Output channels [oc0, oc0 + n) of a pointwise CONV_2D; parameters already checked by conv2d_s8. */
+export function pointwise_s8(p: ConvParams, tile: usize, oc0: i32, n: i32): void {
+  const inW = p.inW, inC = p.inC;
+  // Output pixels as rows x cols; a stride-1 layer with whole rows is one long row.
+  let rows = p.outH, cols = p.outW;
+  const rowStep = p.strideH * inW * inC; // input bytes between output rows
+  const pxStep = p.strideW * inC; // input bytes between neighbouring output pixels
+  if (p.strideW == 1 && p.strideH == 1 && cols == inW) { cols *= rows; rows = 1; }
+  const inBase = ARENA + <usize>p.input;
+  const outBase = ARENA + <usize>p.output + <usize>oc0;
+  const wBase = tile + <usize>(n * CHANNEL_DATA_BYTES);
+
+  let j = 0;
+  for (; j + 4 <= n; j += 4) {
+    block4x2(p, inBase, rows, cols, rowStep, pxStep, wBase + <usize>(j * inC),
+      tile + <usize>(j * CHANNEL_DATA_BYTES), outBase + <usize>j);
+  }
+  for (; j < n; j++) {
+    block1x4(p, inBase, rows, cols, rowStep, pxStep, wBase + <usize>(j * inC),
+      tile + <usize>(j * CHANNEL_DATA_BYTES), outBase + <usize>j);
+  }
+}
+
+/** bias + inputOffset * (sum of the channel's weights): the constant part of its accumulator. */
+// @ts-ignore: decorator
+@inline
+function channelBase(ch: usize, w: usize, inC: i32, inOff: i32): i32 {
+  return load<i32>(ch) + inOff * sumInt8(w, inC);
+}
+
+/** Channels w0.. (4 consecutive weight rows, records at ch) over every pixel, 2 pixels at a time. */
+function block4x2(p: ConvParams, inBase: usize, rows: i32, cols: i32, rowStep: i32, pxStep: i32,
+  w0: usize, ch: usize, out: usize): void {
+  const inC = p.inC, outC = p.outC, inOff = p.inputOffset;
+  const outOff = p.outputOffset, actMin = p.actMin, actMax = p.actMax;
+  const w1 = w0 + <usize>inC, w2 = w1 + <usize>inC, w3 = w2 + <usize>inC;
+  const c1 = ch + <usize>CHANNEL_DATA_BYTES, c2 = c1 + <usize>CHANNEL_DATA_BYTES, c3 = c2 + <usize>CHANNEL_DATA_BYTES;
+  const base0 = channelBase(ch, w0, inC, inOff), base1 = channelBase(c1, w1, inC, inOff);
+  const base2 = channelBase(c2, w2, inC, inOff), base3 = channelBase(c3, w3, inC, inOff);
+  const m0 = load<i32>(ch, 4), m1 = load<i32>(c1, 4), m2 = load<i32>(c2, 4), m3 = load<i32>(c3, 4);
+  const s0 = load<i32>(ch, 8), s1 = load<i32>(c1, 8), s2 = load<i32>(c2, 8), s3 = load<i32>(c3, 8);
+  const k8 = <usize>(inC & ~7), k4 = <usize>(inC & ~3);
+  const kEnd = <usize>inC;
+
+  for (let r = 0; r < rows; r++) {
+    let xa = inBase + <usize>(r * rowStep);
+    let outP = out + <usize>(r * cols * outC);
+    for (let c = 0; c < cols; c += 2) {
+      const two = c + 1 < cols;
+      const xb = two ? xa + <usize>pxStep : xa;
+      let a0 = base0, a1 = base1, a2 = base2, a3 = base3; // pixel a
+      let b0 = base0, b1 = base1, b2 = base2, b3 = base3; // pixel b
+      let k: usize = 0;
+      for (; k < k8; k += 8) {
+        const xA = load<i64>(xa + k), xB = load<i64>(xb + k);
+        let w = load<i64>(w0 + k);
+        a0 += dot8(xA, w); b0 += dot8(xB, w);
+        w = load<i64>(w1 + k);
+        a1 += dot8(xA, w); b1 += dot8(xB, w);
+        w = load<i64>(w2 + k);
+        a2 += dot8(xA, w); b2 += dot8(xB, w);
+        w = load<i64>(w3 + k);
+        a3 += dot8(xA, w); b3 += dot8(xB, w);
+      }
+      for (; k < k4; k += 4) {
+        const xA = load<i32>(xa + k), xB = load<i32>(xb + k);
+        let w = load<i32>(w0 + k);
+        a0 += dot4(xA, w); b0 += dot4(xB, w);
+        w = load<i32>(w1 + k);
+        a1 += dot4(xA, w); b1 += dot4(xB, w);
+        w = load<i32>(w2 + k);
+        a2 += dot4(xA, w); b2 += dot4(xB, w);
+        w = load<i32>(w3 + k);
+        a3 += dot4(xA, w); b3 += dot4(xB, w);
+      }
+      for (; k < kEnd; k++) {
+        const xA = <i32>load<i8>(xa + k), xB = <i32>load<i8>(xb + k);
+        let w = <i32>load<i8>(w0 + k);
+        a0 += xA * w; b0 += xB * w;
+        w = <i32>load<i8>(w1 + k);
+        a1 += xA * w; b1 += xB * w;
+        w = <i32>load<i8>(w2 + k);
+        a2 += xA * w; b2 += xB * w;
+        w = <i32>load<i8>(w3 + k);
+        a3 += xA * w; b3 += xB * w;
+      }
+      store<i32>(outP, pack4(
+        requantize(a0, m0, s0, outOff, actMin, actMax), requantize(a1, m1, s1, outOff, actMin, actMax),
+        requantize(a2, m2, s2, outOff, actMin, actMax), requantize(a3, m3, s3, outOff, actMin, actMax)));
+      if (two) {
+        store<i32>(outP + <usize>outC, pack4(
+          requantize(b0, m0, s0, outOff, actMin, actMax), requantize(b1, m1, s1, outOff, actMin, actMax),
+          requantize(b2, m2, s2, outOff, actMin, actMax), requantize(b3, m3, s3, outOff, actMin, actMax)));
+      }
+      xa += <usize>(2 * pxStep);
+      outP += <usize>(2 * outC);
+    }
+  }
+}
+
+/** One channel (weights w, record ch) over every pixel, 4 pixels at a time. */
+function block1x4(p: ConvParams, inBase: usize, rows: i32, cols: i32, rowStep: i32, pxStep: i32,
+  w: usize, ch: usize, out: usize): void {
+  const inC = p.inC, outC = p.outC, inOff = p.inputOffset;
+  const outOff = p.outputOffset, actMin = p.actMin, actMax = p.actMax;
+  const base = channelBase(ch, w, inC, inOff);
+  const m = load<i32>(ch, 4), s = load<i32>(ch, 8);
+  const k8 = <usize>(inC & ~7), k4 = <usize>(inC & ~3);
+  const kEnd = <usize>inC;
+
+  for (let r = 0; r < rows; r++) {
+    let xa = inBase + <usize>(r * rowStep);
+    let outP = out + <usize>(r * cols * outC);
+    for (let c = 0; c < cols; c += 4) {
+      const left = cols - c; // pixels of this block that exist (>= 1); missing ones re-read the last
+      const xb = left > 1 ? xa + <usize>pxStep : xa;
+      const xc = left > 2 ? xb + <usize>pxStep : xb;
+      const xd = left > 3 ? xc + <usize>pxStep : xc;
+      let a = base, b = base, cc = base, d = base;
+      let k: usize = 0;
+      for (; k < k8; k += 8) {
+        const wv = load<i64>(w + k);
+        a += dot8(load<i64>(xa + k), wv);
+        b += dot8(load<i64>(xb + k), wv);
+        cc += dot8(load<i64>(xc + k), wv);
+        d += dot8(load<i64>(xd + k), wv);
+      }
+      for (; k < k4; k += 4) {
+        const wv = load<i32>(w + k);
+        a += dot4(load<i32>(xa + k), wv);
+        b += dot4(load<i32>(xb + k), wv);
+        cc += dot4(load<i32>(xc + k), wv);
+        d += dot4(load<i32>(xd + k), wv);
+      }
+      for (; k < kEnd; k++) {
+        const wv = <i32>load<i8>(w + k);
+        a += <i32>load<i8>(xa + k) * wv;
+        b += <i32>load<i8>(xb + k) * wv;
+        cc += <i32>load<i8>(xc + k) * wv;
+        d += <i32>load<i8>(xd + k) * wv;
+      }
+      store<i8>(outP, <i8>requantize(a, m, s, outOff, actMin, actMax));
+      if (left > 1) store<i8>(outP + <usize>outC, <i8>requantize(b, m, s, outOff, actMin, actMax));
+      if (left > 2) store<i8>(outP + <usize>(2 * outC), <i8>requantize(cc, m, s, outOff, actMin, actMax));
+      if (left > 3) store<i8>(outP + <usize>(3 * outC), <i8>requantize(d, m, s, outOff, actMin, actMax));
+      xa += <usize>(4 * pxStep);
+      outP += <usize>(4 * outC);
+    }
+  }
+}

@@ -43,6 +43,9 @@ export interface PlanOptions {
 /** How a weighted op streams its weights: `tileCh` channels at a time, or (FC) one channel in `inChunk`-byte pieces. */
 export interface TileShape { tileCh: number; inChunk: number; bytes: number }
 
+/** Output channels the convolution kernels compute together (register blocking). */
+const BLOCK_CHANNELS = 4;
+
 /** Smallest weight piece a chunked fully connected op reads at once. */
 const MIN_CHUNK = 32;
 
@@ -89,7 +92,13 @@ function wholeLayerBytes(op: LoweredOp): number {
 
 export function planMemory(g: Graph, lowered: Lowered, options: PlanOptions = {}): Plan {
   const budget = new Map<number, number>();
-  lowered.ops.forEach((op, i) => { if (op.channels) budget.set(i, options.minTileBytes ?? 0); });
+  lowered.ops.forEach((op, i) => {
+    if (!op.channels) return;
+    // Convolutions start at BLOCK_CHANNELS channels per tile, what their kernels block over;
+    // fully connected layers start at their smallest chunk (their weights are used once).
+    const floor = op.kind === "FULLY_CONNECTED" ? 0 : tileShape(op, 0).bytes * Math.min(BLOCK_CHANNELS, op.channels.outC);
+    budget.set(i, Math.max(options.minTileBytes ?? 0, floor));
+  });
   const shapes = () => new Map([...budget].map(([i, b]) => [i, tileShape(lowered.ops[i], b)]));
   let best = place(g, lowered, shapes());
   // Grow each op's weight tile as far as it fits under the peak set by everything else:

@@ -53,7 +53,8 @@ test("inspect --json reports the plan", () => {
   assert.equal(r.code, 0, r.err);
   const j = JSON.parse(r.out);
   assert.ok(j.peakArenaBytes > 0 && j.peakArenaBytes < 103392);
-  assert.ok(j.weightBytes > 200_000);
+  // VWW's pointwise layers are mostly zeros and stored sparse: fewer bytes than the .tflite's.
+  assert.ok(j.weightBytes > 50_000 && j.weightBytes < j.tfliteWeightBytes, `${j.weightBytes} vs ${j.tfliteWeightBytes}`);
   assert.equal(j.macs, j.ops.reduce((s: number, o: { macs: number }) => s + o.macs, 0));
   assert.equal(j.ops.length, 30); // RESHAPE is an alias and needs no op
   assert.ok(j.ops[j.peakOp]);

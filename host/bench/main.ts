@@ -1,6 +1,8 @@
 // `npm run bench`: per shared model, host latency (median), MACs, planned and
-// measured arena, weight bytes, beside TFLM's arena_used_bytes for the same model.
-// Prints a table and writes bench/host.json.
+// measured arena, weight bytes, beside TFLM's arena_used_bytes for the same model;
+// then the same models on the virtual board qemu-m4 (exact instructions, SRAM and flash)
+// beside TFLM's instruction counts on the same virtual board (bench/anchors.json).
+// Prints tables and writes bench/host.json and bench/qemu-m4.json.
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -8,6 +10,7 @@ import { loadModel } from "../compile.ts";
 import { NodeEngine } from "../runners/node-engine.ts";
 import { INT8_MODELS, modelPath, SHARED, REPO, requireShared } from "../util/shared-models.ts";
 import { xorshiftBytes } from "../util/xorshift.ts";
+import { benchOnBoard, type BenchResult } from "../cli/bench.ts";
 
 requireShared();
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 15);
@@ -55,3 +58,28 @@ mkdirSync(join(REPO, "bench"), { recursive: true });
 const out = join(REPO, "bench", "host.json");
 writeFileSync(out, JSON.stringify({ date: new Date().toISOString(), node: process.version, repeats: REPEATS, rows }, null, 1) + "\n");
 console.log(`\nsaved ${out}`);
+
+// ---- the virtual board ----
+const BOARD = process.env.BENCH_BOARD ?? "qemu-m4";
+const anchors = JSON.parse(readFileSync(join(REPO, "bench", "anchors.json"), "utf8"));
+const boardRows: (BenchResult & { tflmCmsisNn: number | null; tflmReference: number | null })[] = [];
+for (const name of INT8_MODELS) {
+  const r = await benchOnBoard(loadModel(modelPath(name)), BOARD, 1);
+  const a = anchors.instructions[name] ?? {};
+  boardRows.push({ ...r, tflmCmsisNn: a.tflmCmsisNn ?? null, tflmReference: a.tflmReference ?? null });
+}
+const ratio = (a: number | null, b: number | null) => (a && b ? (a / b).toFixed(2) : "-");
+const boardTable = [
+  ["model", "instructions", "TFLM+CMSIS-NN", "ratio", "TFLM ref", "instr/MAC", "SRAM B", "arena B", "stack B", "flash fw B", "model B"],
+  ...boardRows.map((r) => [
+    r.model.replace(".tflite", ""), fmt(r.instructions ?? 0), r.tflmCmsisNn ? fmt(r.tflmCmsisNn) : "-", ratio(r.instructions, r.tflmCmsisNn),
+    r.tflmReference ? fmt(r.tflmReference) : "-", ((r.instructions ?? 0) / rows.find((x) => `${x.model}.tflite` === r.model)!.macs).toFixed(2),
+    fmt(r.sramBytes), fmt(r.peakArenaBytes), fmt(r.stackBytes), fmt(r.flashBytes), fmt(r.modelFlashBytes),
+  ]),
+];
+console.log(`\non ${BOARD} (instructions per inference, exact; ratio = tinyloop / TFLM+CMSIS-NN, below 1 is better):`);
+const bw = boardTable[0].map((_, i) => Math.max(...boardTable.map((row) => row[i].length)));
+for (const row of boardTable) console.log(row.map((c, i) => (i === 0 ? c.padEnd(bw[i]) : c.padStart(bw[i]))).join("  "));
+const boardOut = join(REPO, "bench", `${BOARD}.json`);
+writeFileSync(boardOut, JSON.stringify({ date: new Date().toISOString(), board: BOARD, anchors: anchors.source, rows: boardRows }, null, 1) + "\n");
+console.log(`\nsaved ${boardOut}`);

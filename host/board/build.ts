@@ -17,6 +17,7 @@ import { fileURLToPath } from "node:url";
 import { BOARDS_DIR, loadBoard, type Board } from "./boards.ts";
 import { cHeader } from "./protocol-spec.ts";
 import { linkerScript } from "./linker.ts";
+import { buildWamrFirmware } from "./build-wamr.ts";
 
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
 export const FIRMWARE_DIR = join(REPO, "firmware");
@@ -52,6 +53,16 @@ export interface BuildOptions {
   /** Rebuild even if nothing changed. */
   force?: boolean;
   log?: (line: string) => void;
+  /** The runtime that runs engine.wasm: wasm2c ahead of time (default) or the user's WAMR build (docs/wamr.md). */
+  runtime?: "wasm2c" | "wamr";
+  /** The user's WAMR install (include/ and lib/); default $TINYLOOP_WAMR_DIR. */
+  wamrDir?: string;
+  /** WAMR's wasm stack (default 8 KiB). */
+  wamrStackBytes?: number;
+  /** WAMR's pool on Cortex-M (default: measured by the firmware at boot). */
+  wamrPoolBytes?: number;
+  /** An AOT file to embed instead of engine.wasm (not tested yet). */
+  wamrAot?: string;
 }
 
 export interface FirmwareSizes {
@@ -242,6 +253,7 @@ extern uint8_t TL_WASM_BASE_SYMBOL[];
 }
 
 export function buildFirmware(boardName: string, opts: BuildOptions = {}): BuildResult {
+  if (opts.runtime === "wamr") return buildWamrFirmware(boardName, opts);
   const board = loadBoard(boardName);
   checkBuildable(board);
   const log = opts.log ?? (() => {});

@@ -5,6 +5,7 @@
 //   tsx host/board/memcheck-bench.ts [--board qemu-m4] [--models a,b] [--out bench/memcheck.json]
 //
 // Prints the table and writes bench/memcheck.json. Exits 1 if any output differs.
+import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -13,7 +14,7 @@ import { NodeEngine } from "../runners/node-engine.ts";
 import { withBoard, runOnBoard, invokeOnBoard } from "../runners/board-runner.ts";
 import { xorshiftBytes } from "../util/xorshift.ts";
 import { INT8_MODELS, modelPath, requireShared } from "../util/shared-models.ts";
-import { REPO, MEMCHECK_MODES, buildFirmware, type MemCheck } from "./build.ts";
+import { REPO, DEFAULT_ENGINE, MEMCHECK_MODES, buildFirmware, type MemCheck } from "./build.ts";
 
 export interface ModeResult {
   instructions: number | null;
@@ -38,6 +39,8 @@ export interface MemcheckRow {
 export interface MemcheckReport {
   board: string;
   date: string;
+  /** sha256 of build/engine.wasm: the numbers move with the engine's kernels. */
+  engineSha256: string;
   firmware: Record<MemCheck, { flashBytes: number; wasmMemoryBytes: number; maskBytes: number }>;
   rows: MemcheckRow[];
 }
@@ -90,7 +93,8 @@ export async function memcheckBench(board = "qemu-m4", models: string[] = INT8_M
       boundsOverMask: ratio(cost("bounds"), cost("mask")),
     };
   });
-  return { board, date: new Date().toISOString(), firmware, rows };
+  const engineSha256 = createHash("sha256").update(readFileSync(DEFAULT_ENGINE)).digest("hex");
+  return { board, date: new Date().toISOString(), engineSha256, firmware, rows };
 }
 
 export function formatMemcheck(r: MemcheckReport): string {
@@ -107,7 +111,7 @@ export function formatMemcheck(r: MemcheckReport): string {
   const fw = (Object.entries(r.firmware) as [MemCheck, MemcheckReport["firmware"][MemCheck]][])
     .map(([k, f]) => `${k}: flash ${n(f.flashBytes)} B${f.maskBytes ? `, mask region ${f.maskBytes / 1024} KiB` : `, linear memory up to ${n(f.wasmMemoryBytes)} B`}`);
   return [
-    `instructions per inference on ${r.board} (QEMU -icount), by memory-access mode`,
+    `instructions per inference on ${r.board} (QEMU -icount), by memory-access mode; engine.wasm sha256 ${r.engineSha256.slice(0, 12)}`,
     line(head), ...body.map(line), "", ...fw,
   ].join("\n");
 }

@@ -4,6 +4,7 @@ import type { Compiled } from "../compile.ts";
 import { NodeEngine } from "../runners/node-engine.ts";
 import { withBoard, runOnBoard, invokeOnBoard } from "../runners/board-runner.ts";
 import { xorshiftBytes } from "../util/xorshift.ts";
+import type { OpenOptions } from "../board/session.ts";
 
 export interface BenchResult {
   model: string;
@@ -45,7 +46,7 @@ function opCosts(c: Compiled, costs: number[]): OpCost[] {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-export async function benchOnBoard(c: Compiled, board: string, runs: number, perOp = false): Promise<BenchResult> {
+export async function benchOnBoard(c: Compiled, board: string, runs: number, perOp = false, open: OpenOptions = {}): Promise<BenchResult> {
   const host = NodeEngine.load(c.blob);
   const input = c.meta.inputs.map((t) => xorshiftBytes(1, c.meta.tensors.find((x) => x.index === t)!.bytes));
   const base = {
@@ -72,7 +73,7 @@ export async function benchOnBoard(c: Compiled, board: string, runs: number, per
     return { ...base, cycles: null, instructions: null, ms: median(times), peakArenaBytes: host.peakBytes,
       stackBytes: 0, staticRamBytes: 0, sramBytes: host.arenaPtr + host.peakBytes, flashBytes: 0, perOp: costs };
   }
-  return withBoard(board, {}, async (s) => {
+  return withBoard(board, open, async (s) => {
     const first = await runOnBoard(s, c, input);
     const ticks = [first.cycles], instr = [first.instructions];
     for (let k = 1; k < runs; k++) {

@@ -2,11 +2,12 @@
 import { buildFirmware } from "../board/build.ts";
 import { loadBoard } from "../board/boards.ts";
 import { withBoard } from "../runners/board-runner.ts";
+import type { OpenOptions } from "../board/session.ts";
 
 const kb = (n: number) => `${n.toLocaleString("en-US")} B (${(n / 1024).toFixed(1)} KiB)`;
 
-export function buildCommand(board: string, force: boolean): void {
-  const r = buildFirmware(board, { force, log: (l) => process.stderr.write(`${l}\n`) });
+export function buildCommand(board: string, force: boolean, open: OpenOptions = {}): void {
+  const r = buildFirmware(board, { ...open.build, force, log: (l) => process.stderr.write(`${l}\n`) });
   console.log(`${r.board.name}: ${r.elf}${r.cached ? " (up to date)" : ""}`);
   console.log(`  flash, without a model   ${kb(r.flashBytes)}`);
   console.log(`  static RAM (.data+.bss)  ${kb(r.staticRamBytes)}`);
@@ -19,13 +20,13 @@ export function buildCommand(board: string, force: boolean): void {
  * Virtual boards are "flashed" by starting them on the freshly built firmware and
  * checking that they answer; real boards are programmed with the tool their definition names.
  */
-export async function flashCommand(board: string, port?: string): Promise<void> {
+export async function flashCommand(board: string, port?: string, open: OpenOptions = {}): Promise<void> {
   const b = loadBoard(board);
   if (b.kind === "real") {
-    buildFirmware(board); // refuses, with the reason, until real-board HALs exist
+    buildFirmware(board, open.build); // refuses, with the reason, until real-board HALs exist
     return;
   }
-  await withBoard(board, { port }, async (s) => {
+  await withBoard(board, { ...open, port }, async (s) => {
     const info = await s.info();
     console.log(`${info.board}: firmware running and answering (protocol v${info.protocolVersion}, engine ABI ${info.engineAbi}, model store ${kb(info.modelStoreBytes)})`);
   });

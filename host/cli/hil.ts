@@ -7,7 +7,7 @@ import junitModule, { type Builder } from "junit-report-builder";
 import { loadModel, type Compiled } from "../compile.ts";
 import { NodeEngine } from "../runners/node-engine.ts";
 import { withBoard, invokeOnBoard } from "../runners/board-runner.ts";
-import type { BoardSession } from "../board/session.ts";
+import type { BoardSession, OpenOptions } from "../board/session.ts";
 import { dumpTensors } from "./run.ts";
 import { INT8_MODELS, SHARED, modelPath, sharedAvailable } from "../util/shared-models.ts";
 import { xorshiftBytes } from "../util/xorshift.ts";
@@ -69,9 +69,9 @@ export async function firstDifference(c: Compiled, s: Pick<BoardSession, "dumpTe
   return "outputs differ but every tensor matched when stepped op by op (a difference between invoke and step paths)";
 }
 
-export async function hil(board: string, models: string[], extraInputs: number, log: (line: string) => void): Promise<HilCase[]> {
+export async function hil(board: string, models: string[], extraInputs: number, log: (line: string) => void, open: OpenOptions = {}): Promise<HilCase[]> {
   const cases: HilCase[] = [];
-  await withBoard(board, {}, async (s) => {
+  await withBoard(board, open, async (s) => {
     for (const file of models) {
       const c = loadModel(file);
       const loaded = await s.loadModel(c.blob);

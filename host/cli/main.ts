@@ -11,6 +11,7 @@ import { benchOnBoard, printBench } from "./bench.ts";
 import { hil, hilModels, writeJunit } from "./hil.ts";
 import { stream } from "./stream.ts";
 import { withBoard, runOnBoard } from "../runners/board-runner.ts";
+import type { OpenOptions } from "../board/session.ts";
 import { DEFAULT_BOARD, loadBoard } from "../board/boards.ts";
 
 /** A whole-number option of at least `min`, or a usage error naming the flag. */
@@ -18,6 +19,23 @@ function wholeNumber(flag: string, value: string, min: number): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < min) throw new UsageError(`${flag} must be a whole number of at least ${min}, not "${value}"`);
   return n;
+}
+
+interface RuntimeFlags { runtime: string; wamrDir?: string }
+const RUNTIMES = ["wasm2c", "wamr"] as const;
+
+/** Board-opening options from --runtime / --wamr-dir. */
+function boardOptions(flags: RuntimeFlags): OpenOptions {
+  const runtime = RUNTIMES.find((r) => r === flags.runtime);
+  if (!runtime) throw new UsageError(`--runtime must be wasm2c or wamr, not "${flags.runtime}"`);
+  return { build: { runtime, wamrDir: flags.wamrDir } };
+}
+
+/** Adds --runtime and --wamr-dir to a board command. */
+function withRuntimeFlags(cmd: Command): Command {
+  return cmd
+    .option("--runtime <runtime>", "what runs engine.wasm on the board: wasm2c, or wamr (your own WAMR build, see docs/wamr.md)", "wasm2c")
+    .option("--wamr-dir <dir>", "your WAMR install (include/, lib/) for --runtime wamr (default $TINYLOOP_WAMR_DIR)");
 }
 
 /** "host", or a board definition that exists (a wrong name lists the known boards). */
@@ -64,15 +82,14 @@ program
     console.log(`wrote ${opts.output}: ${c.blob.length} bytes, arena ${c.meta.plan.arenaBytes} B, ${c.meta.ops.length} ops`);
   });
 
-program
-  .command("run")
+withRuntimeFlags(program.command("run"))
   .description("run a model once on raw input bytes and write the raw output bytes")
   .argument("<model>", ".tflite or .tlm file")
   .requiredOption("--input <file>", "raw bytes of an input tensor (repeat for several inputs)", collect)
   .requiredOption("--output <file>", "where to write the raw bytes of an output tensor (repeat for several)", collect)
   .option("--dump <dir>", "also write every activation tensor as DIR/t<INDEX>.bin with DIR/index.json (host only)")
   .option("--board <board>", "where to run: host, or a board such as qemu-m4", "host")
-  .action(async (model: string, opts: { input: string[]; output: string[]; dump?: string; board: string }) => {
+  .action(async (model: string, opts: { input: string[]; output: string[]; dump?: string; board: string } & RuntimeFlags) => {
     const board = checkBoard(opts.board);
     const c = loadModel(model);
     const inputs = readInputs(c, opts.input);
@@ -81,59 +98,54 @@ program
       return;
     }
     if (opts.dump) throw new UsageError("--dump runs on the host; use `tinyloop hil` to compare a board's tensors with the host's");
-    const r = await withBoard(board, {}, (s) => runOnBoard(s, c, inputs));
+    const r = await withBoard(board, boardOptions(opts), (s) => runOnBoard(s, c, inputs));
     writeOutputs(opts.output, r.outputs);
   });
 
-program
-  .command("build")
+withRuntimeFlags(program.command("build"))
   .description("build the firmware for a board (wasm2c + arm-none-eabi-gcc, or gcc for native)")
   .option("--board <board>", "board definition in boards/", DEFAULT_BOARD)
   .option("--force", "rebuild even if nothing changed")
-  .action((opts: { board: string; force?: boolean }) => buildCommand(checkBoard(opts.board), !!opts.force));
+  .action((opts: { board: string; force?: boolean } & RuntimeFlags) => buildCommand(checkBoard(opts.board), !!opts.force, boardOptions(opts)));
 
-program
-  .command("flash")
+withRuntimeFlags(program.command("flash"))
   .description("put the firmware on a board: start a virtual board on it, or program a real one")
   .option("--board <board>", "board definition in boards/", DEFAULT_BOARD)
   .option("--port <path>", "serial port of the board")
-  .action((opts: { board: string; port?: string }) => flashCommand(checkBoard(opts.board), opts.port));
+  .action((opts: { board: string; port?: string } & RuntimeFlags) => flashCommand(checkBoard(opts.board), opts.port, boardOptions(opts)));
 
-program
-  .command("bench")
+withRuntimeFlags(program.command("bench"))
   .description("latency and memory of one model on a board (or on the host)")
   .argument("<model>", ".tflite or .tlm file")
   .option("--board <board>", "host, or a board such as qemu-m4", DEFAULT_BOARD)
   .option("--runs <n>", "inferences to measure", "3")
   .option("--per-op", "also measure each op (instructions per op and per MAC on QEMU boards)")
   .option("--json", "print one JSON object")
-  .action(async (model: string, opts: { board: string; runs: string; json?: boolean; perOp?: boolean }) => {
+  .action(async (model: string, opts: { board: string; runs: string; json?: boolean; perOp?: boolean } & RuntimeFlags) => {
     const runs = wholeNumber("--runs", opts.runs, 1);
-    const r = await benchOnBoard(loadModel(model), checkBoard(opts.board), runs, !!opts.perOp);
+    const r = await benchOnBoard(loadModel(model), checkBoard(opts.board), runs, !!opts.perOp, boardOptions(opts));
     if (opts.json) console.log(JSON.stringify(r, null, 1));
     else printBench(r);
   });
 
-program
-  .command("hil")
+withRuntimeFlags(program.command("hil"))
   .description("run models on a board and on the host and require byte-identical outputs")
   .argument("[models...]", ".tflite or .tlm files (default: the shared int8 models)")
   .option("--board <board>", "board definition in boards/", DEFAULT_BOARD)
   .option("--inputs <n>", "generated inputs per model, besides any golden ones", "2")
   .option("--junit <file>", "also write a JUnit XML report")
-  .action(async (models: string[], opts: { board: string; inputs: string; junit?: string }) => {
+  .action(async (models: string[], opts: { board: string; inputs: string; junit?: string } & RuntimeFlags) => {
     const board = checkBoard(opts.board);
     if (board === "host") throw new UsageError("hil compares a board with the host; pass --board with a board such as qemu-m4");
     const extra = wholeNumber("--inputs", opts.inputs, 0);
-    const cases = await hil(board, hilModels(models), extra, (l) => console.log(l));
+    const cases = await hil(board, hilModels(models), extra, (l) => console.log(l), boardOptions(opts));
     if (opts.junit) writeJunit(opts.junit, board, cases);
     const failed = cases.filter((k) => !k.ok).length;
     console.log(`hil: ${cases.length - failed} passed, ${failed} failed`);
     if (failed) process.exitCode = 1;
   });
 
-program
-  .command("stream")
+withRuntimeFlags(program.command("stream"))
   .description("stream sensor samples to a board and print each prediction with its latency")
   .argument("<model>", ".tflite or .tlm file")
   .requiredOption("--source <path>", "a .csv/.wav/.png/.jpg/.pgm/.bin file, a directory of them, or - for CSV rows on stdin")
@@ -144,14 +156,14 @@ program
   .option("--hop <samples>", "WAV frame hop in samples (default: one frame)")
   .option("--pixel-range <range>", "real range of image pixels: 0-1, 0-255 or -1-1", "0-1")
   .option("--json", "one JSON object per prediction")
-  .action(async (model: string, opts: { source: string; board: string; labels?: string; fit?: boolean; rawAudio?: boolean; hop?: string; pixelRange: string; json?: boolean }) => {
+  .action(async (model: string, opts: { source: string; board: string; labels?: string; fit?: boolean; rawAudio?: boolean; hop?: string; pixelRange: string; json?: boolean } & RuntimeFlags) => {
     const ranges = ["0-1", "0-255", "-1-1"] as const;
     const pixelRange = ranges.find((r) => r === opts.pixelRange);
     if (!pixelRange) throw new UsageError(`--pixel-range must be one of ${ranges.join(", ")}, not "${opts.pixelRange}"`);
     const hop = opts.hop === undefined ? undefined : wholeNumber("--hop", opts.hop, 1);
     const predictions = await stream(loadModel(model), checkBoard(opts.board), opts.source, {
       labels: opts.labels, fit: opts.fit, rawAudio: opts.rawAudio, hop, pixelRange, json: opts.json,
-    });
+    }, boardOptions(opts));
     if (!opts.json) console.error(`streamed ${predictions.length} samples`);
   });
 

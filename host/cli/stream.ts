@@ -10,6 +10,7 @@ import { NodeEngine } from "../runners/node-engine.ts";
 import { withBoard, invokeOnBoard } from "../runners/board-runner.ts";
 import { samples, type SampleOptions } from "../stream/sources.ts";
 import { UsageError } from "./errors.ts";
+import type { OpenOptions } from "../board/session.ts";
 
 export interface StreamOptions extends SampleOptions {
   labels?: string;
@@ -48,7 +49,7 @@ function readLabels(file?: string): string[] {
 /** A runner that invokes once per sample: the host engine or an open board. */
 type Invoke = (input: Uint8Array) => Promise<{ output: Uint8Array; ms: number; instructions?: number }>;
 
-export async function stream(c: Compiled, board: string, source: string, opts: StreamOptions): Promise<Prediction[]> {
+export async function stream(c: Compiled, board: string, source: string, opts: StreamOptions, open: OpenOptions = {}): Promise<Prediction[]> {
   if (c.meta.inputs.length !== 1) throw new UsageError(`stream feeds models with one input; this one has ${c.meta.inputs.length}`);
   const input = c.meta.tensors.find((t) => t.index === c.meta.inputs[0])!;
   const output = c.meta.tensors.find((t) => t.index === c.meta.outputs[0])!;
@@ -93,7 +94,7 @@ export async function stream(c: Compiled, board: string, source: string, opts: S
       return { output: engine.output(0), ms: performance.now() - t };
     });
   }
-  return withBoard(board, {}, async (s) => {
+  return withBoard(board, open, async (s) => {
     const loaded = await s.loadModel(c.blob);
     const info = await s.info();
     return run(async (bytes) => {

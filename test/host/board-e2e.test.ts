@@ -52,7 +52,9 @@ async function realCompiler(): Promise<Compile | undefined> {
 
 for (const boardName of BOARDS) {
   describe(`board ${boardName}`, { timeout: 300_000 }, () => {
-    const opts: OpenOptions = {};
+    // Per-access bounds checks, so the trap tests below can trap (boards default to address
+    // masking, where a wild access wraps inside the sandbox: board-memcheck.test.ts).
+    const opts: OpenOptions = { build: { memcheck: "bounds" } };
     let s: BoardSession;
 
     before(async () => { s = await openBoard(boardName, opts); });

@@ -52,7 +52,8 @@ function model(name: string) {
 for (const boardName of BOARDS) {
   describe(`board ${boardName}: BEGIN / STEP / READ_ARENA`, { timeout: 600_000 }, () => {
     let s: BoardSession;
-    before(async () => { s = await openBoard(boardName); });
+    // Bounds-checked build so the STEP trap test can trap (see board-memcheck.test.ts for masking).
+    before(async () => { s = await openBoard(boardName, { build: { memcheck: "bounds" } }); });
     after(async () => { await s?.close(); });
 
     for (const name of MODELS) {

@@ -13,14 +13,16 @@
 // Cortex-M boards. The library's members tell which engine modes it has (fast or classic
 // interpreter, AOT); the classic interpreter patches the module in place, so the engine image is
 // then placed in RAM.
-import { spawnSync } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { loadBoard, type Board } from "./boards.ts";
 // build.ts may import this module (to delegate), so its bindings are used inside functions only.
-import { BuildError, DEFAULT_ENGINE, FIRMWARE_DIR, REPO, type BuildOptions, type BuildResult, type FirmwareSizes } from "./build.ts";
+import {
+  BuildError, DEFAULT_ENGINE, FIRMWARE_DIR, REPO, run, listSources, writeIfChanged, toolchain, measure,
+  type BuildOptions, type BuildResult,
+} from "./build.ts";
 import { linkerScript } from "./linker.ts";
 import { cHeader } from "./protocol-spec.ts";
 
@@ -77,16 +79,6 @@ export interface WamrBuildResult extends BuildResult {
 const missing = (what: string) =>
   new BuildError(`${what}; build WAMR with its own CMake and point tinyloop at its install prefix (see ${WAMR_DOC})`);
 
-function run(cmd: string, args: string[], what: string, hint: string): string {
-  const r = spawnSync(cmd, args, { encoding: "utf8", timeout: 300_000, maxBuffer: 64 << 20 });
-  if (r.error) {
-    const e = r.error as NodeJS.ErrnoException;
-    if (e.code === "ENOENT") throw new BuildError(`${what}: \`${cmd}\` not found; ${hint}`);
-    throw new BuildError(`${what}: ${cmd} failed to run (${e.message})`);
-  }
-  if (r.status !== 0) throw new BuildError(`${what} failed (${cmd} exit ${r.status ?? r.signal}):\n${(r.stderr || r.stdout).trim().slice(0, 4000)}`);
-  return r.stdout;
-}
 
 /** Member names of a static library (the `ar` format's name fields; GNU long-name table resolved). */
 function archiveMembers(bytes: Buffer): string[] {
@@ -147,27 +139,8 @@ function checkMatches(board: Board, w: WamrLibrary, aotImage: string | undefined
   if (!aotImage && !w.fastInterp && !w.classicInterp) throw new BuildError(`${w.lib} is AOT-only: pass wamrAot (an AOT file made with wamrc from engine.wasm)`);
 }
 
-function toolchain(board: Board) {
-  if (board.kind === "native") return { cc: "gcc", size: "size", nm: "nm", hint: "install gcc (apt-get install build-essential)" };
-  return {
-    cc: "arm-none-eabi-gcc", size: "arm-none-eabi-size", nm: "arm-none-eabi-nm",
-    hint: "install gcc-arm-none-eabi and libnewlib-arm-none-eabi (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)",
-  };
-}
 
-function listSources(dirs: string[]): string[] {
-  const out: string[] = [];
-  for (const d of dirs) {
-    const abs = join(FIRMWARE_DIR, d);
-    if (!existsSync(abs)) throw new BuildError(`firmware directory ${relative(REPO, abs)} is missing`);
-    for (const f of readdirSync(abs).sort()) if (f.endsWith(".c") || f.endsWith(".h")) out.push(join(abs, f));
-  }
-  return out;
-}
 
-function writeIfChanged(file: string, text: string): void {
-  if (!existsSync(file) || readFileSync(file, "utf8") !== text) writeFileSync(file, text);
-}
 
 /** The engine image as a C array, 8-byte aligned (WAMR reads LEB128 and AOT sections from it). */
 export function engineImageC(bytes: Uint8Array, source: string): string {
@@ -262,37 +235,6 @@ export function buildWamrFirmware(boardName: string, opts: WamrBuildOptions = {}
     writeFileSync(stamp, digest);
   }
   return { board, memcheck: "bounds", maskBytes: 0, elf, dir, cached, runtime: "wamr", wamr: w, wamrMode: mode, ...measure(board, elf, tc) };
-}
-
-/** Sizes from the ELF's section table and the layout symbols (as build.ts measures them). For
- *  WAMR, wasmMemoryBytes is the whole region: WAMR's pool plus linear memory. */
-function measure(board: Board, elf: string, tc: { size: string; nm: string; hint: string }): FirmwareSizes {
-  const sections = new Map<string, number>();
-  for (const line of run(tc.size, ["-A", elf], "reading firmware sizes", tc.hint).split("\n")) {
-    const m = /^(\.\S+)\s+(\d+)\s+(\d+)/.exec(line.trim());
-    if (m) sections.set(m[1], Number(m[2]));
-  }
-  const sec = (n: string) => sections.get(n) ?? 0;
-  const symbols = new Map<string, { addr: number; size: number }>();
-  for (const line of run(tc.nm, ["-S", elf], "reading firmware symbols", tc.hint).split("\n")) {
-    const p = line.trim().split(/\s+/);
-    if (p.length === 4) symbols.set(p[3], { addr: parseInt(p[0], 16), size: parseInt(p[1], 16) });
-    else if (p.length === 3) symbols.set(p[2], { addr: parseInt(p[0], 16), size: 0 });
-  }
-  const addr = (n: string) => symbols.get(n)?.addr ?? 0;
-  if (board.kind === "native") {
-    const store = symbols.get("g_store")?.size ?? 0, wasm = symbols.get("g_wasm")?.size ?? 0;
-    const code = [".text", ".rodata", ".eh_frame", ".eh_frame_hdr", ".init", ".fini", ".plt", ".plt.got", ".data", ".data.rel.ro"]
-      .reduce((s, n) => s + sec(n), 0);
-    return { flashBytes: code, staticRamBytes: sec(".data") + sec(".bss") - store - wasm, stackBytes: 0, wasmMemoryBytes: wasm, modelStoreBytes: store };
-  }
-  return {
-    flashBytes: sec(".isr_vector") + sec(".text") + sec(".ARM.exidx") + sec(".data"),
-    staticRamBytes: sec(".data") + sec(".bss"),
-    stackBytes: sec(".stack"),
-    wasmMemoryBytes: addr("__wasm_mem_end") - addr("__wasm_mem_start"),
-    modelStoreBytes: addr("__model_store_end") - addr("__model_store_start"),
-  };
 }
 
 // `tsx host/board/build-wamr.ts <board> [--wamr-dir=DIR] [--aot=engine.aot] [--force]`: build and print the sizes.

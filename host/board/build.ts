@@ -89,7 +89,7 @@ export interface BuildResult extends FirmwareSizes {
 
 export class BuildError extends Error {}
 
-function run(cmd: string, args: string[], what: string, hint: string, timeoutMs = 300_000): string {
+export function run(cmd: string, args: string[], what: string, hint: string, timeoutMs = 300_000): string {
   const r = spawnSync(cmd, args, { encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 << 20 });
   if (r.error) {
     const e = r.error as NodeJS.ErrnoException;
@@ -102,7 +102,7 @@ function run(cmd: string, args: string[], what: string, hint: string, timeoutMs 
   return r.stdout;
 }
 
-function listSources(dirs: string[]): string[] {
+export function listSources(dirs: string[]): string[] {
   const out: string[] = [];
   for (const d of dirs) {
     const abs = join(FIRMWARE_DIR, d);
@@ -113,7 +113,7 @@ function listSources(dirs: string[]): string[] {
 }
 
 /** Writes only on change, so timestamps (and editors) are not disturbed needlessly. */
-function writeIfChanged(file: string, text: string): void {
+export function writeIfChanged(file: string, text: string): void {
   if (!existsSync(file) || readFileSync(file, "utf8") !== text) writeFileSync(file, text);
 }
 
@@ -122,7 +122,7 @@ function wasmRtHeader(): string {
   throw new BuildError("wasm-rt.h not found; install wabt 1.0.32 (apt-get install wabt)");
 }
 
-function toolchain(board: Board) {
+export function toolchain(board: Board) {
   if (board.kind === "native") return { cc: "gcc", size: "size", nm: "nm", hint: "install gcc (apt-get install build-essential)" };
   return {
     cc: "arm-none-eabi-gcc", size: "arm-none-eabi-size", nm: "arm-none-eabi-nm",
@@ -305,7 +305,7 @@ export function buildFirmware(boardName: string, opts: BuildOptions = {}): Build
 }
 
 /** Sizes from the ELF's section table and the layout symbols. */
-function measure(board: Board, elf: string, tc: { size: string; nm: string; hint: string }): FirmwareSizes {
+export function measure(board: Board, elf: string, tc: { size: string; nm: string; hint: string }): FirmwareSizes {
   const sections = new Map<string, number>();
   for (const line of run(tc.size, ["-A", elf], "reading firmware sizes", tc.hint).split("\n")) {
     const m = /^(\.\S+)\s+(\d+)\s+(\d+)/.exec(line.trim());

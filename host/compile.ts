@@ -4,6 +4,9 @@ import { readFileSync } from "node:fs";
 import { basename } from "node:path";
 import { importTflite, FormatError } from "./import/tflite.ts";
 import { type Graph, tensorBytes } from "./graph/graph.ts";
+import { firstFloatTensor, isFloatGraph } from "./float/interpreter.ts";
+import { quantizeGraph, type Sample, type PtqResult } from "./passes/ptq.ts";
+import { defaultCalibration, readCalibration } from "./float/calibration.ts";
 import { lower, UnsupportedError, type Lowered } from "./passes/lower.ts";
 import { planMemory, rootOf, type Plan, type PlanOptions } from "./passes/plan.ts";
 import { writeTlm, encodeTiles, encodeSparseTiles, readTlm, isTlm, TlmFormatError, type TlmMeta, type EncodedOp } from "./format/tlm.ts";
@@ -17,6 +20,15 @@ export interface Compiled {
 
 export function compileTflite(bytes: Uint8Array, file = "model.tflite", options: PlanOptions = {}): Compiled {
   const graph = importTflite(bytes, file);
+  const float = firstFloatTensor(graph);
+  if (float) {
+    throw new UnsupportedError(`${basename(file)} is a float32 model (tensor ${float.index} "${float.name}" is float32); quantize it to int8 with --precision int8 (and --calibration FILES... of raw float32 inputs)`);
+  }
+  return compileGraph(graph, file, bytes, options);
+}
+
+/** Lowers, plans and encodes an already imported (or quantized) Graph; `bytes` are the source model's, for its hash. */
+export function compileGraph(graph: Graph, file: string, bytes: Uint8Array, options: PlanOptions = {}): Compiled {
   const lowered = lower(graph);
   const plan = planMemory(graph, lowered, options);
   const meta = describe(graph, lowered, plan, file, bytes);
@@ -70,14 +82,62 @@ function describe(g: Graph, lowered: Lowered, plan: Plan, file: string, bytes: U
   };
 }
 
-/** Loads a .tflite (compiled on the fly) or a .tlm from disk. */
-export function loadModel(path: string, options: PlanOptions = {}): Compiled {
+/** Precision a float model is compiled at (only int8 so far). */
+export type Precision = "int8";
+
+export interface QuantizeOptions extends PlanOptions {
+  /** Calibration samples (a float32 array per model input). */
+  calibration?: Sample[];
+  /** Without calibration: the range the generated inputs span (default [0, 1]). */
+  inputRange?: [number, number];
+  /** Told when generated calibration inputs are used. */
+  warn?: (message: string) => void;
+}
+
+/** Quantizes a float32 .tflite to int8 (post-training, calibrated) and compiles it: the result takes and returns float32. */
+export function compileFloatTflite(bytes: Uint8Array, file = "model.tflite", options: QuantizeOptions = {}): Compiled & { ptq: PtqResult; float: Graph } {
+  const graph = importTflite(bytes, file);
+  if (!isFloatGraph(graph)) throw new UnsupportedError(`${basename(file)} is not a float32 model; it needs no --precision`);
+  let samples = options.calibration;
+  if (!samples) {
+    const range = options.inputRange ?? [0, 1];
+    samples = defaultCalibration(graph, range);
+    options.warn?.(`no --calibration given: calibrating ${basename(file)} on ${samples.length} generated smooth random inputs in [${range.join(", ")}]; ` +
+      `the int8 ranges are only as good as that guess, so pass --calibration with real float32 inputs`);
+  }
+  const ptq = quantizeGraph(graph, samples);
+  return { ...compileGraph(ptq.graph, file, bytes, options), ptq, float: graph };
+}
+
+export interface LoadOptions extends PlanOptions {
+  /** Compile a float32 .tflite at this precision (required for float models). */
+  precision?: Precision;
+  /** Raw float32 input files to calibrate a float model on. */
+  calibrationFiles?: string[];
+  inputRange?: [number, number];
+  warn?: (message: string) => void;
+}
+
+/** Loads a .tflite (compiled on the fly, quantized first if it is float32 and `precision` is given) or a .tlm from disk. */
+export function loadModel(path: string, options: LoadOptions = {}): Compiled {
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
   } catch (e) {
     throw new FormatError(`cannot read model ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-  if (isTlm(bytes)) return { blob: bytes, meta: readTlm(bytes, path) };
+  if (isTlm(bytes)) {
+    if (options.precision) options.warn?.(`${basename(path)} is already compiled; --precision is ignored`);
+    return { blob: bytes, meta: readTlm(bytes, path) };
+  }
+  if (options.precision) {
+    const graph = importTflite(bytes, path);
+    if (isFloatGraph(graph)) {
+      const calibration = options.calibrationFiles?.length ? readCalibration(graph, options.calibrationFiles) : undefined;
+      const { blob, meta } = compileFloatTflite(bytes, path, { ...options, calibration });
+      return { blob, meta };
+    }
+    if (options.calibrationFiles?.length || options.inputRange) options.warn?.(`${basename(path)} is already quantized; calibration is ignored`);
+  }
   return compileTflite(bytes, path, options);
 }

@@ -1,7 +1,8 @@
 // The tinyloop command line. One file per command; this file only wires them.
 import { writeFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
-import { loadModel } from "../compile.ts";
+import { loadModel, type Compiled } from "../compile.ts";
+import { CalibrationError } from "../float/calibration.ts";
 import { exitWithError, UsageError } from "./errors.ts";
 import { printInspect, inspectReport } from "./inspect.ts";
 import { planSvg } from "./plan-svg.ts";
@@ -46,20 +47,57 @@ function checkBoard(name: string): string {
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
+interface PrecisionFlags { precision?: string; calibration?: string[]; inputRange?: string }
+
+/** Adds --precision, --calibration and --input-range (compiling float32 models) to a command. */
+function withPrecisionFlags(cmd: Command): Command {
+  return cmd
+    .option("--precision <precision>", "compile a float32 .tflite at this precision: int8 (post-training quantization; the model then takes and returns float32)")
+    .option("--calibration <files...>", "raw float32 input tensors to calibrate the int8 ranges on (default: 32 generated inputs, with a warning)")
+    .option("--input-range <lo,hi>", "without --calibration: the range of the generated calibration inputs (default 0,1, i.e. images scaled to [0, 1])");
+}
+
+/** loadModel with the precision flags checked; a bad calibration file is a usage error. */
+function loadWithPrecision(model: string, flags: PrecisionFlags): Compiled {
+  if (flags.precision !== undefined && flags.precision !== "int8") {
+    throw new UsageError(`--precision must be int8 (the only precision float models compile to so far), not "${flags.precision}"`);
+  }
+  if (!flags.precision && (flags.calibration || flags.inputRange)) {
+    throw new UsageError(`${flags.calibration ? "--calibration" : "--input-range"} quantizes a float32 model; pass --precision int8 with it`);
+  }
+  let inputRange: [number, number] | undefined;
+  if (flags.inputRange !== undefined) {
+    const parts = flags.inputRange.split(",").map(Number);
+    if (parts.length !== 2 || !parts.every(Number.isFinite) || !(parts[0] < parts[1])) {
+      throw new UsageError(`--input-range must be two numbers LO,HI with LO < HI, not "${flags.inputRange}"`);
+    }
+    if (flags.calibration) throw new UsageError(`--input-range only applies without --calibration`);
+    inputRange = [parts[0], parts[1]];
+  }
+  try {
+    return loadModel(model, {
+      precision: flags.precision as "int8" | undefined, calibrationFiles: flags.calibration, inputRange,
+      warn: (m) => console.error(`tinyloop: warning: ${m}`),
+    });
+  } catch (e) {
+    if (e instanceof CalibrationError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
 const program = new Command()
   .name("tinyloop")
   .description("Run and train int8 neural networks on microcontrollers: one engine.wasm, many runners.")
   .exitOverride()
   .configureOutput({ outputError: (s, write) => write(`tinyloop: ${s.replace(/^error: /, "error: ")}`) });
 
-program
-  .command("inspect")
+withPrecisionFlags(program.command("inspect"))
   .description("show ops, shapes, MACs, weights and the planned arena of a .tflite or .tlm model")
   .argument("<model>", ".tflite or .tlm file")
   .option("--json", "print one JSON object instead of a table")
   .option("--svg <file>", "also draw the memory plan (buffers over ops) as an SVG picture")
-  .action((model: string, opts: { json?: boolean; svg?: string }) => {
-    const c = loadModel(model);
+  .action((model: string, opts: { json?: boolean; svg?: string } & PrecisionFlags) => {
+    const c = loadWithPrecision(model, opts);
     if (opts.json) console.log(JSON.stringify(inspectReport(c), null, 1));
     else printInspect(c);
     if (opts.svg) {
@@ -71,27 +109,26 @@ program
     }
   });
 
-program
-  .command("compile")
-  .description("compile a .tflite model to tinyloop's .tlm format")
+withPrecisionFlags(program.command("compile"))
+  .description("compile a .tflite model to tinyloop's .tlm format (a float32 one with --precision int8)")
   .argument("<model>", ".tflite file")
   .requiredOption("-o, --output <file>", ".tlm file to write")
-  .action((model: string, opts: { output: string }) => {
-    const c = loadModel(model);
+  .action((model: string, opts: { output: string } & PrecisionFlags) => {
+    const c = loadWithPrecision(model, opts);
     writeFileSync(opts.output, c.blob);
     console.log(`wrote ${opts.output}: ${c.blob.length} bytes, arena ${c.meta.plan.arenaBytes} B, ${c.meta.ops.length} ops`);
   });
 
-withRuntimeFlags(program.command("run"))
+withPrecisionFlags(withRuntimeFlags(program.command("run")))
   .description("run a model once on raw input bytes and write the raw output bytes")
   .argument("<model>", ".tflite or .tlm file")
   .requiredOption("--input <file>", "raw bytes of an input tensor (repeat for several inputs)", collect)
   .requiredOption("--output <file>", "where to write the raw bytes of an output tensor (repeat for several)", collect)
   .option("--dump <dir>", "also write every activation tensor as DIR/t<INDEX>.bin with DIR/index.json (host only)")
   .option("--board <board>", "where to run: host, or a board such as qemu-m4", "host")
-  .action(async (model: string, opts: { input: string[]; output: string[]; dump?: string; board: string } & RuntimeFlags) => {
+  .action(async (model: string, opts: { input: string[]; output: string[]; dump?: string; board: string } & RuntimeFlags & PrecisionFlags) => {
     const board = checkBoard(opts.board);
-    const c = loadModel(model);
+    const c = loadWithPrecision(model, opts);
     const inputs = readInputs(c, opts.input);
     if (board === "host") {
       writeOutputs(opts.output, runOnHost(c, inputs, opts.dump).outputs);
@@ -114,16 +151,16 @@ withRuntimeFlags(program.command("flash"))
   .option("--port <path>", "serial port of the board")
   .action((opts: { board: string; port?: string } & RuntimeFlags) => flashCommand(checkBoard(opts.board), opts.port, boardOptions(opts)));
 
-withRuntimeFlags(program.command("bench"))
+withPrecisionFlags(withRuntimeFlags(program.command("bench")))
   .description("latency and memory of one model on a board (or on the host)")
   .argument("<model>", ".tflite or .tlm file")
   .option("--board <board>", "host, or a board such as qemu-m4", DEFAULT_BOARD)
   .option("--runs <n>", "inferences to measure", "3")
   .option("--per-op", "also measure each op (instructions per op and per MAC on QEMU boards)")
   .option("--json", "print one JSON object")
-  .action(async (model: string, opts: { board: string; runs: string; json?: boolean; perOp?: boolean } & RuntimeFlags) => {
+  .action(async (model: string, opts: { board: string; runs: string; json?: boolean; perOp?: boolean } & RuntimeFlags & PrecisionFlags) => {
     const runs = wholeNumber("--runs", opts.runs, 1);
-    const r = await benchOnBoard(loadModel(model), checkBoard(opts.board), runs, !!opts.perOp, boardOptions(opts));
+    const r = await benchOnBoard(loadWithPrecision(model, opts), checkBoard(opts.board), runs, !!opts.perOp, boardOptions(opts));
     if (opts.json) console.log(JSON.stringify(r, null, 1));
     else printBench(r);
   });

@@ -195,3 +195,56 @@ describe("mul", () => {
     checkMul(p);
   });
 });
+
+// The dense ADD fast path (leftShift <= 20, shifts in [-31, 0]) on every pair of int8 inputs,
+// with parameters at the edges of its conditions, and the generic loop just outside them.
+describe("add, dense fast path", () => {
+  it("matches the reference on all 65536 input pairs for edge multipliers, shifts and offsets", () => {
+    const p = params();
+    const cases = memory.data<i32>([
+      // m1, sh1, m2, sh2, mo, sho, off1, off2, offo
+      1073741824, 0, 1073741824, 0, 1073741824, -20, 128, -127, 0, // equal scales, shift 0 on inputs
+      i32.MAX_VALUE, -1, 1518500250, -5, i32.MAX_VALUE, -31, -128, 127, 127, // output shift -31
+      1073741824, -31, i32.MAX_VALUE, 0, 1431655765, -18, 0, 0, -128, // input shift -31
+      1789569707, -2, 1073741824, 0, 1288490189, -19, -3, 17, 5,
+    ]);
+    for (let c = 0; c < 4; c++) {
+      const at = cases + <usize>(c * 36);
+      p.leftShift = 20;
+      p.input1Multiplier = load<i32>(at); p.input1Shift = load<i32>(at, 4);
+      p.input2Multiplier = load<i32>(at, 8); p.input2Shift = load<i32>(at, 12);
+      p.outputMultiplier = load<i32>(at, 16); p.outputShift = load<i32>(at, 20);
+      p.input1Offset = load<i32>(at, 24); p.input2Offset = load<i32>(at, 28); p.outputOffset = load<i32>(at, 32);
+      p.actMin = -128; p.actMax = 127;
+      let bad = 0;
+      // in1 = high byte, in2 = low byte of the pair index: 32 x 256 pairs per call (fits the
+      // test arena), 8 calls cover every pair; the tail is exercised below.
+      shape(p, 1, 1, 32, 256); dense(p);
+      for (let blk = 0; blk < 8; blk++) {
+        for (let i = 0; i < 32 * 256; i++) {
+          store<i8>(TEST_ARENA + <usize>(IN1 + i), <i8>(blk * 32 + (i >> 8)));
+          store<i8>(TEST_ARENA + <usize>(IN2 + i), <i8>i);
+        }
+        expect<i32>(add_s8(p)).toBe(STATUS_OK);
+        for (let i = 0; i < 32 * 256; i++) {
+          const want = refAdd(p, <i32>load<i8>(TEST_ARENA + <usize>(IN1 + i)), <i32>load<i8>(TEST_ARENA + <usize>(IN2 + i)));
+          if (<i32>load<i8>(TEST_ARENA + <usize>(OUT + i)) != want) bad++;
+        }
+      }
+      if (bad != 0) trace("fast ADD case mismatches", 2, <f64>c, <f64>bad);
+      expect<i32>(bad).toBe(0);
+    }
+  });
+
+  it("matches the reference for lengths 1..11 (the byte tail) and with leftShift 21 (generic loop)", () => {
+    const p = params();
+    for (let n = 1; n <= 11; n++) {
+      shape(p, 1, 1, 1, n); dense(p);
+      fillRandom(IN1, n); fillRandom(IN2, n);
+      addQuant(p, 0.05, -3, 0.11, 17, 0.09, 5);
+      checkAdd(p);
+      p.leftShift = 21; // outside the fast path's conditions: the generic loop
+      checkAdd(p);
+    }
+  });
+});

@@ -226,3 +226,29 @@ describe("fully_connected_s8", () => {
     expect<i32>(fully_connected_s8(P, TILE, 0, 4)).toBe(STATUS_OK);
   });
 });
+
+// The word-at-a-time paths: 4- and 3-channel blocks, single channels, and the byte tails
+// (inC % 4), for every tile size 1..9 and channel counts that leave every remainder.
+describe("fully_connected_s8, blocked word paths", () => {
+  it("matches the reference for tile sizes 1..9 and inputs lengths around multiples of 4", () => {
+    const lens = memory.data<i32>([1, 2, 3, 4, 5, 7, 8, 9, 12, 13, 31, 32, 33, 128, 130]);
+    let t = 0;
+    for (let li = 0; li < 15; li++) {
+      const inC = load<i32>(lens + <usize>(li << 2));
+      const outC = 11;
+      for (let b = 1; b <= 2; b++) {
+        shape(b, inC, outC);
+        P.inputOffset = (t & 1) == 0 ? 128 : -127;
+        P.filterOffset = (t % 3) == 0 ? 5 : 0;
+        P.outputOffset = randInt(-20, 20);
+        fillData(7000 + t, 128, 127, 5000);
+        for (let tileCh = 1; tileCh <= 9; tileCh++) {
+          const r = check(tileCh);
+          if (r != -1) trace("failing blocked case inC batches tileCh", 3, <f64>inC, <f64>b, <f64>tileCh);
+          expect<i32>(r).toBe(-1);
+        }
+        t++;
+      }
+    }
+  });
+});

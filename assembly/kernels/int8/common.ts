@@ -4,7 +4,26 @@
 // Everything used inside a loop is @inline, so each kernel compiles as if the code
 // were written in place (same generated code, same speed).
 import { CHANNEL_DATA_BYTES } from "../../format";
-import { multiplyByQuantizedMultiplier } from "../../quant";
+
+/**
+ * The value of multiplyByQuantizedMultiplier (assembly/quant.ts) for shift in [-31, 30], in fewer
+ * instructions (requantization runs once per output of every kernel):
+ * - gemmlowp's SaturatingRoundingDoublingHighMul adds a sign-dependent nudge and divides by 2^31
+ *   truncating toward zero; for every product that equals floor((a*m + 2^30) / 2^31), one add and
+ *   an arithmetic shift (for a*m < 0: trunc((a*m + 1 - 2^30) / 2^31) = floor((a*m + 2^30) / 2^31)).
+ *   The one overflow, MIN_VALUE * MIN_VALUE, still saturates to MAX_VALUE.
+ * - RoundingDivideByPOT as in gemmlowp (mask, remainder, threshold one higher for negatives),
+ *   which is the identity for a right shift of 0.
+ */
+// @ts-ignore: decorator
+@inline
+export function mulByQuantMultiplier(x: i32, mult: i32, shift: i32): i32 {
+  const a = x << (shift > 0 ? shift : 0); // = x * 2^leftShift modulo 2^32, as in TFLite
+  let r = <i32>((<i64>a * <i64>mult + (<i64>1 << 30)) >> 31);
+  if (a == i32.MIN_VALUE && mult == i32.MIN_VALUE) r = i32.MAX_VALUE;
+  const mask = (1 << (shift > 0 ? 0 : -shift)) - 1;
+  return (r >> (shift > 0 ? 0 : -shift)) + ((r & mask) > ((mask >> 1) + (r >>> 31)) ? 1 : 0);
+}
 
 /** First tap index k (of stride `dil`) with origin + dil*k >= 0. */
 // @ts-ignore: decorator
@@ -56,7 +75,7 @@ export function dotOffset(x: usize, w: usize, len: i32, off: i32): i32 {
 @inline
 export function requantizeChannel(acc: i32, channel: usize, outOff: i32, actMin: i32, actMax: i32): i32 {
   acc += load<i32>(channel);
-  acc = multiplyByQuantizedMultiplier(acc, load<i32>(channel, 4), load<i32>(channel, 8));
+  acc = mulByQuantMultiplier(acc, load<i32>(channel, 4), load<i32>(channel, 8));
   acc += outOff;
   return acc < actMin ? actMin : (acc > actMax ? actMax : acc);
 }
@@ -142,6 +161,6 @@ export function pack4(a: i32, b: i32, c: i32, d: i32): i32 {
 // @ts-ignore: decorator
 @inline
 export function requantize(acc: i32, mult: i32, shift: i32, outOff: i32, actMin: i32, actMax: i32): i32 {
-  acc = multiplyByQuantizedMultiplier(acc, mult, shift) + outOff;
+  acc = mulByQuantMultiplier(acc, mult, shift) + outOff;
   return acc < actMin ? actMin : (acc > actMax ? actMax : acc);
 }

@@ -5,6 +5,7 @@
 import { ElementwiseParams, STATUS_OK } from "../../format";
 import { ARENA } from "../../arena";
 import { multiplyByQuantizedMultiplier } from "../../quant";
+import { lane0, lane1, lane2, lane3, pack4 } from "./common";
 
 // @ts-ignore: decorator
 @inline
@@ -31,6 +32,20 @@ function addOne(x1: i32, x2: i32, off1: i32, off2: i32, m1: i32, sh1: i32, m2: i
   return multiplyByQuantizedMultiplier(sc1 + sc2, mo, sho) + offo;
 }
 
+/**
+ * One rescaling of ADD's dense fast path: multiplyByQuantizedMultiplier(a, m, -rs) for rs in [0, 31]
+ * and |a| <= 2^29 (see add_s8). For such a the doubling high multiply never saturates and equals
+ * floor((a*m + 2^30) / 2^31) (common.ts), and |r| <= 2^29 + 1, so the rounding division by 2^rs
+ * can add half (h = 2^(rs-1)), minus 1 for negatives (ties away from zero), and shift, without
+ * overflow. For rs = 0 it is the identity: h = 0 and neg = 0 (else neg = -1).
+ */
+// @ts-ignore: decorator
+@inline
+function rescale(a: i32, m: i32, rs: i32, h: i32, neg: i32): i32 {
+  const r = <i32>((<i64>a * <i64>m + (<i64>1 << 30)) >> 31);
+  return (r + h + ((r >> 31) & neg)) >> rs;
+}
+
 export function add_s8(p: ElementwiseParams): i32 {
   const in1 = ARENA + <usize>p.input1, in2 = ARENA + <usize>p.input2, out = ARENA + <usize>p.output;
   const d0 = p.d0, d1 = p.d1, d2 = p.d2, d3 = p.d3;
@@ -43,6 +58,11 @@ export function add_s8(p: ElementwiseParams): i32 {
   if (d0 <= 0 || d1 <= 0 || d2 <= 0 || d3 <= 0) return STATUS_OK;
   if (isDense(d0, d1, d2, d3, a0, a1, a2, a3) && isDense(d0, d1, d2, d3, b0, b1, b2, b3)) {
     const n = d0 * d1 * d2 * d3;
+    // TFLite's ADD always has leftShift 20 and shifts <= 0 (every multiplier is at most 1/2): then |(off + x) << ls| <= 255 * 2^20 and rescale's bounds hold throughout.
+    if (ls >= 0 && ls <= 20 && sh1 <= 0 && sh1 >= -31 && sh2 <= 0 && sh2 >= -31 && sho <= 0 && sho >= -31) {
+      addDense(in1, in2, out, n, p);
+      return STATUS_OK;
+    }
     for (let i = 0; i < n; i++) {
       const r = addOne(<i32>load<i8>(in1 + <usize>i), <i32>load<i8>(in2 + <usize>i), off1, off2, m1, sh1, m2, sh2, mo, sho, offo, ls);
       store<i8>(out + <usize>i, clampI8(r, lo, hi));
@@ -66,6 +86,40 @@ export function add_s8(p: ElementwiseParams): i32 {
     }
   }
   return STATUS_OK;
+}
+
+/** Dense same-shape ADD under add_s8's fast-path conditions: 4 elements per word load and store. */
+function addDense(in1: usize, in2: usize, out: usize, n: i32, p: ElementwiseParams): void {
+  const ls = p.leftShift, lo = p.actMin, hi = p.actMax, offo = p.outputOffset;
+  // (off + x) << ls = (x << ls) + (off << ls): the offset term is one constant per input.
+  const c1 = p.input1Offset << ls, c2 = p.input2Offset << ls;
+  const m1 = p.input1Multiplier, m2 = p.input2Multiplier, mo = p.outputMultiplier;
+  const r1 = -p.input1Shift, r2 = -p.input2Shift, ro = -p.outputShift;
+  const h1 = (1 << r1) >>> 1, h2 = (1 << r2) >>> 1, ho = (1 << ro) >>> 1; // half, 0 for no shift
+  const n1 = r1 > 0 ? -1 : 0, n2 = r2 > 0 ? -1 : 0, no = ro > 0 ? -1 : 0;
+  const n4 = n & ~3;
+  let i = 0;
+  for (; i < n4; i += 4) {
+    const v1 = load<i32>(in1 + <usize>i), v2 = load<i32>(in2 + <usize>i);
+    store<i32>(out + <usize>i, pack4(
+      addLane(lane0(v1), lane0(v2), c1, c2, ls, m1, r1, h1, n1, m2, r2, h2, n2, mo, ro, ho, no, offo, lo, hi),
+      addLane(lane1(v1), lane1(v2), c1, c2, ls, m1, r1, h1, n1, m2, r2, h2, n2, mo, ro, ho, no, offo, lo, hi),
+      addLane(lane2(v1), lane2(v2), c1, c2, ls, m1, r1, h1, n1, m2, r2, h2, n2, mo, ro, ho, no, offo, lo, hi),
+      addLane(lane3(v1), lane3(v2), c1, c2, ls, m1, r1, h1, n1, m2, r2, h2, n2, mo, ro, ho, no, offo, lo, hi)));
+  }
+  for (; i < n; i++) {
+    store<i8>(out + <usize>i, <i8>addLane(<i32>load<i8>(in1 + <usize>i), <i32>load<i8>(in2 + <usize>i),
+      c1, c2, ls, m1, r1, h1, n1, m2, r2, h2, n2, mo, ro, ho, no, offo, lo, hi));
+  }
+}
+
+// @ts-ignore: decorator
+@inline
+function addLane(x1: i32, x2: i32, c1: i32, c2: i32, ls: i32, m1: i32, r1: i32, h1: i32, n1: i32,
+  m2: i32, r2: i32, h2: i32, n2: i32, mo: i32, ro: i32, ho: i32, no: i32, offo: i32, lo: i32, hi: i32): i32 {
+  const sum = rescale((x1 << ls) + c1, m1, r1, h1, n1) + rescale((x2 << ls) + c2, m2, r2, h2, n2);
+  const r = rescale(sum, mo, ro, ho, no) + offo;
+  return r < lo ? lo : (r > hi ? hi : r);
 }
 
 export function mul_s8(p: ElementwiseParams): i32 {

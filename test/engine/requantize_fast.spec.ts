@@ -1,0 +1,59 @@
+// mulByQuantMultiplier (assembly/kernels/int8/common.ts, the requantization of the per-channel
+// kernels) against the literal transcription of TFLite's MultiplyByQuantizedMultiplier, on the
+// edges of each term (saturation, rounding ties of both roundings, every shift) and at random.
+import { mulByQuantMultiplier } from "../../assembly/kernels/int8/common";
+import { seedRandom, xorshift32, randInt, refMultiplyByQuantizedMultiplier } from "./support";
+
+const XS = memory.data<i32>([
+  i32.MIN_VALUE, i32.MIN_VALUE + 1, -1073741824, -1073741823, -65537, -65536, -32768, -257, -256, -255,
+  -129, -128, -3, -2, -1, 0, 1, 2, 3, 127, 128, 255, 256, 32767, 32768, 65536, 1073741823, 1073741824,
+  i32.MAX_VALUE - 1, i32.MAX_VALUE,
+]);
+const MS = memory.data<i32>([
+  i32.MIN_VALUE, i32.MIN_VALUE + 1, -1073741824, -1, 0, 1, 2, 1073741824, 1073741825, 1518500250, i32.MAX_VALUE - 1, i32.MAX_VALUE,
+]);
+
+/** Number of (x, m, shift) cases where the two differ (first one traced). */
+function mismatches(x: i32, m: i32, shift: i32): i32 {
+  const want = refMultiplyByQuantizedMultiplier(x, m, shift);
+  const got = mulByQuantMultiplier(x, m, shift);
+  if (got != want) { trace("mismatch x m shift got want", 5, <f64>x, <f64>m, <f64>shift, <f64>got, <f64>want); return 1; }
+  return 0;
+}
+
+describe("mulByQuantMultiplier", () => {
+  it("equals MultiplyByQuantizedMultiplier on every edge value and every shift in [-31, 30]", () => {
+    let bad = 0;
+    for (let i = 0; i < 30; i++) {
+      for (let j = 0; j < 12; j++) {
+        for (let s = -31; s <= 30; s++) {
+          bad += mismatches(load<i32>(XS + <usize>(i << 2)), load<i32>(MS + <usize>(j << 2)), s);
+        }
+      }
+    }
+    expect<i32>(bad).toBe(0);
+  });
+
+  it("equals it on rounding ties of the right shift (x * m an exact multiple of 2^(31 + shift - 1))", () => {
+    let bad = 0;
+    // m = 2^30 halves x exactly, so x = odd * 2^k lands exactly on the ties of the right shift.
+    for (let k = 0; k < 24; k++) {
+      for (let odd = -41; odd <= 41; odd += 2) {
+        for (let s = -31; s <= 0; s++) bad += mismatches(odd << k, 1 << 30, s);
+      }
+    }
+    expect<i32>(bad).toBe(0);
+  });
+
+  it("equals it on random accumulators, multipliers and shifts", () => {
+    seedRandom(0x5eed);
+    let bad = 0;
+    for (let t = 0; t < 200000; t++) {
+      const bits = randInt(0, 31); // accumulators of every magnitude
+      const x = <i32>xorshift32() >> (31 - bits);
+      const m = (t & 3) == 0 ? <i32>xorshift32() : ((1 << 30) | <i32>(xorshift32() & 0x3fffffff));
+      bad += mismatches(x, m, randInt(-31, 30));
+    }
+    expect<i32>(bad).toBe(0);
+  });
+});

@@ -96,7 +96,7 @@ export function depthwise3x3_s8(p: ConvParams, tile: usize, oc0: i32, n: i32): v
       let p0 = px(r0, o), p1 = px(r1, o), p2 = px(r2, o);
       if (s == 1) {
         let q0 = px(r0, o + step), q1 = px(r1, o + step), q2 = px(r2, o + step);
-        const o2 = 2 * step;
+        const o2: usize = step << 1;
         while (outP < outEnd) {
           const t0 = px(r0, o + o2), t1 = px(r1, o + o2), t2 = px(r2, o + o2);
           const acc = rowBase + p0 * a00 + q0 * a01 + t0 * a02 + p1 * a10 + q1 * a11 + t1 * a12 + p2 * a20 + q2 * a21 + t2 * a22;
@@ -107,7 +107,7 @@ export function depthwise3x3_s8(p: ConvParams, tile: usize, oc0: i32, n: i32): v
           outP += <usize>outC;
         }
       } else {
-        const o2 = 2 * step;
+        const o2: usize = step << 1;
         while (outP < outEnd) {
           const q0 = px(r0, o + step), q1 = px(r1, o + step), q2 = px(r2, o + step);
           const t0 = px(r0, o + o2), t1 = px(r1, o + o2), t2 = px(r2, o + o2);

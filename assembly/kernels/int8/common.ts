@@ -136,6 +136,13 @@ export function dot4(x: i32, w: i32): i32 {
   return lane0(x) * lane0(w) + lane1(x) * lane1(w) + lane2(x) * lane2(w) + lane3(x) * lane3(w);
 }
 
+/** x0*w[0] + x1*w[1] + x2*w[2] + x3*w[3] over the int8 lanes of w, for inputs already unpacked (and offset). */
+// @ts-ignore: decorator
+@inline
+export function dotLanes(x0: i32, x1: i32, x2: i32, x3: i32, w: i32): i32 {
+  return x0 * lane0(w) + x1 * lane1(w) + x2 * lane2(w) + x3 * lane3(w);
+}
+
 /** dot4 over both halves of two 8-lane (i64) words: 8 int8 products, one load per operand. */
 // @ts-ignore: decorator
 @inline

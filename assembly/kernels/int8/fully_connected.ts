@@ -15,7 +15,7 @@
 // the bias) is cheaper here: with one batch row the weight sum would cost one add per weight.
 import { FullyConnectedParams, STATUS_OK, STATUS_KERNEL, CHANNEL_DATA_BYTES } from "../../format";
 import { ARENA } from "../../arena";
-import { requantizeChannel, channelTileOk, lane0, lane1, lane2, lane3, pack4 } from "./common";
+import { requantizeChannel, channelTileOk, lane0, lane1, lane2, lane3, pack4, dotLanes } from "./common";
 
 /** filterOffset * sum_i (in[i] + inputOffset) over one input row; 0 without a filter offset. */
 // @ts-ignore: decorator
@@ -72,22 +72,21 @@ export function fully_connected_s8(p: FullyConnectedParams, tile: usize, oc0: i3
 // @ts-ignore: decorator
 @inline
 function dotOffsetWords(x: usize, w: usize, len: i32, off: i32): i32 {
-  let acc0: i32 = 0, acc1: i32 = 0;
+  let acc: i32 = 0;
   const end = x + <usize>len;
   const end4 = x + <usize>(len & ~3);
   while (x < end4) {
-    const xv = load<i32>(x), wv = load<i32>(w);
-    acc0 += (lane0(xv) + off) * lane0(wv) + (lane1(xv) + off) * lane1(wv) +
-      (lane2(xv) + off) * lane2(wv) + (lane3(xv) + off) * lane3(wv);
+    const xv = load<i32>(x);
+    acc += dotLanes(lane0(xv) + off, lane1(xv) + off, lane2(xv) + off, lane3(xv) + off, load<i32>(w));
     x += 4;
     w += 4;
   }
   while (x < end) {
-    acc0 += (<i32>load<i8>(x) + off) * <i32>load<i8>(w);
+    acc += (<i32>load<i8>(x) + off) * <i32>load<i8>(w);
     x++;
     w++;
   }
-  return acc0 + acc1;
+  return acc;
 }
 
 /** Four consecutive channels (weight rows w0.., records at ch) of one input row; 4 outputs as one word. */
@@ -102,14 +101,10 @@ function block4(x: usize, w0: usize, inC: i32, off: i32, ch: usize, rowTerm: i32
     // The input word's four lanes, offset once for all four channels.
     const xv = load<i32>(x + k);
     const x0 = lane0(xv) + off, x1 = lane1(xv) + off, x2 = lane2(xv) + off, x3 = lane3(xv) + off;
-    let wv = load<i32>(w0 + k);
-    a0 += x0 * lane0(wv) + x1 * lane1(wv) + x2 * lane2(wv) + x3 * lane3(wv);
-    wv = load<i32>(w1 + k);
-    a1 += x0 * lane0(wv) + x1 * lane1(wv) + x2 * lane2(wv) + x3 * lane3(wv);
-    wv = load<i32>(w2 + k);
-    a2 += x0 * lane0(wv) + x1 * lane1(wv) + x2 * lane2(wv) + x3 * lane3(wv);
-    wv = load<i32>(w3 + k);
-    a3 += x0 * lane0(wv) + x1 * lane1(wv) + x2 * lane2(wv) + x3 * lane3(wv);
+    a0 += dotLanes(x0, x1, x2, x3, load<i32>(w0 + k));
+    a1 += dotLanes(x0, x1, x2, x3, load<i32>(w1 + k));
+    a2 += dotLanes(x0, x1, x2, x3, load<i32>(w2 + k));
+    a3 += dotLanes(x0, x1, x2, x3, load<i32>(w3 + k));
   }
   for (; k < kEnd; k++) {
     const xk = <i32>load<i8>(x + k) + off;
@@ -135,12 +130,9 @@ function block3(x: usize, w0: usize, inC: i32, off: i32, ch: usize, rowTerm: i32
   for (; k < k4; k += 4) {
     const xv = load<i32>(x + k);
     const x0 = lane0(xv) + off, x1 = lane1(xv) + off, x2 = lane2(xv) + off, x3 = lane3(xv) + off;
-    let wv = load<i32>(w0 + k);
-    a0 += x0 * lane0(wv) + x1 * lane1(wv) + x2 * lane2(wv) + x3 * lane3(wv);
-    wv = load<i32>(w1 + k);
-    a1 += x0 * lane0(wv) + x1 * lane1(wv) + x2 * lane2(wv) + x3 * lane3(wv);
-    wv = load<i32>(w2 + k);
-    a2 += x0 * lane0(wv) + x1 * lane1(wv) + x2 * lane2(wv) + x3 * lane3(wv);
+    a0 += dotLanes(x0, x1, x2, x3, load<i32>(w0 + k));
+    a1 += dotLanes(x0, x1, x2, x3, load<i32>(w1 + k));
+    a2 += dotLanes(x0, x1, x2, x3, load<i32>(w2 + k));
   }
   for (; k < kEnd; k++) {
     const xk = <i32>load<i8>(x + k) + off;

@@ -7,24 +7,8 @@
 // over valid taps in (ky, kx) order.
 import { STATUS_OK, STATUS_KERNEL } from "../../format";
 import { fp8_table } from "../../fp8";
+import { tapBegin, tapEnd } from "../int8/common";
 import { Fp8ConvParams, fp8ParamsOk, inputTable, lut, channelScale, channelBias, storeOutput } from "./params";
-
-/** First tap index k (of stride `dil`) with origin + dil*k >= 0. */
-// @ts-ignore: decorator
-@inline
-function tapBegin(origin: i32, dil: i32): i32 {
-  return origin >= 0 ? 0 : (dil - 1 - origin) / dil;
-}
-
-/** One past the last tap index k < kSize with origin + dil*k < size. */
-// @ts-ignore: decorator
-@inline
-function tapEnd(origin: i32, dil: i32, size: i32, kSize: i32): i32 {
-  const room = size - origin;
-  if (room <= 0) return 0;
-  const e = (room + dil - 1) / dil;
-  return e < kSize ? e : kSize;
-}
 
 export function depthwise_conv2d_fp8(p: Fp8ConvParams, oc0: i32, oc1: i32): i32 {
   const inH = p.inH, inW = p.inW, inC = p.inC;

@@ -20,7 +20,7 @@ import { fileURLToPath } from "node:url";
 import { loadBoard, type Board } from "./boards.ts";
 // build.ts may import this module (to delegate), so its bindings are used inside functions only.
 import {
-  BuildError, DEFAULT_ENGINE, FIRMWARE_DIR, REPO, run, listSources, writeIfChanged, toolchain, measure,
+  BuildError, DEFAULT_ENGINE, FIRMWARE_DIR, REPO, run, listSources, writeIfChanged, toolchain, measure, cortexmFlags,
   type BuildOptions, type BuildResult,
 } from "./build.ts";
 import { linkerScript } from "./linker.ts";
@@ -171,13 +171,8 @@ function flags(board: Board, dir: string, w: WamrLibrary, inRam: boolean, stackB
       w.lib, "-lpthread", "-lm", "-ldl",
     ];
   }
-  const cpu = [`-mcpu=${board.cpu.mcpu}`, "-mthumb"];
-  if (board.cpu.mfpu) cpu.push(`-mfpu=${board.cpu.mfpu}`);
-  if (board.cpu.mfloatAbi) cpu.push(`-mfloat-abi=${board.cpu.mfloatAbi}`);
-  const uart = board.uart.base === undefined ? [] : [`-DTL_UART_BASE=0x${board.uart.base.toString(16)}u`];
-  if (board.uart.irq !== undefined) uart.push(`-DTL_UART_IRQ=${board.uart.irq}u`);
   return [
-    ...common, ...cpu, ...uart, `-DTL_UART_BAUD=${board.uart.baud ?? 115200}u`,
+    ...common, ...cortexmFlags(board),
     `-I${join(FIRMWARE_DIR, "port", "wamr", "platform")}`, "-DTL_WAMR_BAREMETAL=1",
     ...(poolBytes === undefined ? [] : [`-DTL_WAMR_POOL_BYTES=${poolBytes}u`]),
     "-nostartfiles", "-specs=nano.specs", `-T${join(dir, "link.ld")}`, `-Wl,-Map=${join(dir, "firmware.map")}`,

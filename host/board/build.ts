@@ -130,6 +130,16 @@ export function toolchain(board: Board) {
   };
 }
 
+/** The core's code-generation flags and the board's UART, for every Cortex-M firmware build. */
+export function cortexmFlags(board: Board): string[] {
+  const cpu = [`-mcpu=${board.cpu.mcpu}`, "-mthumb"];
+  if (board.cpu.mfpu) cpu.push(`-mfpu=${board.cpu.mfpu}`);
+  if (board.cpu.mfloatAbi) cpu.push(`-mfloat-abi=${board.cpu.mfloatAbi}`);
+  const uart = board.uart.base === undefined ? [] : [`-DTL_UART_BASE=0x${board.uart.base.toString(16)}u`];
+  if (board.uart.irq !== undefined) uart.push(`-DTL_UART_IRQ=${board.uart.irq}u`);
+  return [...cpu, ...uart, `-DTL_UART_BAUD=${board.uart.baud ?? 115200}u`];
+}
+
 /** Compiler flags; -ffp-contract=off keeps float results identical to Node (no fused multiply-add). */
 function flags(board: Board, dir: string, mode: MemCheck, maskBytes: number): string[] {
   const common = [
@@ -148,13 +158,8 @@ function flags(board: Board, dir: string, mode: MemCheck, maskBytes: number): st
   if (board.kind === "native") {
     return [...common, `-DTL_STORE_BYTES=${board.memory.flash.length}u`, `-DTL_WASM_BYTES=${board.memory.sram.length}u`, "-lm"];
   }
-  const cpu = [`-mcpu=${board.cpu.mcpu}`, "-mthumb"];
-  if (board.cpu.mfpu) cpu.push(`-mfpu=${board.cpu.mfpu}`);
-  if (board.cpu.mfloatAbi) cpu.push(`-mfloat-abi=${board.cpu.mfloatAbi}`);
-  const uart = board.uart.base === undefined ? [] : [`-DTL_UART_BASE=0x${board.uart.base.toString(16)}u`];
-  if (board.uart.irq !== undefined) uart.push(`-DTL_UART_IRQ=${board.uart.irq}u`);
   return [
-    ...common, ...cpu, ...uart, `-DTL_UART_BAUD=${board.uart.baud ?? 115200}u`,
+    ...common, ...cortexmFlags(board),
     "-nostartfiles", "-specs=nano.specs", `-T${join(dir, "link.ld")}`, `-Wl,-Map=${join(dir, "firmware.map")}`,
     "-lm", "-lc", "-lgcc",
   ];

@@ -1,6 +1,7 @@
 // Walks the op list of a loaded .tlm: reads one record at a time from the blob
 // (through the runner's tl_read import), checks every buffer it names against the
-// arena, streams weight tiles into their planned buffer and calls the kernel.
+// arena, streams weight tiles into their planned buffer (through readWeights, which
+// serves trained parameters from their arena copies) and calls the kernel.
 import {
   RECORD_PARAMS, MAX_RECORD_BYTES, CHANNEL_DATA_BYTES,
   STATUS_OK, STATUS_BAD_RECORD, STATUS_OUT_OF_ARENA, STATUS_READ_FAILED, STATUS_KERNEL,
@@ -12,6 +13,7 @@ import {
 } from "./format";
 import { ARENA, touch } from "./arena";
 import { tl_read } from "./io";
+import { readWeights } from "./overlay";
 import { conv2d_s8 } from "./kernels/int8/conv2d";
 import { conv2d_sparse_1x1_s8 } from "./kernels/int8/conv2d_sparse";
 import { depthwise_conv2d_s8 } from "./kernels/int8/depthwise_conv2d";
@@ -115,7 +117,7 @@ export function execRecord(): i32 {
 }
 
 /** Product of up to four sizes, or -1 if any is negative or the product passes 2^31 - 1. */
-function size(a: i32, b: i32, c: i32 = 1, d: i32 = 1): i32 {
+export function size(a: i32, b: i32, c: i32 = 1, d: i32 = 1): i32 {
   if (a < 0 || b < 0 || c < 0 || d < 0) return -1;
   const max = <i64>i32.MAX_VALUE;
   let p = <i64>a * <i64>b; // < 2^62, no i64 overflow
@@ -127,7 +129,7 @@ function size(a: i32, b: i32, c: i32 = 1, d: i32 = 1): i32 {
 }
 
 /** Elements spanned by a strided 4-D view, or -1 for a negative stride. */
-function extent4(d0: i32, d1: i32, d2: i32, d3: i32, s0: i32, s1: i32, s2: i32, s3: i32): i32 {
+export function extent4(d0: i32, d1: i32, d2: i32, d3: i32, s0: i32, s1: i32, s2: i32, s3: i32): i32 {
   if (s0 < 0 || s1 < 0 || s2 < 0 || s3 < 0 || d0 < 1 || d1 < 1 || d2 < 1 || d3 < 1) return -1;
   const e = <i64>(d0 - 1) * s0 + <i64>(d1 - 1) * s1 + <i64>(d2 - 1) * s2 + <i64>(d3 - 1) * s3 + 1;
   return e > <i64>i32.MAX_VALUE ? -1 : <i32>e;
@@ -143,7 +145,7 @@ function forEachTile(weights: u32, tileBuf: i32, tileCh: i32, outC: i32, perChan
     const n = min(tileCh, outC - oc0);
     const src = <u64>weights + <u64>t * <u64>tileBytes;
     if (src > <u64>u32.MAX_VALUE) return STATUS_READ_FAILED;
-    if (tl_read(<u32>src, buf, <u32>(n * (CHANNEL_DATA_BYTES + perChannel))) != 0) return STATUS_READ_FAILED;
+    if (readWeights(<u32>src, buf, <u32>(n * (CHANNEL_DATA_BYTES + perChannel))) != 0) return STATUS_READ_FAILED;
     let s = STATUS_KERNEL;
     if (kind == OP_CONV_2D) s = conv2d_s8(changetype<ConvParams>(p), buf, oc0, oc0 + n);
     else if (kind == OP_DEPTHWISE_CONV_2D) s = depthwise_conv2d_s8(changetype<ConvParams>(p), buf, oc0, oc0 + n);
@@ -177,11 +179,11 @@ function execFullyConnectedChunked(q: FullyConnectedParams): i32 {
   for (let oc = 0; oc < q.outC; oc++) {
     const src = <u64><u32>q.weights + <u64>oc * <u64>perChannel;
     if (src + <u64>perChannel > <u64>u32.MAX_VALUE) return STATUS_READ_FAILED;
-    if (tl_read(<u32>src, channel, CHANNEL_DATA_BYTES) != 0) return STATUS_READ_FAILED;
+    if (readWeights(<u32>src, channel, CHANNEL_DATA_BYTES) != 0) return STATUS_READ_FAILED;
     memory.fill(acc, 0, <usize>accBytes);
     for (let k0 = 0; k0 < q.inC; k0 += q.inChunk) {
       const n = min(q.inChunk, q.inC - k0);
-      if (tl_read(<u32>src + <u32>(CHANNEL_DATA_BYTES + k0), w, <u32>n) != 0) return STATUS_READ_FAILED;
+      if (readWeights(<u32>src + <u32>(CHANNEL_DATA_BYTES + k0), w, <u32>n) != 0) return STATUS_READ_FAILED;
       const s = fully_connected_accumulate_s8(q, acc, w, k0, n);
       if (s != STATUS_OK) return s;
     }
@@ -199,11 +201,11 @@ function execSparseConv(q: ConvParams): i32 {
   let src = <u64><u32>q.weights;
   for (let oc0 = 0; oc0 < q.outC; oc0 += q.tileCh) {
     if (!touch(q.tileBuf, 4) || src + 4 > <u64>u32.MAX_VALUE) return STATUS_OUT_OF_ARENA;
-    if (tl_read(<u32>src, buf, 4) != 0) return STATUS_READ_FAILED;
+    if (readWeights(<u32>src, buf, 4) != 0) return STATUS_READ_FAILED;
     const tileBytes = load<i32>(buf);
     if (tileBytes < 4 || src + <u64>tileBytes > <u64>u32.MAX_VALUE) return STATUS_BAD_RECORD;
     if (!touch(q.tileBuf, tileBytes)) return STATUS_OUT_OF_ARENA;
-    if (tl_read(<u32>src + 4, buf + 4, <u32>(tileBytes - 4)) != 0) return STATUS_READ_FAILED;
+    if (readWeights(<u32>src + 4, buf + 4, <u32>(tileBytes - 4)) != 0) return STATUS_READ_FAILED;
     const s = conv2d_sparse_1x1_s8(q, buf + 4, buf + <usize>tileBytes, oc0, min(q.outC, oc0 + q.tileCh));
     if (s != STATUS_OK) return s;
     src += <u64>tileBytes;

@@ -51,7 +51,7 @@ export function compileGraph(graph: Graph, file: string, bytes: Uint8Array, opti
   return { blob, meta };
 }
 
-function describe(g: Graph, lowered: Lowered, plan: Plan, file: string, bytes: Uint8Array): TlmMeta {
+export function describe(g: Graph, lowered: Lowered, plan: Plan, file: string, bytes: Uint8Array): TlmMeta {
   // Tensors become ready after the op that writes their root buffer; aliases ride along.
   const aliasesOf = (t: number) => [...lowered.aliases.keys()].filter((a) => rootOf(lowered.aliases, a) === t);
   const withAliases = (ts: number[]) => ts.flatMap((t) => [t, ...aliasesOf(t)]);

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that firmware builds and virtual boards need, when missing:
-# the Arm cross compiler and newlib, QEMU for the virtual boards, and wabt's wasm2c.
+# the Arm cross compiler and newlib, QEMU for the virtual boards, wabt's wasm2c, and the Fashion-MNIST data set
+# (training benchmark and tests).
 set -euo pipefail
-packages=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm wabt)
+packages=(gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm wabt dataset-fashion-mnist)
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,8 +1,10 @@
 /* What each request does. State machine for the model: EMPTY -> (LOAD_BEGIN) RECEIVING
- * -> (LOAD_END, CRC ok, tl_load ok) LOADED. Any engine trap drops back to "not loaded". */
+ * -> (LOAD_END, CRC ok, tl_load ok) LOADED -> (TRAIN_INIT ok) TRAINING. Any engine trap drops
+ * back to "not loaded"; a new load or RESET ends training. */
 #include <string.h>
 
 #include "bytes.h"
+#include "checkpoint.h"
 #include "commands.h"
 #include "crc32.h"
 #include "link.h"
@@ -20,9 +22,11 @@
 #define TL_TIMER_HZ 0
 #endif
 
-enum { MODEL_EMPTY, MODEL_RECEIVING, MODEL_STORED, MODEL_LOADED };
+/* TRAINING is LOADED plus a training state the engine has initialised: ordered so >= LOADED means loaded. */
+enum { MODEL_EMPTY, MODEL_RECEIVING, MODEL_STORED, MODEL_LOADED, MODEL_TRAINING };
 
 static int g_state;
+/* g_expect_crc is also the loaded blob's CRC: checkpoints are tied to it. */
 static uint32_t g_total, g_received, g_expect_crc, g_running_crc;
 static uint32_t g_invokes;
 static uint64_t g_last_cycles;
@@ -42,7 +46,7 @@ static uint8_t error(uint8_t *rsp, uint32_t *len, uint32_t err, uint32_t detail)
 
 /* A trap resets the engine, so the model must be loaded again. */
 static uint8_t trapped(uint8_t *rsp, uint32_t *len, int trap) {
-  if (g_state == MODEL_LOADED) g_state = MODEL_STORED;
+  if (g_state >= MODEL_LOADED) g_state = MODEL_STORED;
   return error(rsp, len, TLP_ERR_TRAP, (uint32_t)trap);
 }
 
@@ -113,7 +117,7 @@ static uint8_t load_end(uint8_t *rsp, uint32_t *rsp_len) {
     }
     g_state = MODEL_STORED;
   }
-  if (g_state != MODEL_STORED && g_state != MODEL_LOADED) return error(rsp, rsp_len, TLP_ERR_BAD_STATE, (uint32_t)g_state);
+  if (g_state < MODEL_STORED) return error(rsp, rsp_len, TLP_ERR_BAD_STATE, (uint32_t)g_state);
   g_state = MODEL_STORED;
   int trap = engine_reset();
   if (trap) return trapped(rsp, rsp_len, trap);
@@ -163,7 +167,7 @@ static uint32_t tensor_span(int output, uint32_t index, uint32_t offset, uint32_
 }
 
 static uint8_t set_input(const uint8_t *req, uint32_t req_len, uint8_t *rsp, uint32_t *rsp_len) {
-  if (g_state != MODEL_LOADED) return error(rsp, rsp_len, TLP_ERR_BAD_STATE, (uint32_t)g_state);
+  if (g_state < MODEL_LOADED) return error(rsp, rsp_len, TLP_ERR_BAD_STATE, (uint32_t)g_state);
   uint32_t n = req_len - TLP_REQ_SET_INPUT_BYTES, err;
   uint8_t *at;
   uint32_t detail;
@@ -176,7 +180,7 @@ static uint8_t set_input(const uint8_t *req, uint32_t req_len, uint8_t *rsp, uin
 }
 
 static uint8_t invoke(uint8_t *rsp, uint32_t *rsp_len) {
-  if (g_state != MODEL_LOADED) return error(rsp, rsp_len, TLP_ERR_BAD_STATE, (uint32_t)g_state);
+  if (g_state < MODEL_LOADED) return error(rsp, rsp_len, TLP_ERR_BAD_STATE, (uint32_t)g_state);
   uint32_t status;
   uint64_t t0 = hal_timer_ticks();
   int trap = engine_call(ENG_INVOKE, 0, &status);
@@ -193,7 +197,7 @@ static uint8_t invoke(uint8_t *rsp, uint32_t *rsp_len) {
 
 /* Rewinds the engine to op 0 (tl_begin), for STEP. Inputs already set stay in the arena. */
 static uint8_t begin(uint8_t *rsp, uint32_t *rsp_len) {
-  if (g_state != MODEL_LOADED) return error(rsp, rsp_len, TLP_ERR_BAD_STATE, (uint32_t)g_state);
+  if (g_state < MODEL_LOADED) return error(rsp, rsp_len, TLP_ERR_BAD_STATE, (uint32_t)g_state);
   uint32_t ignored, ops;
   CALL(ENG_BEGIN, 0, &ignored);
   CALL(ENG_OP_COUNT, 0, &ops);
@@ -205,7 +209,7 @@ static uint8_t begin(uint8_t *rsp, uint32_t *rsp_len) {
 /* Runs exactly one op (tl_step) and times it. After the last op the engine answers DONE
  * (and keeps answering DONE) with op = opCount. A trap is reported like INVOKE's. */
 static uint8_t step(uint8_t *rsp, uint32_t *rsp_len) {
-  if (g_state != MODEL_LOADED) return error(rsp, rsp_len, TLP_ERR_BAD_STATE, (uint32_t)g_state);
+  if (g_state < MODEL_LOADED) return error(rsp, rsp_len, TLP_ERR_BAD_STATE, (uint32_t)g_state);
   uint32_t op, status;
   CALL(ENG_OP_INDEX, 0, &op);
   uint64_t t0 = hal_timer_ticks();
@@ -223,7 +227,7 @@ static uint8_t step(uint8_t *rsp, uint32_t *rsp_len) {
 
 /* Arena bytes [offset, offset+length), checked against tl_arena_bytes and linear memory. */
 static uint8_t read_arena(const uint8_t *req, uint8_t *rsp, uint32_t *rsp_len) {
-  if (g_state != MODEL_LOADED) return error(rsp, rsp_len, TLP_ERR_BAD_STATE, (uint32_t)g_state);
+  if (g_state < MODEL_LOADED) return error(rsp, rsp_len, TLP_ERR_BAD_STATE, (uint32_t)g_state);
   uint32_t offset = rd32(req + TLP_REQ_READ_ARENA_OFFSET);
   uint32_t n = rd32(req + TLP_REQ_READ_ARENA_LENGTH);
   if (n > TLP_MAX_PAYLOAD) return error(rsp, rsp_len, TLP_ERR_BAD_LENGTH, TLP_MAX_PAYLOAD);
@@ -239,7 +243,7 @@ static uint8_t read_arena(const uint8_t *req, uint8_t *rsp, uint32_t *rsp_len) {
 }
 
 static uint8_t get_output(const uint8_t *req, uint8_t *rsp, uint32_t *rsp_len) {
-  if (g_state != MODEL_LOADED) return error(rsp, rsp_len, TLP_ERR_BAD_STATE, (uint32_t)g_state);
+  if (g_state < MODEL_LOADED) return error(rsp, rsp_len, TLP_ERR_BAD_STATE, (uint32_t)g_state);
   uint32_t n = rd32(req + TLP_REQ_GET_OUTPUT_LENGTH), err;
   if (n > TLP_MAX_PAYLOAD) return error(rsp, rsp_len, TLP_ERR_BAD_LENGTH, TLP_MAX_PAYLOAD);
   uint8_t *at;
@@ -253,7 +257,7 @@ static uint8_t get_output(const uint8_t *req, uint8_t *rsp, uint32_t *rsp_len) {
 
 static uint8_t get_stats(uint8_t *rsp, uint32_t *rsp_len) {
   uint32_t peak = 0, arena = 0, ops = 0, size, pages;
-  if (g_state == MODEL_LOADED) {
+  if (g_state >= MODEL_LOADED) {
     CALL(ENG_PEAK_BYTES, 0, &peak);
     CALL(ENG_ARENA_BYTES, 0, &arena);
     CALL(ENG_OP_COUNT, 0, &ops);
@@ -274,6 +278,148 @@ static uint8_t get_stats(uint8_t *rsp, uint32_t *rsp_len) {
   wr32(rsp + TLP_RSP_GET_STATS_LAST_CYCLES_HI, (uint32_t)(g_last_cycles >> 32));
   *rsp_len = TLP_RSP_GET_STATS_BYTES;
   return TLP_CMD_GET_STATS | TLP_RESPONSE_FLAG;
+}
+
+/* ---- Training ---- */
+
+/* For helpers that report errors by number: a trap re-created the engine, so the model is gone. */
+static uint32_t lost_model(int trap, uint32_t *detail) {
+  if (g_state >= MODEL_LOADED) g_state = MODEL_STORED;
+  *detail = (uint32_t)trap;
+  return TLP_ERR_TRAP;
+}
+
+static uint8_t not_training(uint8_t *rsp, uint32_t *rsp_len) {
+  if (g_state < MODEL_LOADED) return error(rsp, rsp_len, TLP_ERR_BAD_STATE, (uint32_t)g_state);
+  return error(rsp, rsp_len, TLP_ERR_NOT_TRAINING, (uint32_t)g_state);
+}
+
+/* The persistent training state in linear memory, checked against the arena and memory.
+ * Returns 0, or an error number with *detail (a trap also drops the model). */
+static uint32_t state_span(uint8_t **at, uint32_t *off, uint32_t *n, uint32_t *detail) {
+  uint32_t ptr, arena, size;
+  int trap = engine_call(ENG_ARENA_PTR, 0, &ptr);
+  if (!trap) trap = engine_call(ENG_ARENA_BYTES, 0, &arena);
+  if (!trap) trap = engine_call(ENG_TRAIN_STATE_OFFSET, 0, off);
+  if (!trap) trap = engine_call(ENG_TRAIN_STATE_BYTES, 0, n);
+  if (trap) return lost_model(trap, detail);
+  uint8_t *mem = engine_memory(&size, 0);
+  *detail = arena;
+  if ((uint64_t)*off + *n > arena || (uint64_t)ptr + arena > size) return TLP_ERR_BAD_OFFSET;
+  *at = mem + ptr + *off;
+  return 0;
+}
+
+/* tl_train_init: the training state from the blob's parameters, momentum zeroed. An
+ * inference-only model is NOT_TRAINABLE; the model stays loaded for inference either way. */
+static uint8_t train_init(uint8_t *rsp, uint32_t *rsp_len) {
+  if (g_state < MODEL_LOADED) return error(rsp, rsp_len, TLP_ERR_BAD_STATE, (uint32_t)g_state);
+  g_state = MODEL_LOADED; /* until this init succeeds */
+  uint32_t status, off, n, detail;
+  uint8_t *at;
+  CALL(ENG_TRAIN_INIT, 0, &status);
+  if (status == TL_STATUS_NOT_TRAINABLE) return error(rsp, rsp_len, TLP_ERR_NOT_TRAINABLE, status);
+  if (status != TL_STATUS_OK) return error(rsp, rsp_len, TLP_ERR_ENGINE, status);
+  uint32_t err = state_span(&at, &off, &n, &detail);
+  if (err) return error(rsp, rsp_len, err, detail);
+  g_state = MODEL_TRAINING;
+  wr32(rsp + TLP_RSP_TRAIN_INIT_STATE_OFFSET, off);
+  wr32(rsp + TLP_RSP_TRAIN_INIT_STATE_BYTES, n);
+  *rsp_len = TLP_RSP_TRAIN_INIT_BYTES;
+  return TLP_CMD_TRAIN_INIT | TLP_RESPONSE_FLAG;
+}
+
+static uint8_t train_config(const uint8_t *req, uint8_t *rsp, uint32_t *rsp_len) {
+  if (g_state != MODEL_TRAINING) return not_training(rsp, rsp_len);
+  uint32_t ignored;
+  CALL(ENG_TRAIN_SET_LR, rd32(req + TLP_REQ_TRAIN_CONFIG_LR_BITS), &ignored);
+  CALL(ENG_TRAIN_SET_MOMENTUM, rd32(req + TLP_REQ_TRAIN_CONFIG_MOMENTUM_BITS), &ignored);
+  *rsp_len = TLP_RSP_TRAIN_CONFIG_BYTES;
+  return TLP_CMD_TRAIN_CONFIG | TLP_RESPONSE_FLAG;
+}
+
+/* Writes a TRAIN_STEP's input tail: all of input 0 at once (a larger input comes by SET_INPUT). */
+static uint32_t write_whole_input(const uint8_t *data, uint32_t n, uint32_t *detail) {
+  uint32_t want;
+  uint8_t *at;
+  int trap = engine_call(ENG_INPUT_BYTES, 0, &want);
+  if (trap) return lost_model(trap, detail);
+  if (n != want) { *detail = want; return TLP_ERR_BAD_LENGTH; }
+  uint32_t err = tensor_span(0, 0, 0, n, &at, detail);
+  if (err) return err;
+  memcpy(at, data, n);
+  return 0;
+}
+
+/* Copies output 0 to tail when it fits in room (*n = its size), else *n = 0: the host reads
+ * it with GET_OUTPUT. Returns 0 or an error number with *detail. */
+static uint32_t output_tail(uint8_t *tail, uint32_t room, uint32_t *n, uint32_t *detail) {
+  uint8_t *at;
+  int trap = engine_call(ENG_OUTPUT_BYTES, 0, n);
+  if (trap) return lost_model(trap, detail);
+  if (*n > room) { *n = 0; return 0; }
+  uint32_t err = tensor_span(1, 0, 0, *n, &at, detail);
+  if (!err) memcpy(tail, at, *n);
+  return err;
+}
+
+/* One training step (forward, loss, backward, update) on input 0, timed like INVOKE. A status
+ * other than OK (e.g. BAD_LABEL) is returned, not turned into an error; a trap ends training. */
+static uint8_t train_step(const uint8_t *req, uint32_t req_len, uint8_t *rsp, uint32_t *rsp_len) {
+  if (g_state != MODEL_TRAINING) return not_training(rsp, rsp_len);
+  uint32_t n = req_len - TLP_REQ_TRAIN_STEP_BYTES, status, loss, detail, out = 0;
+  if (n) {
+    uint32_t err = write_whole_input(req + TLP_REQ_TRAIN_STEP_BYTES, n, &detail);
+    if (err) return error(rsp, rsp_len, err, detail);
+  }
+  uint64_t t0 = hal_timer_ticks();
+  int trap = engine_call(ENG_TRAIN_STEP, rd32(req + TLP_REQ_TRAIN_STEP_LABEL), &status);
+  uint64_t t1 = hal_timer_ticks();
+  if (trap) return trapped(rsp, rsp_len, trap);
+  CALL(ENG_TRAIN_LOSS_BITS, 0, &loss);
+  if (status == TL_STATUS_OK) {
+    uint32_t err = output_tail(rsp + TLP_RSP_TRAIN_STEP_BYTES, TLP_MAX_PAYLOAD - TLP_RSP_TRAIN_STEP_BYTES, &out, &detail);
+    if (err) return error(rsp, rsp_len, err, detail);
+  }
+  g_last_cycles = t1 - t0;
+  wr32(rsp + TLP_RSP_TRAIN_STEP_STATUS, status);
+  wr32(rsp + TLP_RSP_TRAIN_STEP_LOSS_BITS, loss);
+  wr32(rsp + TLP_RSP_TRAIN_STEP_CYCLES_LO, (uint32_t)g_last_cycles);
+  wr32(rsp + TLP_RSP_TRAIN_STEP_CYCLES_HI, (uint32_t)(g_last_cycles >> 32));
+  *rsp_len = TLP_RSP_TRAIN_STEP_BYTES + out;
+  return TLP_CMD_TRAIN_STEP | TLP_RESPONSE_FLAG;
+}
+
+/* Stores the training state with the host's step counter (checkpoint.c), tied to this blob's CRC. */
+static uint8_t checkpoint_save_cmd(const uint8_t *req, uint8_t *rsp, uint32_t *rsp_len) {
+  if (g_state != MODEL_TRAINING) return not_training(rsp, rsp_len);
+  uint8_t *at;
+  uint32_t off, n, detail, written, crc;
+  uint32_t err = state_span(&at, &off, &n, &detail);
+  if (err) return error(rsp, rsp_len, err, detail);
+  err = checkpoint_save(g_expect_crc, rd32(req + TLP_REQ_CHECKPOINT_SAVE_STEP), at, n, g_total, &written, &crc);
+  if (err) return error(rsp, rsp_len, err, written);
+  wr32(rsp + TLP_RSP_CHECKPOINT_SAVE_WRITTEN, written);
+  wr32(rsp + TLP_RSP_CHECKPOINT_SAVE_STATE_CRC, crc);
+  *rsp_len = TLP_RSP_CHECKPOINT_SAVE_BYTES;
+  return TLP_CMD_CHECKPOINT_SAVE | TLP_RESPONSE_FLAG;
+}
+
+/* Writes a saved state for this blob back over the one TRAIN_INIT made. */
+static uint8_t checkpoint_restore_cmd(uint8_t *rsp, uint32_t *rsp_len) {
+  if (g_state != MODEL_TRAINING) return not_training(rsp, rsp_len);
+  uint8_t *at;
+  const uint8_t *saved;
+  uint32_t off, n, detail, step, crc;
+  uint32_t err = state_span(&at, &off, &n, &detail);
+  if (err) return error(rsp, rsp_len, err, detail);
+  uint32_t miss = checkpoint_find(g_expect_crc, n, &saved, &step, &crc);
+  if (miss) return error(rsp, rsp_len, TLP_ERR_NO_CHECKPOINT, miss);
+  memcpy(at, saved, n);
+  wr32(rsp + TLP_RSP_CHECKPOINT_RESTORE_STEP, step);
+  wr32(rsp + TLP_RSP_CHECKPOINT_RESTORE_STATE_CRC, crc);
+  *rsp_len = TLP_RSP_CHECKPOINT_RESTORE_BYTES;
+  return TLP_CMD_CHECKPOINT_RESTORE | TLP_RESPONSE_FLAG;
 }
 
 static uint8_t reset(uint32_t *rsp_len) {
@@ -297,6 +443,11 @@ static int length_ok(uint8_t code, uint32_t len) {
     case TLP_CMD_READ_ARENA: return len == TLP_REQ_READ_ARENA_BYTES;
     case TLP_CMD_GET_STATS: return len == TLP_REQ_GET_STATS_BYTES;
     case TLP_CMD_RESET: return len == TLP_REQ_RESET_BYTES;
+    case TLP_CMD_TRAIN_INIT: return len == TLP_REQ_TRAIN_INIT_BYTES;
+    case TLP_CMD_TRAIN_CONFIG: return len == TLP_REQ_TRAIN_CONFIG_BYTES;
+    case TLP_CMD_TRAIN_STEP: return len >= TLP_REQ_TRAIN_STEP_BYTES;
+    case TLP_CMD_CHECKPOINT_SAVE: return len == TLP_REQ_CHECKPOINT_SAVE_BYTES;
+    case TLP_CMD_CHECKPOINT_RESTORE: return len == TLP_REQ_CHECKPOINT_RESTORE_BYTES;
   }
   return 1;
 }
@@ -316,6 +467,11 @@ uint8_t commands_handle(uint8_t code, const uint8_t *req, uint32_t req_len, uint
     case TLP_CMD_READ_ARENA: return read_arena(req, rsp, rsp_len);
     case TLP_CMD_GET_STATS: return get_stats(rsp, rsp_len);
     case TLP_CMD_RESET: return reset(rsp_len);
+    case TLP_CMD_TRAIN_INIT: return train_init(rsp, rsp_len);
+    case TLP_CMD_TRAIN_CONFIG: return train_config(req, rsp, rsp_len);
+    case TLP_CMD_TRAIN_STEP: return train_step(req, req_len, rsp, rsp_len);
+    case TLP_CMD_CHECKPOINT_SAVE: return checkpoint_save_cmd(req, rsp, rsp_len);
+    case TLP_CMD_CHECKPOINT_RESTORE: return checkpoint_restore_cmd(rsp, rsp_len);
   }
   return error(rsp, rsp_len, TLP_ERR_UNKNOWN_COMMAND, code);
 }

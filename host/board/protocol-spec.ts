@@ -6,6 +6,8 @@
 //   header = version u8, code u8, seq u16, payloadBytes u16   (little-endian)
 //   crc32  = CRC-32/ISO-HDLC (zlib's) of header + payload, little-endian.
 
+import { STATUS } from "../format/spec.ts";
+
 export const PROTOCOL_VERSION = 1;
 export const HEADER_BYTES = 6;
 export const CRC_BYTES = 4;
@@ -28,6 +30,11 @@ export const COMMANDS = {
   READ_ARENA: 0x25,
   GET_STATS: 0x30,
   RESET: 0x3f,
+  TRAIN_INIT: 0x40,
+  TRAIN_CONFIG: 0x41,
+  TRAIN_STEP: 0x42,
+  CHECKPOINT_SAVE: 0x48,
+  CHECKPOINT_RESTORE: 0x49,
 } as const;
 export type CommandName = keyof typeof COMMANDS;
 export const RESPONSE_FLAG = 0x80;
@@ -47,8 +54,27 @@ export const ERRORS = {
   TRAP: 9, // the wasm engine trapped; detail = wasm2c trap code; the engine was reset
   BAD_INDEX: 10, // input/output index out of range
   FAULT: 11, // unsolicited: the CPU faulted; detail = faulting PC. The board needs a restart.
+  NOT_TRAINABLE: 12, // TRAIN_INIT on an inference-only model; detail = engine status (STATUS.NOT_TRAINABLE)
+  ENGINE: 13, // an engine call that has no status field failed; detail = engine status
+  NO_CHECKPOINT: 14, // no valid checkpoint for the loaded model; detail = CHECKPOINT_MISSES value
+  NOT_TRAINING: 15, // a training command before TRAIN_INIT (or after a load, RESET or trap)
 } as const;
 export type ErrorName = keyof typeof ERRORS;
+/** ERROR NO_CHECKPOINT's detail: why the stored checkpoint cannot be restored. */
+export const CHECKPOINT_MISSES = {
+  NONE: 1, // nothing saved (or a save was interrupted)
+  OTHER_MODEL: 2, // saved for a blob with another CRC
+  SIZE: 3, // its state size differs from the loaded model's
+  DAMAGED: 4, // the state bytes fail their CRC
+} as const;
+/** Checkpoint record magic ("TLC1"). */
+export const CHECKPOINT_MAGIC = 0x31434c54;
+/**
+ * The record CHECKPOINT_SAVE writes in the last bytes of the model store (firmware/core/checkpoint.c),
+ * with the state bytes right below it. Storage, not wire, but both ends read it from here.
+ */
+export const CHECKPOINT_RECORD: Layout = { fields: ["magic", "blobCrc", "step", "stateBytes", "stateCrc"] };
+
 /** Errors the host answers by resending the same frame (same seq). */
 export const RETRYABLE_ERRORS: readonly number[] = [ERRORS.BAD_FRAME];
 
@@ -68,6 +94,12 @@ export const REQUESTS: Record<CommandName, Layout> = {
   READ_ARENA: { fields: ["offset", "length"] }, // arena bytes [offset, offset+length), length <= MAX_PAYLOAD
   GET_STATS: { fields: [] },
   RESET: { fields: [] },
+  TRAIN_INIT: { fields: [] },
+  TRAIN_CONFIG: { fields: ["lrBits", "momentumBits"] }, // f32 bit patterns
+  // tail: the whole of input 0, or empty to train on the input already set with SET_INPUT
+  TRAIN_STEP: { fields: ["label"], tail: "input" },
+  CHECKPOINT_SAVE: { fields: ["step"] }, // the host's step counter, stored with the state
+  CHECKPOINT_RESTORE: { fields: [] },
 };
 
 export const RESPONSES: Record<CommandName, Layout> = {
@@ -98,6 +130,13 @@ export const RESPONSES: Record<CommandName, Layout> = {
     ],
   },
   RESET: { fields: [] },
+  // the persistent training state: arena bytes [stateOffset, stateOffset + stateBytes)
+  TRAIN_INIT: { fields: ["stateOffset", "stateBytes"] },
+  TRAIN_CONFIG: { fields: [] },
+  // tail: output 0 after the step's forward pass, when it fits the frame (else empty: GET_OUTPUT)
+  TRAIN_STEP: { fields: ["status", "lossBits", "cyclesLo", "cyclesHi"], tail: "output" },
+  CHECKPOINT_SAVE: { fields: ["written", "stateCrc"] }, // written: bytes stored (record + state)
+  CHECKPOINT_RESTORE: { fields: ["step", "stateCrc"] },
 };
 export const ERROR_RESPONSE: Layout = { fields: ["error", "detail"], tail: "message" };
 
@@ -106,6 +145,8 @@ function cName(s: string): string {
 }
 
 function layoutDefines(prefix: string, l: Layout): string[] {
+  // A field called "bytes" would collide with the layout's own _BYTES size define.
+  if (l.fields.some((f) => cName(f) === "BYTES")) throw new Error(`${prefix}: a payload field may not be named "bytes"`);
   const lines = l.fields.map((f, i) => `#define ${prefix}_${cName(f)} ${i * 4}u`);
   lines.push(`#define ${prefix}_BYTES ${l.fields.length * 4}u /* fixed part${l.tail ? `; then ${l.tail}` : ""} */`);
   return lines;
@@ -129,6 +170,13 @@ export function cHeader(): string {
     ...Object.entries(COMMANDS).map(([k, v]) => `#define TLP_CMD_${k} 0x${v.toString(16).padStart(2, "0")}u`),
     "",
     ...Object.entries(ERRORS).map(([k, v]) => `#define TLP_ERR_${k} ${v}u`),
+    "",
+    ...Object.entries(CHECKPOINT_MISSES).map(([k, v]) => `#define TLP_CKPT_${k} ${v}u`),
+    `#define TLP_CHECKPOINT_MAGIC 0x${CHECKPOINT_MAGIC.toString(16)}u`,
+    ...layoutDefines("TLP_CKPT_RECORD", CHECKPOINT_RECORD),
+    "",
+    "/* Engine statuses (host/format/spec.ts STATUS). */",
+    ...Object.entries(STATUS).map(([k, v]) => `#define TL_STATUS_${k} ${v}u`),
     "",
     ...Object.entries(REQUESTS).flatMap(([k, l]) => layoutDefines(`TLP_REQ_${k}`, l)),
     "",

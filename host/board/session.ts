@@ -6,7 +6,7 @@ import { buildFirmware, type BuildOptions, type BuildResult } from "./build.ts";
 import { BoardLink, BoardError, type LinkOptions } from "./link.ts";
 import { startNative } from "./native.ts";
 import { crc32, packPayload, unpackPayload } from "./protocol.ts";
-import { REQUESTS, RESPONSES, type CommandName } from "./protocol-spec.ts";
+import { CHECKPOINT_MISSES, REQUESTS, RESPONSES, type CommandName } from "./protocol-spec.ts";
 import { startQemu, type BoardProcess } from "./qemu.ts";
 import { SerialTransport } from "./transport.ts";
 import { EngineError } from "../runners/engine-status.ts";
@@ -72,11 +72,57 @@ export interface StepResult {
   cycles: number;
 }
 
+export interface TrainInfo {
+  /** The persistent training state (weights, f32 masters, momentum): arena bytes [stateOffset, stateOffset + stateBytes). */
+  stateOffset: number;
+  stateBytes: number;
+}
+
+export interface TrainStepResult {
+  /** This step's loss (f32), and its exact bits for bit-for-bit comparisons. */
+  loss: number;
+  lossBits: number;
+  /** Output 0 as this step's forward pass left it (for running accuracy). */
+  output: Uint8Array;
+  /** Board timer ticks for the whole step (same unit as InvokeResult.cycles). */
+  cycles: number;
+}
+
+export interface CheckpointSaved {
+  /** Bytes written to the model store (state and record). */
+  written: number;
+  /** CRC-32 of the saved state bytes. */
+  stateCrc: number;
+}
+
+export interface TrainConfig { lr: number; momentum?: number }
+
 const u64 = (lo: number, hi: number) => hi * 2 ** 32 + lo;
+
+/** f32 <-> its bit pattern, as the engine's training exports take and give them. */
+export function f32Bits(x: number): number {
+  const dv = new DataView(new ArrayBuffer(4));
+  dv.setFloat32(0, x, true);
+  return dv.getUint32(0, true);
+}
+export function f32FromBits(bits: number): number {
+  const dv = new DataView(new ArrayBuffer(4));
+  dv.setUint32(0, bits >>> 0, true);
+  return dv.getFloat32(0, true);
+}
+
+const CHECKPOINT_MISS_TEXT: Record<number, string> = {
+  [CHECKPOINT_MISSES.NONE]: "none was saved (or a save was interrupted)",
+  [CHECKPOINT_MISSES.OTHER_MODEL]: "the saved one belongs to another model (blob CRC differs)",
+  [CHECKPOINT_MISSES.SIZE]: "the saved one has another training-state size",
+  [CHECKPOINT_MISSES.DAMAGED]: "the saved state fails its CRC (overwritten, e.g. by a larger model upload)",
+};
 
 export class BoardSession {
   private model?: LoadedModel;
   private hello?: BoardInfo;
+  /** Set by trainInit(); gone with the model (load, reset, trap). */
+  private training?: TrainInfo;
 
   constructor(
     readonly board: Board,
@@ -102,6 +148,11 @@ export class BoardSession {
     }
   }
 
+  /** One command exactly as given, without the session's own checks: for tests and diagnostics. */
+  async rawCall(cmd: CommandName, values: Record<string, number> = {}, tail?: Uint8Array) {
+    return this.call(cmd, values, tail);
+  }
+
   private get chunkBytes(): number {
     return (this.hello?.maxPayload ?? 256) - 8; // room for the offset/index words
   }
@@ -119,6 +170,7 @@ export class BoardSession {
   /** Uploads the blob in chunks into the model store, then has the engine load it. */
   async loadModel(blob: Uint8Array): Promise<LoadedModel> {
     this.model = undefined;
+    this.training = undefined;
     const info = this.hello ?? (await this.info());
     if (blob.length > info.modelStoreBytes) {
       throw new Error(`${this.board.name}: model of ${blob.length} bytes does not fit the model store (${info.modelStoreBytes} bytes)`);
@@ -138,6 +190,14 @@ export class BoardSession {
       arenaBytes: values.arenaBytes, opCount: values.opCount,
     };
     return this.model;
+  }
+
+  /** After a trap the board has re-created its engine: the model (and any training) is gone. */
+  private forgetModelOnTrap(e: unknown): void {
+    if (e instanceof BoardError && e.errorName === "TRAP") {
+      this.model = undefined;
+      this.training = undefined;
+    }
   }
 
   private loaded(): LoadedModel {
@@ -160,7 +220,7 @@ export class BoardSession {
     try {
       ({ values } = await this.call("INVOKE", {}, undefined, this.opts.invokeTimeoutMs ?? 120_000));
     } catch (e) {
-      if (e instanceof BoardError && e.errorName === "TRAP") this.model = undefined; // the board reset its engine
+      this.forgetModelOnTrap(e);
       throw e;
     }
     if (values.status !== 0) throw new EngineError(values.status, `invoke on ${this.board.name}`);
@@ -186,7 +246,7 @@ export class BoardSession {
     try {
       ({ values } = await this.call("STEP", {}, undefined, this.opts.invokeTimeoutMs ?? 120_000));
     } catch (e) {
-      if (e instanceof BoardError && e.errorName === "TRAP") this.model = undefined; // the board reset its engine
+      this.forgetModelOnTrap(e);
       throw e;
     }
     if (values.status !== STATUS.OK && values.status !== STATUS.DONE) {
@@ -266,6 +326,127 @@ export class BoardSession {
     return out;
   }
 
+  // ---- training (a training .tlm; docs/protocol.md "Training") ----
+
+  /**
+   * Starts training the loaded model (TRAIN_INIT): the training state is filled from the blob's
+   * parameters, momentum zeroed. Send trainConfig() afterwards; the engine's defaults apply until then.
+   * An inference-only model is a BoardError NOT_TRAINABLE and stays loaded for inference.
+   */
+  async trainInit(): Promise<TrainInfo> {
+    this.loaded();
+    this.training = undefined;
+    const { values } = await this.trainCall("TRAIN_INIT", {}, undefined, this.opts.invokeTimeoutMs ?? 120_000);
+    this.training = { stateOffset: values.stateOffset, stateBytes: values.stateBytes };
+    return this.training;
+  }
+
+  /** Learning rate and momentum (sent as f32, so rounded to f32). Not saved in checkpoints. */
+  async trainConfig(lr: number, momentum = 0): Promise<void> {
+    this.trainingState();
+    if (!Number.isFinite(lr) || !Number.isFinite(momentum)) throw new RangeError(`trainConfig(${lr}, ${momentum}): lr and momentum must be finite numbers`);
+    await this.trainCall("TRAIN_CONFIG", { lrBits: f32Bits(lr), momentumBits: f32Bits(momentum) });
+  }
+
+  /**
+   * One SGD step on one sample: input 0 and its class label. The input travels in the
+   * TRAIN_STEP frame when it fits, else by SET_INPUT first; the output likewise comes back in
+   * the response or by GET_OUTPUT. An engine status other than OK (e.g. BAD_LABEL) is an EngineError.
+   */
+  async trainStep(input: Uint8Array, label: number): Promise<TrainStepResult> {
+    const model = this.loaded();
+    this.trainingState();
+    if (!Number.isInteger(label) || label < 0 || label > 0x7fffffff) throw new RangeError(`label ${label} must be a non-negative integer (a class index)`);
+    if (input.length !== model.inputBytes[0]) throw new Error(`input 0 has ${input.length} bytes but the model expects ${model.inputBytes[0]}`);
+    const inFrame = REQUESTS.TRAIN_STEP.fields.length * 4 + input.length <= this.hello!.maxPayload;
+    if (!inFrame) await this.setInput(input, 0);
+    const { values, tail } = await this.trainCall("TRAIN_STEP", { label }, inFrame ? input : undefined, this.opts.invokeTimeoutMs ?? 120_000);
+    if (values.status !== STATUS.OK) throw new EngineError(values.status, `train step (label ${label}) on ${this.board.name}`);
+    const output = tail.length === model.outputBytes[0] ? tail : await this.getOutput(0);
+    return { loss: f32FromBits(values.lossBits), lossBits: values.lossBits, output, cycles: u64(values.cyclesLo, values.cyclesHi) };
+  }
+
+  /** The training state's bytes as they are on the board now (READ_ARENA). */
+  async readTrainState(): Promise<Uint8Array> {
+    const t = this.trainingState();
+    return this.readArena(t.stateOffset, t.stateBytes);
+  }
+
+  /** Saves the training state with `step` (the host's counter) in the board's model store. */
+  async checkpointSave(step: number): Promise<CheckpointSaved> {
+    const t = this.trainingState();
+    if (!Number.isInteger(step) || step < 0 || step > 0xffffffff) throw new RangeError(`checkpoint step ${step} must be an integer in [0, 2^32)`);
+    try {
+      const { values } = await this.trainCall("CHECKPOINT_SAVE", { step });
+      return { written: values.written, stateCrc: values.stateCrc };
+    } catch (e) {
+      if (e instanceof BoardError && e.errorName === "TOO_LARGE") {
+        throw new BoardError(e.command, e.error, e.detail,
+          `${this.board.name}: a checkpoint of ${t.stateBytes} state bytes does not fit in the model store above this model (room for ${e.detail})`);
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * Writes the board's saved training state for this model back (after trainInit) and returns
+   * the step it was saved at. No usable checkpoint is a BoardError NO_CHECKPOINT saying why.
+   */
+  async checkpointRestore(): Promise<number> {
+    this.trainingState();
+    try {
+      return (await this.trainCall("CHECKPOINT_RESTORE")).values.step;
+    } catch (e) {
+      if (e instanceof BoardError && e.errorName === "NO_CHECKPOINT") {
+        throw new BoardError(e.command, e.error, e.detail,
+          `${this.board.name}: no checkpoint to restore for this model: ${CHECKPOINT_MISS_TEXT[e.detail] ?? `reason ${e.detail}`}`);
+      }
+      throw e;
+    }
+  }
+
+  /**
+   * After a reset (or a new session): uploads and loads `blob`, starts training, applies
+   * `config`, and restores the board's checkpoint for this model. Returns the step to continue
+   * from, or undefined when there is no usable checkpoint (training starts from the blob).
+   */
+  async resumeTraining(blob: Uint8Array, config?: TrainConfig): Promise<number | undefined> {
+    await this.loadModel(blob);
+    await this.trainInit();
+    if (config) await this.trainConfig(config.lr, config.momentum ?? 0);
+    try {
+      return await this.checkpointRestore();
+    } catch (e) {
+      if (e instanceof BoardError && e.errorName === "NO_CHECKPOINT") return undefined;
+      throw e;
+    }
+  }
+
+  private trainingState(): TrainInfo {
+    this.loaded();
+    if (!this.training) throw new Error(`${this.board.name}: training not started for the loaded model; call trainInit() first`);
+    return this.training;
+  }
+
+  /** A training command; the board's training errors get messages that say what to do. */
+  private async trainCall(cmd: CommandName, values: Record<string, number> = {}, tail?: Uint8Array, timeoutMs?: number) {
+    try {
+      return await this.call(cmd, values, tail, timeoutMs);
+    } catch (e) {
+      this.forgetModelOnTrap(e);
+      if (!(e instanceof BoardError)) throw e;
+      const why: Record<string, string> = {
+        NOT_TRAINABLE: "the loaded model is inference-only (no training program); compile it for training",
+        NOT_TRAINING: "the board is not training this model (reset or reloaded?); call trainInit() again",
+        ENGINE: new EngineError(e.detail, "tl_train_init").message,
+        UNKNOWN_COMMAND: "the firmware has no training commands; rebuild it",
+      };
+      if (e.errorName === "NOT_TRAINING") this.training = undefined;
+      const text = why[e.errorName];
+      throw text ? new BoardError(e.command, e.error, e.detail, `${this.board.name}: ${cmd}: ${text} (${e.message})`) : e;
+    }
+  }
+
   async getOutput(i = 0): Promise<Uint8Array> {
     const bytes = this.loaded().outputBytes[i];
     if (bytes === undefined) throw new Error(`output ${i} does not exist (the model has ${this.loaded().numOutputs})`);
@@ -292,6 +473,7 @@ export class BoardSession {
   /** Soft reset: the board forgets its model and re-creates the engine. */
   async reset(): Promise<void> {
     this.model = undefined;
+    this.training = undefined;
     await this.call("RESET");
   }
 

@@ -11,6 +11,7 @@ import { buildCommand, flashCommand } from "./build.ts";
 import { benchOnBoard, printBench } from "./bench.ts";
 import { hil, hilModels, writeJunit } from "./hil.ts";
 import { stream } from "./stream.ts";
+import { trainCommand, printTrainResult, trainJson } from "./train.ts";
 import { withBoard, runOnBoard } from "../runners/board-runner.ts";
 import type { OpenOptions } from "../board/session.ts";
 import { DEFAULT_BOARD, loadBoard } from "../board/boards.ts";
@@ -202,6 +203,47 @@ withRuntimeFlags(program.command("stream"))
       labels: opts.labels, fit: opts.fit, rawAudio: opts.rawAudio, hop, pixelRange, json: opts.json,
     }, boardOptions(opts));
     if (!opts.json) console.error(`streamed ${predictions.length} samples`);
+  });
+
+/** A number option in [min, max), or a usage error naming the flag. */
+function realNumber(flag: string, value: string, min: number, max = Infinity): number {
+  const n = Number(value);
+  if (value.trim() === "" || !Number.isFinite(n) || n < min || n >= max) throw new UsageError(`${flag} must be a number in [${min}, ${max}), not "${value}"`);
+  return n;
+}
+
+withRuntimeFlags(program.command("train"))
+  .description("fine-tune an int8 model on labeled data, on a board or the host, and write the trained .tflite")
+  .argument("<model>", "int8 .tflite file")
+  .requiredOption("--data <dataset>", "fashion-mnist (Debian's dataset-fashion-mnist), a directory of IDX files, or a directory of labeled CSV files")
+  .option("--board <board>", "host (the engine in Node), or a board such as qemu-m4", DEFAULT_BOARD)
+  .option("--scheme <scheme>", "what to update: bias, last:K, full, sparse (searched; budget a fifth of full's memory) or sparse:BYTES", "sparse")
+  .option("--epochs <n>", "passes over the training samples", "1")
+  .option("--limit <n>", "training samples used (default: the whole train split)")
+  .option("--test-limit <n>", "test samples evaluated (default: the whole test split)")
+  .option("--lr <rate>", "SGD learning rate (on real-valued parameters; QAS scales it per tensor)", "0.01")
+  .option("--momentum <m>", "SGD momentum (0 = none; otherwise a velocity buffer per trained parameter)", "0")
+  .option("--seed <n>", "shuffling seed", "1")
+  .option("--checkpoint-every <n>", "boards: save the trained state in flash every N steps (0 = never)", "1")
+  .option("--search-samples <n>", "sparse search: training samples per candidate", "300")
+  .option("--search-held-out <n>", "sparse search: held-out train samples each candidate is scored on", "200")
+  .option("--out <file>", "write the fine-tuned model (.tflite)")
+  .option("--json", "print one JSON object")
+  .action(async (model: string, opts: Record<string, string | boolean | undefined> & RuntimeFlags) => {
+    const board = checkBoard(String(opts.board));
+    const str = (k: string) => String(opts[k]);
+    const optional = (k: string, flag: string) => (opts[k] === undefined ? undefined : wholeNumber(flag, str(k), 1));
+    const flags = {
+      data: str("data"), scheme: str("scheme"), epochs: wholeNumber("--epochs", str("epochs"), 1),
+      limit: optional("limit", "--limit"), testLimit: optional("testLimit", "--test-limit"),
+      lr: realNumber("--lr", str("lr"), Number.MIN_VALUE), momentum: realNumber("--momentum", str("momentum"), 0, 1),
+      seed: wholeNumber("--seed", str("seed"), 0), checkpointEvery: wholeNumber("--checkpoint-every", str("checkpointEvery"), 0),
+      searchSamples: wholeNumber("--search-samples", str("searchSamples"), 1), searchHeldOut: wholeNumber("--search-held-out", str("searchHeldOut"), 1),
+      json: !!opts.json, out: opts.out === undefined ? undefined : str("out"),
+    };
+    const r = await trainCommand(model, board, flags, boardOptions(opts));
+    if (flags.json) console.log(JSON.stringify(trainJson(r), null, 1));
+    else printTrainResult(r, flags.out);
   });
 
 try {

@@ -4,7 +4,7 @@
 // cannot drift. Every field is one little-endian 32-bit word.
 
 export const TLM_MAGIC = 0x314d4c54; // "TLM1"
-export const TLM_VERSION = 1;
+export const TLM_VERSION = 2;
 
 /** Fixed-size header at blob offset 0. */
 export const HEADER_FIELDS = [
@@ -20,6 +20,13 @@ export const HEADER_FIELDS = [
   "maxRecordBytes", // largest op record, so the engine can check its buffer up front
   "numInputs",
   "numOutputs",
+  // Training (all 0 in an inference-only .tlm; see "Training" below):
+  "trainOpsOffset", // blob offset of the training program: forward, loss, backward and updates
+  "trainOpsBytes",
+  "trainOpCount",
+  "trainStateBytes", // persistent training state at arena offset 0: parameter overlays, masters, momentum
+  "overlayOffset", // blob offset of the overlay table: overlayCount x (blobOffset, bytes, arenaOffset)
+  "overlayCount",
 ] as const;
 /** After the fields: (arenaOffset, bytes) pairs, inputs first, then outputs. */
 export const MAX_IO = 8;
@@ -38,6 +45,8 @@ export const STATUS = {
   KERNEL: 8, // a kernel rejected its parameters (e.g. empty pooling window)
   DONE: 9, // step() called after the last op
   TRAP: 10, // reported by runners, never by the engine: the wasm code trapped
+  NOT_TRAINABLE: 11, // a training export was called on an inference-only .tlm (or before tl_train_init)
+  BAD_LABEL: 12, // the label is not a class of the loss
 } as const;
 
 export const OPCODES = {
@@ -57,6 +66,18 @@ export const OPCODES = {
   MEAN: 14,
   COPY: 15, // RESHAPE that could not be aliased
   CONV_2D_SPARSE: 16, // 1x1 CONV_2D with sparse weight tiles
+  // Training program only (32-47): see "Training" below.
+  TRAIN_LOSS: 32,
+  TRAIN_MASK: 33,
+  TRAIN_MASK_APPLY: 34,
+  TRAIN_ZERO: 35,
+  TRAIN_ACCUMULATE: 36,
+  TRAIN_CONV_2D: 37,
+  TRAIN_DEPTHWISE_CONV_2D: 38,
+  TRAIN_FULLY_CONNECTED: 39,
+  TRAIN_AVERAGE_POOL_2D: 40,
+  TRAIN_MAX_POOL_2D: 41,
+  TRAIN_MEAN: 42,
 } as const;
 export type OpName = keyof typeof OPCODES;
 
@@ -140,6 +161,48 @@ export const RECORDS = {
     "inputZeroPoint", "outputZeroPoint", "multiplier", "shift",
   ],
   CopyParams: ["input", "output", "bytes"],
+
+  // ---- Training (see the comment above TRAIN_EXTRA) ----
+  // Softmax cross-entropy on int8 logits (real = scale * (q - zeroPoint)) and the label passed to
+  // tl_train_step; writes the f32 error of the logits and sets the step's loss.
+  TrainLossParams: ["logits", "count", "scaleBits", "zeroPoint", "grad"],
+  // 1 bit per element of an op's int8 output: actMin < q < actMax (where the gradient passes).
+  TrainMaskParams: ["input", "count", "actMin", "actMax", "mask"],
+  TrainMaskApplyParams: ["grad", "mask", "count"],
+  TrainZeroParams: ["grad", "count"], // count f32 values
+  TrainAccumulateParams: ["dst", "src", "count"], // dst += src, count f32 values
+  TrainConvParams: [
+    "input", "inH", "inW", "inC",
+    "output", "outH", "outW", "outC",
+    "kH", "kW", "strideH", "strideW", "dilH", "dilW", "padH", "padW",
+    "depthMultiplier",
+    "inputOffset", "outputOffset", "actMin", "actMax",
+    "weights", "tileCh", "tileBuf",
+    "gradOut", "gradIn", "inputScaleBits", "wScales", "scaleBuf", "gradBuf",
+    "master", "velocity", "overlay", "overlayKind", "trainChannels", "trainBias",
+  ],
+  TrainFullyConnectedParams: [
+    "input", "output", "batches", "inC", "outC",
+    "inputOffset", "filterOffset", "outputOffset", "actMin", "actMax",
+    "weights", "tileCh", "tileBuf",
+    "inChunk",
+    "gradOut", "gradIn", "inputScaleBits", "wScales", "scaleBuf", "gradBuf",
+    "master", "velocity", "overlay", "overlayKind", "trainChannels", "trainBias",
+  ],
+  TrainPoolParams: [
+    "input", "inH", "inW", "channels",
+    "output", "outH", "outW",
+    "kH", "kW", "strideH", "strideW", "padH", "padW",
+    "actMin", "actMax",
+    "gradOut", "gradIn",
+  ],
+  TrainMeanParams: [
+    "input", "output",
+    "d0", "d1", "d2", "d3",
+    "axisMask",
+    "inputZeroPoint", "outputZeroPoint", "multiplier", "shift",
+    "gradOut", "gradIn",
+  ],
 } as const;
 export type RecordName = keyof typeof RECORDS;
 
@@ -161,7 +224,43 @@ export const OP_RECORD: Record<OpName, RecordName> = {
   MEAN: "MeanParams",
   COPY: "CopyParams",
   CONV_2D_SPARSE: "ConvParams",
+  TRAIN_LOSS: "TrainLossParams",
+  TRAIN_MASK: "TrainMaskParams",
+  TRAIN_MASK_APPLY: "TrainMaskApplyParams",
+  TRAIN_ZERO: "TrainZeroParams",
+  TRAIN_ACCUMULATE: "TrainAccumulateParams",
+  TRAIN_CONV_2D: "TrainConvParams",
+  TRAIN_DEPTHWISE_CONV_2D: "TrainConvParams",
+  TRAIN_FULLY_CONNECTED: "TrainFullyConnectedParams",
+  TRAIN_AVERAGE_POOL_2D: "TrainPoolParams",
+  TRAIN_MAX_POOL_2D: "TrainPoolParams",
+  TRAIN_MEAN: "TrainMeanParams",
 };
+
+/**
+ * Training. A training .tlm carries, besides the inference op list, a training program
+ * (header trainOps*): the forward records again (same arena offsets), TRAIN_MASK records
+ * after forward ops whose activation mask the backward pass needs, then TRAIN_LOSS and
+ * the backward records in reverse order. Errors (gradients of real activation values) are
+ * f32 arena buffers. The first trainStateBytes of the arena are the persistent state:
+ * - overlays: arena copies of blob byte ranges (the overlay table maps blobOffset/bytes to
+ *   arenaOffset). Once tl_train_init has filled them, every weight read of the blob range
+ *   comes from the arena copy instead, so the forward pass sees the updated parameters.
+ *   overlayKind 0 = the layer's whole weight section (tiles as stored); 1 = channel data only:
+ *   tile t's [bias, multiplier, shift] x n at overlay + 12 * t * tileCh (bias-only layers).
+ * - master: f32 master copies in the parameters' integer units: trainChannels x perChannel
+ *   weights (output channels 0 .. trainChannels-1), then outC biases when trainBias = 1.
+ * - velocity: momentum buffers in the master's layout (-1 = none).
+ * TRAIN_CONV_2D / TRAIN_DEPTHWISE_CONV_2D / TRAIN_FULLY_CONNECTED: gradOut is the error of
+ * the op's output (already masked); first the error of the input is accumulated into gradIn
+ * (-1 = not needed) with the weights as they were, then each trained channel's gradient is
+ * computed into gradBuf (f32 x perChannel) and applied at once (SGD with QAS: the step in
+ * integer units is lr * gradient / scale^2), so no gradient tensor is ever held. wScales is
+ * the blob offset of f32 x outC weight scales, read into scaleBuf.
+ */
+export const TRAIN_OVERLAY_WORDS = 3;
+export const OVERLAY_FULL = 0;
+export const OVERLAY_CHANNEL_DATA = 1;
 
 /** Bytes of per-channel data (bias, multiplier, shift) ahead of each tile's weights. */
 export const CHANNEL_DATA_BYTES = 12;

@@ -3,8 +3,9 @@
 // (names, shapes, quantization and the plan, for inspect, run --dump and hil).
 import {
   TLM_MAGIC, TLM_VERSION, HEADER_FIELDS, HEADER_BYTES, MAX_IO, MAX_RECORD_BYTES, CHANNEL_DATA_BYTES,
-  OPCODES, OP_RECORD, RECORDS, type OpName,
+  OPCODES, OP_RECORD, RECORDS, TRAIN_OVERLAY_WORDS, type OpName,
 } from "./spec.ts";
+import type { TrainingMeta } from "../train/compile-training.ts";
 
 /** Host-side description carried in the blob. */
 export interface TlmMeta {
@@ -20,6 +21,8 @@ export interface TlmMeta {
   weightBytes: number; // weight bytes as stored in the blob (tiles incl. channel data)
   tfliteWeightBytes: number; // constant tensor bytes in the source model
   macs: number;
+  /** Present in a training .tlm. */
+  training?: TrainingMeta;
 }
 /** One planned arena buffer: a tensor (or a group sharing bytes) or an op's weight tile. */
 export interface PlanBuffer { id: string; offset: number; bytes: number; first: number; last: number }
@@ -38,25 +41,40 @@ export interface OpMeta {
 /** One op ready to encode: its record words and its weight tiles. */
 export interface EncodedOp {
   kind: OpName;
-  params: Record<string, number>; // every field of the op's params struct, except `weights`
+  params: Record<string, number>; // every field of the op's params struct, except `weights` and `blobs` fields
   tail?: number[];
   tiles?: Uint8Array; // weight section; `weights` is set to its blob offset
+  /** Training records: `weights` is the blob offset of this inference op's tiles instead. */
+  weightsFrom?: number;
+  /** Other constant data the record points at (field name -> bytes), e.g. a layer's weight scales. */
+  blobs?: Record<string, Uint8Array>;
 }
 
-export function writeTlm(ops: EncodedOp[], arenaBytes: number, io: { inputs: [number, number][]; outputs: [number, number][] }, meta: TlmMeta): Uint8Array {
+/** The training part of a training .tlm (see "Training" in spec.ts). */
+export interface TrainSection {
+  ops: EncodedOp[];
+  stateBytes: number;
+  /** Arena copies of blob ranges: `bytes` bytes at byte `start` of inference op `op`'s tiles. */
+  overlays: { op: number; start: number; bytes: number; arenaOffset: number }[];
+}
+
+export function writeTlm(ops: EncodedOp[], arenaBytes: number, io: { inputs: [number, number][]; outputs: [number, number][] }, meta: TlmMeta, train?: TrainSection): Uint8Array {
   if (io.inputs.length > MAX_IO || io.outputs.length > MAX_IO) throw new Error(`tinyloop supports at most ${MAX_IO} inputs and ${MAX_IO} outputs`);
-  const recordBytes = ops.map((op) => 8 + 4 * (RECORDS[OP_RECORD[op.kind]].length + (op.tail?.length ?? 0)));
-  const maxRecord = Math.max(0, ...recordBytes);
+  const trainOps = train?.ops ?? [];
+  const recordBytesOf = (list: EncodedOp[]) => list.map((op) => 8 + 4 * (RECORDS[OP_RECORD[op.kind]].length + (op.tail?.length ?? 0)));
+  const recordBytes = recordBytesOf(ops), trainRecordBytes = recordBytesOf(trainOps);
+  const maxRecord = Math.max(0, ...recordBytes, ...trainRecordBytes);
   if (maxRecord > MAX_RECORD_BYTES) throw new Error(`an op record needs ${maxRecord} bytes; the engine holds ${MAX_RECORD_BYTES}`);
-  const opsOffset = HEADER_BYTES;
-  const opsBytes = recordBytes.reduce((a, b) => a + b, 0);
-  let cursor = opsOffset + opsBytes;
-  const weightOffsets = ops.map((op) => {
-    if (!op.tiles) return 0;
-    const at = cursor;
-    cursor += Math.ceil(op.tiles.length / 4) * 4;
-    return at;
-  });
+  const sum = (a: number[]) => a.reduce((x, y) => x + y, 0);
+  const opsOffset = HEADER_BYTES, opsBytes = sum(recordBytes);
+  const trainOpsOffset = train ? opsOffset + opsBytes : 0, trainOpsBytes = sum(trainRecordBytes);
+  let cursor = opsOffset + opsBytes + trainOpsBytes;
+  const place = (bytes: Uint8Array) => { const at = cursor; cursor += Math.ceil(bytes.length / 4) * 4; return at; };
+  const weightOffsets = ops.map((op) => (op.tiles ? place(op.tiles) : 0));
+  const blobOffsets = trainOps.map((op) => Object.fromEntries(Object.entries(op.blobs ?? {}).map(([f, b]) => [f, place(b)])));
+  const overlays = train?.overlays ?? [];
+  const overlayOffset = train ? cursor : 0;
+  cursor += overlays.length * 4 * TRAIN_OVERLAY_WORDS;
   const metaOffset = cursor;
   meta.weightBytes = ops.reduce((s, op) => s + (op.tiles?.length ?? 0), 0);
   const metaJson = new TextEncoder().encode(JSON.stringify(meta));
@@ -67,6 +85,8 @@ export function writeTlm(ops: EncodedOp[], arenaBytes: number, io: { inputs: [nu
     magic: TLM_MAGIC, version: TLM_VERSION, blobBytes: blob.length, arenaBytes, opCount: ops.length,
     opsOffset, opsBytes, metaOffset, metaBytes: metaJson.length, maxRecordBytes: maxRecord,
     numInputs: io.inputs.length, numOutputs: io.outputs.length,
+    trainOpsOffset, trainOpsBytes, trainOpCount: trainOps.length, trainStateBytes: train?.stateBytes ?? 0,
+    overlayOffset, overlayCount: overlays.length,
   };
   HEADER_FIELDS.forEach((f, i) => dv.setUint32(4 * i, header[f] >>> 0, true));
   [...io.inputs, ...io.outputs].forEach(([offset, bytes], i) => {
@@ -74,18 +94,33 @@ export function writeTlm(ops: EncodedOp[], arenaBytes: number, io: { inputs: [nu
     dv.setUint32(4 * HEADER_FIELDS.length + 8 * i + 4, bytes, true);
   });
 
-  let at = opsOffset;
-  ops.forEach((op, i) => {
-    dv.setInt32(at, OPCODES[op.kind], true);
-    dv.setInt32(at + 4, recordBytes[i], true);
-    const words = RECORDS[OP_RECORD[op.kind]].map((f) => {
-      const v = f === "weights" ? weightOffsets[i] : op.params[f];
-      if (v === undefined || !Number.isInteger(v)) throw new Error(`${op.kind} record field ${f} has no integer value (${v})`);
-      return v;
+  const writeRecords = (list: EncodedOp[], sizes: number[], at: number, fieldOffset: (i: number, f: string) => number | undefined) => {
+    list.forEach((op, i) => {
+      dv.setInt32(at, OPCODES[op.kind], true);
+      dv.setInt32(at + 4, sizes[i], true);
+      const words = RECORDS[OP_RECORD[op.kind]].map((f) => {
+        const v = fieldOffset(i, f) ?? op.params[f];
+        if (v === undefined || !Number.isInteger(v)) throw new Error(`${op.kind} record field ${f} has no integer value (${v})`);
+        return v;
+      });
+      [...words, ...(op.tail ?? [])].forEach((w, k) => dv.setInt32(at + 8 + 4 * k, w | 0, true));
+      at += sizes[i];
     });
-    [...words, ...(op.tail ?? [])].forEach((w, k) => dv.setInt32(at + 8 + 4 * k, w | 0, true));
-    at += recordBytes[i];
-    if (op.tiles) blob.set(op.tiles, weightOffsets[i]);
+  };
+  writeRecords(ops, recordBytes, opsOffset, (i, f) => (f === "weights" ? weightOffsets[i] : undefined));
+  writeRecords(trainOps, trainRecordBytes, trainOpsOffset, (i, f) => {
+    if (f === "weights" && trainOps[i].weightsFrom !== undefined) return weightOffsets[trainOps[i].weightsFrom!];
+    return blobOffsets[i][f];
+  });
+  ops.forEach((op, i) => { if (op.tiles) blob.set(op.tiles, weightOffsets[i]); });
+  trainOps.forEach((op, i) => Object.entries(op.blobs ?? {}).forEach(([f, b]) => blob.set(b, blobOffsets[i][f])));
+  overlays.forEach((o, i) => {
+    const tiles = ops[o.op]?.tiles;
+    if (!tiles || o.start < 0 || o.start + o.bytes > tiles.length) throw new Error(`overlay ${i} lies outside op ${o.op}'s weights`);
+    const at = overlayOffset + 4 * TRAIN_OVERLAY_WORDS * i;
+    dv.setUint32(at, weightOffsets[o.op] + o.start, true);
+    dv.setUint32(at + 4, o.bytes, true);
+    dv.setUint32(at + 8, o.arenaOffset, true);
   });
   blob.set(metaJson, metaOffset);
   return blob;

@@ -10,7 +10,7 @@ import { sparseTileBytes, sparseBlockBytes } from "../format/tlm.ts";
 import type { Lowered, LoweredOp } from "./lower.ts";
 
 const ALIGN = 4;
-const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
+export const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
 
 export interface Buffer {
   id: string; // "t<index>" for a tensor group (its root), "s<op>" for an op's scratch
@@ -145,6 +145,17 @@ function placeInOrder(order: Buffer[]): number {
   return end;
 }
 
+/** Sets every buffer's offset (first-fit in several orders, keeping the smallest); returns the arena end. */
+export function placeBuffers(buffers: Buffer[]): number {
+  let bestEnd = Infinity, bestOffsets: number[] = [];
+  for (const order of PLACEMENT_ORDERS) {
+    const end = placeInOrder([...buffers].sort(order));
+    if (end < bestEnd) { bestEnd = end; bestOffsets = buffers.map((b) => b.offset); }
+  }
+  buffers.forEach((b, i) => { b.offset = bestOffsets[i]; });
+  return buffers.length ? bestEnd : 0;
+}
+
 function place(g: Graph, lowered: Lowered, tiles: Map<number, TileShape>): Plan {
   const n = lowered.ops.length;
   const groupOf = new Map<number, number>(); // tensor -> group root
@@ -189,13 +200,7 @@ function place(g: Graph, lowered: Lowered, tiles: Map<number, TileShape>): Plan 
     buffers.push({ id: `s${i}`, bytes: align(tile.bytes), first: i, last: i, offset: -1 });
   }
 
-  // First-fit placement is sensitive to order; try a few and keep the smallest arena.
-  let bestEnd = Infinity, bestOffsets: number[] = [];
-  for (const order of PLACEMENT_ORDERS) {
-    const end = placeInOrder([...buffers].sort(order));
-    if (end < bestEnd) { bestEnd = end; bestOffsets = buffers.map((b) => b.offset); }
-  }
-  buffers.forEach((b, i) => { b.offset = bestOffsets[i]; });
+  placeBuffers(buffers);
 
   const tensorOffset = new Map<number, number>();
   const byId = new Map(buffers.map((b) => [b.id, b]));

@@ -10,6 +10,8 @@ const MEANING: Record<number, string> = {
   [STATUS.MEMORY]: "the engine could not get enough memory for the planned arena",
   [STATUS.KERNEL]: "a kernel rejected its parameters",
   [STATUS.DONE]: "all ops have already run",
+  [STATUS.NOT_TRAINABLE]: "the model is not a training .tlm (compile it for training: tinyloop train ... or compileTraining) or training was not initialized",
+  [STATUS.BAD_LABEL]: "the label is not one of the model's classes",
   [STATUS.TRAP]: "the engine trapped (an out-of-bounds access or similar); the model blob is corrupt or this is an engine bug",
 };
 

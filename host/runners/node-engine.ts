@@ -26,7 +26,17 @@ interface EngineExports {
   tl_begin(): void;
   tl_step(): number;
   tl_invoke(): number;
+  tl_train_init(): number;
+  tl_train_set_lr(bits: number): void;
+  tl_train_set_momentum(bits: number): void;
+  tl_train_step(label: number): number;
+  tl_train_loss_bits(): number;
+  tl_train_state_offset(): number;
+  tl_train_state_bytes(): number;
 }
+
+const f32Bits = (x: number) => { const v = new DataView(new ArrayBuffer(4)); v.setFloat32(0, x, true); return v.getUint32(0, true); };
+const bitsF32 = (b: number) => { const v = new DataView(new ArrayBuffer(4)); v.setUint32(0, b >>> 0, true); return v.getFloat32(0, true); };
 
 let compiled: WebAssembly.Module | undefined;
 function engineModule(): WebAssembly.Module {
@@ -110,6 +120,37 @@ export class NodeEngine {
 
   invoke(): void {
     this.check(this.guarded("invoke", () => this.e.tl_invoke()), "invoke");
+  }
+
+  // ---- training (a training .tlm) ----
+
+  /** Copies the trained parameters into the arena state; later forward passes use them. */
+  trainInit(): void {
+    this.check(this.guarded("train init", () => this.e.tl_train_init()), "train init");
+  }
+
+  trainConfig(lr: number, momentum = 0): void {
+    this.e.tl_train_set_lr(f32Bits(lr));
+    this.e.tl_train_set_momentum(f32Bits(momentum));
+  }
+
+  /** One SGD step on one labeled sample; returns the loss and this sample's forward output. */
+  trainStep(input: Uint8Array, label: number): { loss: number; output: Uint8Array } {
+    this.setInput(input);
+    this.check(this.guarded("train step", () => this.e.tl_train_step(label)), "train step");
+    return { loss: bitsF32(this.e.tl_train_loss_bits()), output: this.output() };
+  }
+
+  /** The persistent training state (what a checkpoint holds), copied. */
+  trainState(): Uint8Array {
+    return this.arenaSlice(this.e.tl_train_state_offset() >>> 0, this.e.tl_train_state_bytes() >>> 0);
+  }
+
+  /** Writes a saved training state back (after trainInit). */
+  restoreTrainState(state: Uint8Array): void {
+    const want = this.e.tl_train_state_bytes() >>> 0;
+    if (state.length !== want) throw new Error(`training state has ${state.length} bytes but this model's is ${want}; it belongs to another model or scheme`);
+    this.view(this.e.tl_arena_ptr() + (this.e.tl_train_state_offset() >>> 0), want).set(state);
   }
 
   /** Runs op by op, calling `after(opIndex)` once each op has finished. */

@@ -99,6 +99,13 @@ static const struct { const char *name; uint8_t params, results; } EXPORTS[] = {
   [ENG_OP_INDEX] = { "tl_op_index", 0, 1 },
   [ENG_BEGIN] = { "tl_begin", 0, 0 },
   [ENG_STEP] = { "tl_step", 0, 1 },
+  [ENG_TRAIN_INIT] = { "tl_train_init", 0, 1 },
+  [ENG_TRAIN_SET_LR] = { "tl_train_set_lr", 1, 0 },
+  [ENG_TRAIN_SET_MOMENTUM] = { "tl_train_set_momentum", 1, 0 },
+  [ENG_TRAIN_STEP] = { "tl_train_step", 1, 1 },
+  [ENG_TRAIN_LOSS_BITS] = { "tl_train_loss_bits", 0, 1 },
+  [ENG_TRAIN_STATE_OFFSET] = { "tl_train_state_offset", 0, 1 },
+  [ENG_TRAIN_STATE_BYTES] = { "tl_train_state_bytes", 0, 1 },
 };
 #define EXPORT_COUNT (sizeof EXPORTS / sizeof EXPORTS[0])
 static wasm_function_inst_t g_funcs[EXPORT_COUNT];

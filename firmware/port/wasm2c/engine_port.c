@@ -43,6 +43,13 @@ static uint32_t dispatch(engine_fn_t fn, uint32_t arg) {
     case ENG_OP_INDEX: return Z_engineZ_tl_op_index(&g_inst);
     case ENG_BEGIN: Z_engineZ_tl_begin(&g_inst); return 0;
     case ENG_STEP: return Z_engineZ_tl_step(&g_inst);
+    case ENG_TRAIN_INIT: return Z_engineZ_tl_train_init(&g_inst);
+    case ENG_TRAIN_SET_LR: Z_engineZ_tl_train_set_lr(&g_inst, arg); return 0;
+    case ENG_TRAIN_SET_MOMENTUM: Z_engineZ_tl_train_set_momentum(&g_inst, arg); return 0;
+    case ENG_TRAIN_STEP: return Z_engineZ_tl_train_step(&g_inst, arg);
+    case ENG_TRAIN_LOSS_BITS: return Z_engineZ_tl_train_loss_bits(&g_inst);
+    case ENG_TRAIN_STATE_OFFSET: return Z_engineZ_tl_train_state_offset(&g_inst);
+    case ENG_TRAIN_STATE_BYTES: return Z_engineZ_tl_train_state_bytes(&g_inst);
   }
   return 0;
 }

@@ -10,6 +10,14 @@ typedef enum {
   ENG_ARENA_PTR, ENG_OP_INDEX,
   ENG_BEGIN, /* tl_begin: rewind to the first op; result 0 */
   ENG_STEP,  /* tl_step: run the next op; result = engine status (DONE after the last) */
+  /* Training (a training .tlm): */
+  ENG_TRAIN_INIT,         /* state from the blob's parameters, momentum zeroed; result = status */
+  ENG_TRAIN_SET_LR,       /* arg = f32 bits; result 0 */
+  ENG_TRAIN_SET_MOMENTUM, /* arg = f32 bits; result 0 */
+  ENG_TRAIN_STEP,         /* arg = label; forward on input 0, loss, backward, update; result = status */
+  ENG_TRAIN_LOSS_BITS,    /* f32 bits of the last step's loss */
+  ENG_TRAIN_STATE_OFFSET, /* arena offset of the persistent training state */
+  ENG_TRAIN_STATE_BYTES,  /* its size: what a checkpoint saves */
 } engine_fn_t;
 
 /* Fresh instance: zeroed memory, initial globals, the module's start function run.

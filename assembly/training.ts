@@ -1,0 +1,294 @@
+// Runs the training-only records of a training .tlm (see "Training" in host/format/spec.ts):
+// loss, activation masks, error bookkeeping, and the backward + in-place update of
+// weighted layers. Like exec.ts, every buffer a record names is checked against the arena.
+import {
+  CHANNEL_DATA_BYTES, OVERLAY_FULL, OVERLAY_CHANNEL_DATA, RECORD_PARAMS,
+  STATUS_OK, STATUS_BAD_RECORD, STATUS_OUT_OF_ARENA, STATUS_READ_FAILED, STATUS_BAD_LABEL,
+  OP_TRAIN_LOSS, OP_TRAIN_MASK, OP_TRAIN_MASK_APPLY, OP_TRAIN_ZERO, OP_TRAIN_ACCUMULATE,
+  OP_TRAIN_CONV_2D, OP_TRAIN_DEPTHWISE_CONV_2D, OP_TRAIN_FULLY_CONNECTED,
+  OP_TRAIN_AVERAGE_POOL_2D, OP_TRAIN_MAX_POOL_2D, OP_TRAIN_MEAN,
+  ConvParams, FullyConnectedParams, PoolParams, MeanParams,
+  TrainLossParams, TrainMaskParams, TrainMaskApplyParams, TrainZeroParams, TrainAccumulateParams,
+  TrainConvParams, TrainFullyConnectedParams, TrainPoolParams, TrainMeanParams,
+} from "./format";
+import { ARENA, touch } from "./arena";
+import { tl_read } from "./io";
+import { readWeights } from "./overlay";
+import { RECORD, size } from "./exec";
+import { conv2d_backward_input_f32, conv2d_weight_grad_f32 } from "./train/conv2d_backward";
+import { depthwise_conv2d_backward_input_f32, depthwise_conv2d_weight_grad_f32 } from "./train/depthwise_conv2d_backward";
+import { fully_connected_backward_input_f32, fully_connected_weight_grad_f32 } from "./train/fully_connected_backward";
+import { average_pool_backward_f32, max_pool_backward_f32 } from "./train/pool_backward";
+import { mean_backward_f32 } from "./train/mean_backward";
+import { sgd_update_f32 } from "./train/sgd";
+import { activation_mask_pack, activation_mask_apply_f32 } from "./train/activation_mask";
+import { softmax_cross_entropy_f32 } from "./train/softmax_cross_entropy";
+import { accumulate_f32 } from "./train/elementwise";
+import { store_weights_s8, store_bias_s32 } from "./train/materialize";
+
+/** Hyperparameters (tl_train_set_lr / tl_train_set_momentum) and the last step's results. */
+export let learningRate: f32 = 0.01;
+export let momentum: f32 = 0.0;
+export let label: i32 = 0;
+export let loss: f32 = 0.0;
+
+export function setLearningRate(v: f32): void { learningRate = v; }
+export function setMomentum(v: f32): void { momentum = v; }
+export function setLabel(v: i32): void { label = v; }
+
+/** Runs the training record in RECORD (opcode >= 32). */
+export function execTrainRecord(): i32 {
+  const opcode = load<i32>(RECORD);
+  const p = RECORD + RECORD_PARAMS;
+  switch (opcode) {
+    case OP_TRAIN_LOSS: return execLoss(changetype<TrainLossParams>(p));
+    case OP_TRAIN_MASK: {
+      const q = changetype<TrainMaskParams>(p);
+      if (!touch(q.input, q.count) || !touch(q.mask, maskBytes(q.count))) return STATUS_OUT_OF_ARENA;
+      activation_mask_pack(ARENA + <usize>q.input, q.count, q.actMin, q.actMax, ARENA + <usize>q.mask);
+      return STATUS_OK;
+    }
+    case OP_TRAIN_MASK_APPLY: {
+      const q = changetype<TrainMaskApplyParams>(p);
+      if (!touch(q.grad, size(q.count, 4)) || !touch(q.mask, maskBytes(q.count))) return STATUS_OUT_OF_ARENA;
+      activation_mask_apply_f32(ARENA + <usize>q.grad, ARENA + <usize>q.mask, q.count);
+      return STATUS_OK;
+    }
+    case OP_TRAIN_ZERO: {
+      const q = changetype<TrainZeroParams>(p);
+      if (!touch(q.grad, size(q.count, 4))) return STATUS_OUT_OF_ARENA;
+      memory.fill(ARENA + <usize>q.grad, 0, <usize>q.count << 2);
+      return STATUS_OK;
+    }
+    case OP_TRAIN_ACCUMULATE: {
+      const q = changetype<TrainAccumulateParams>(p);
+      if (!touch(q.dst, size(q.count, 4)) || !touch(q.src, size(q.count, 4))) return STATUS_OUT_OF_ARENA;
+      accumulate_f32(ARENA + <usize>q.dst, ARENA + <usize>q.src, q.count);
+      return STATUS_OK;
+    }
+    case OP_TRAIN_CONV_2D:
+    case OP_TRAIN_DEPTHWISE_CONV_2D: return execTrainConv(opcode, changetype<TrainConvParams>(p));
+    case OP_TRAIN_FULLY_CONNECTED: return execTrainFullyConnected(changetype<TrainFullyConnectedParams>(p));
+    case OP_TRAIN_AVERAGE_POOL_2D:
+    case OP_TRAIN_MAX_POOL_2D: {
+      const q = changetype<TrainPoolParams>(p);
+      const inN = size(q.inH, q.inW, q.channels), outN = size(q.outH, q.outW, q.channels);
+      if (!touch(q.gradOut, size(outN, 4)) || !touch(q.gradIn, size(inN, 4))) return STATUS_OUT_OF_ARENA;
+      const fwd = changetype<PoolParams>(p);
+      if (opcode == OP_TRAIN_AVERAGE_POOL_2D) {
+        average_pool_backward_f32(fwd, ARENA + <usize>q.gradOut, ARENA + <usize>q.gradIn);
+      } else {
+        if (!touch(q.input, inN)) return STATUS_OUT_OF_ARENA;
+        max_pool_backward_f32(fwd, ARENA + <usize>q.input, ARENA + <usize>q.gradOut, ARENA + <usize>q.gradIn);
+      }
+      return STATUS_OK;
+    }
+    case OP_TRAIN_MEAN: {
+      const q = changetype<TrainMeanParams>(p);
+      const m = q.axisMask;
+      const outN = size((m & 1) ? 1 : q.d0, (m & 2) ? 1 : q.d1, (m & 4) ? 1 : q.d2, (m & 8) ? 1 : q.d3);
+      if (!touch(q.gradOut, size(outN, 4)) || !touch(q.gradIn, size(size(q.d0, q.d1, q.d2, q.d3), 4))) return STATUS_OUT_OF_ARENA;
+      mean_backward_f32(changetype<MeanParams>(p), ARENA + <usize>q.gradOut, ARENA + <usize>q.gradIn);
+      return STATUS_OK;
+    }
+  }
+  return STATUS_BAD_RECORD;
+}
+
+function maskBytes(count: i32): i32 { return count < 0 ? -1 : (count + 7) >> 3; }
+
+function execLoss(q: TrainLossParams): i32 {
+  if (!touch(q.logits, q.count) || !touch(q.grad, size(q.count, 4))) return STATUS_OUT_OF_ARENA;
+  if (label < 0 || label >= q.count) return STATUS_BAD_LABEL;
+  loss = softmax_cross_entropy_f32(ARENA + <usize>q.logits, q.count, reinterpret<f32>(q.scaleBits), q.zeroPoint, label, ARENA + <usize>q.grad);
+  return STATUS_OK;
+}
+
+// ---- weighted layers ----
+
+/** Where a trained layer's parameters are: its overlay, tile shape and master copies. */
+class Trained {
+  outC: i32 = 0;
+  perChannel: i32 = 0;
+  tileCh: i32 = 0;
+  overlay: i32 = 0;
+  overlayKind: i32 = 0;
+  master: i32 = 0;
+  velocity: i32 = 0;
+  trainChannels: i32 = 0;
+  trainBias: i32 = 0;
+}
+const layer = new Trained();
+
+/** Arena offset of output channel oc's [bias, multiplier, shift] in the layer's overlay. */
+function channelDataAt(oc: i32): i32 {
+  if (layer.overlayKind == OVERLAY_CHANNEL_DATA) return layer.overlay + oc * CHANNEL_DATA_BYTES;
+  const t = oc / layer.tileCh, j = oc - t * layer.tileCh;
+  return layer.overlay + t * layer.tileCh * (CHANNEL_DATA_BYTES + layer.perChannel) + j * CHANNEL_DATA_BYTES;
+}
+
+/** Arena offset of output channel oc's weights in a whole-layer overlay. */
+function weightsAt(oc: i32): i32 {
+  const t = oc / layer.tileCh, j = oc - t * layer.tileCh;
+  const n = min(layer.tileCh, layer.outC - t * layer.tileCh);
+  return layer.overlay + t * layer.tileCh * (CHANNEL_DATA_BYTES + layer.perChannel) + n * CHANNEL_DATA_BYTES + j * layer.perChannel;
+}
+
+/** Master (and velocity) offsets: trainChannels x perChannel weights, then outC biases. */
+function masterBiasAt(base: i32, oc: i32): i32 { return base + ((layer.trainChannels * layer.perChannel + oc) << 2); }
+
+/** Checks the layer's state buffers once per record, so the per-channel loops need no checks. */
+function checkLayer(): bool {
+  const l = layer;
+  if (l.outC <= 0 || l.perChannel <= 0 || l.tileCh <= 0 || l.trainChannels < 0 || l.trainChannels > l.outC) return false;
+  if (l.overlayKind != OVERLAY_FULL && l.overlayKind != OVERLAY_CHANNEL_DATA) return false;
+  if (l.trainChannels > 0 && l.overlayKind != OVERLAY_FULL) return false;
+  if (l.trainChannels == 0 && l.trainBias == 0) return true;
+  const overlayBytes = l.overlayKind == OVERLAY_FULL ? size(l.outC, CHANNEL_DATA_BYTES + l.perChannel) : size(l.outC, CHANNEL_DATA_BYTES);
+  const masterWords = size(l.trainChannels, l.perChannel) + (l.trainBias != 0 ? l.outC : 0);
+  if (!touch(l.overlay, overlayBytes) || !touch(l.master, size(masterWords, 4))) return false;
+  return l.velocity < 0 || touch(l.velocity, size(masterWords, 4));
+}
+
+function loadLayer(outC: i32, perChannel: i32, tileCh: i32, overlay: i32, overlayKind: i32, master: i32, velocity: i32, trainChannels: i32, trainBias: i32): void {
+  layer.outC = outC; layer.perChannel = perChannel; layer.tileCh = tileCh;
+  layer.overlay = overlay; layer.overlayKind = overlayKind; layer.master = master; layer.velocity = velocity;
+  layer.trainChannels = trainChannels; layer.trainBias = trainBias;
+}
+
+/** Reads the layer's f32 weight scales from the blob into scaleBuf. */
+function readScales(wScales: i32, scaleBuf: i32, outC: i32): i32 {
+  if (!touch(scaleBuf, size(outC, 4))) return STATUS_OUT_OF_ARENA;
+  return tl_read(<u32>wScales, ARENA + <usize>scaleBuf, <u32>(outC << 2)) != 0 ? STATUS_READ_FAILED : STATUS_OK;
+}
+
+const KIND_CONV: i32 = 0, KIND_DEPTHWISE: i32 = 1, KIND_FC: i32 = 2;
+
+/** Accumulates the input's error, one weight tile at a time (weights as they were before this step's update). */
+function propagate(kind: i32, p: usize, weights: i32, tileBuf: i32, gradOut: usize, gradIn: usize, scales: usize): i32 {
+  const tileBytes = size(layer.tileCh, CHANNEL_DATA_BYTES + layer.perChannel);
+  if (tileBytes < 0) return STATUS_BAD_RECORD;
+  if (!touch(tileBuf, tileBytes)) return STATUS_OUT_OF_ARENA;
+  const buf = ARENA + <usize>tileBuf;
+  for (let oc0 = 0, t = 0; oc0 < layer.outC; oc0 += layer.tileCh, t++) {
+    const n = min(layer.tileCh, layer.outC - oc0);
+    const src = <u64><u32>weights + <u64>t * <u64>tileBytes;
+    if (src > <u64>u32.MAX_VALUE) return STATUS_READ_FAILED;
+    if (readWeights(<u32>src, buf, <u32>(n * (CHANNEL_DATA_BYTES + layer.perChannel))) != 0) return STATUS_READ_FAILED;
+    if (kind == KIND_CONV) conv2d_backward_input_f32(changetype<ConvParams>(p), gradOut, gradIn, buf, oc0, oc0 + n, scales);
+    else if (kind == KIND_DEPTHWISE) depthwise_conv2d_backward_input_f32(changetype<ConvParams>(p), gradOut, gradIn, buf, oc0, oc0 + n, scales);
+    else fully_connected_backward_input_f32(changetype<FullyConnectedParams>(p), gradOut, gradIn, buf, oc0, oc0 + n, scales);
+  }
+  return STATUS_OK;
+}
+
+/**
+ * SGD with quantization-aware scaling, channel by channel, applied at once: the weight step in
+ * integer units is lr * s_x / s_w[oc] on the integer-unit gradient sum(g * (x_q - z_x)), the bias
+ * step lr / (s_x * s_w[oc]) on sum(g); the updated master is rounded back into the overlay.
+ */
+function update(kind: i32, p: usize, gradOut: usize, positions: i32, input: usize, inputZeroPoint: i32, inputScale: f32, scales: usize, gradBuf: i32): i32 {
+  if (!touch(gradBuf, size(layer.perChannel, 4))) return STATUS_OUT_OF_ARENA;
+  const grad = ARENA + <usize>gradBuf;
+  const vel = layer.velocity >= 0 ? ARENA + <usize>layer.velocity : 0;
+  for (let oc = 0; oc < layer.outC; oc++) {
+    const sw = load<f32>(scales + (<usize>oc << 2));
+    let biasGrad: f32 = 0;
+    if (oc < layer.trainChannels) {
+      if (kind == KIND_CONV) biasGrad = conv2d_weight_grad_f32(changetype<ConvParams>(p), gradOut, input, inputZeroPoint, oc, grad);
+      else if (kind == KIND_DEPTHWISE) biasGrad = depthwise_conv2d_weight_grad_f32(changetype<ConvParams>(p), gradOut, input, inputZeroPoint, oc, grad);
+      else biasGrad = fully_connected_weight_grad_f32(changetype<FullyConnectedParams>(p), gradOut, input, inputZeroPoint, oc, grad);
+      const at = layer.master + ((oc * layer.perChannel) << 2);
+      sgd_update_f32(ARENA + <usize>at, grad, layer.perChannel, learningRate * inputScale / sw,
+        vel != 0 ? ARENA + <usize>(layer.velocity + ((oc * layer.perChannel) << 2)) : 0, momentum);
+      store_weights_s8(ARENA + <usize>at, ARENA + <usize>weightsAt(oc), layer.perChannel);
+    } else if (layer.trainBias != 0) {
+      biasGrad = channelSum(gradOut, positions, oc);
+    }
+    if (layer.trainBias != 0) {
+      store<f32>(grad, biasGrad);
+      const at = masterBiasAt(layer.master, oc);
+      sgd_update_f32(ARENA + <usize>at, grad, 1, learningRate / (inputScale * sw),
+        vel != 0 ? ARENA + <usize>masterBiasAt(layer.velocity, oc) : 0, momentum);
+      store<i32>(ARENA + <usize>channelDataAt(oc), store_bias_s32(load<f32>(ARENA + <usize>at)));
+    }
+  }
+  return STATUS_OK;
+}
+
+/** sum over positions of gradOut[p][oc]: a bias gradient. */
+function channelSum(gradOut: usize, positions: i32, oc: i32): f32 {
+  let s: f32 = 0;
+  for (let i = 0; i < positions; i++) s += load<f32>(gradOut + (<usize>(i * layer.outC + oc) << 2));
+  return s;
+}
+
+function execTrainConv(opcode: i32, q: TrainConvParams): i32 {
+  const kind = opcode == OP_TRAIN_CONV_2D ? KIND_CONV : KIND_DEPTHWISE;
+  const inN = size(q.inH, q.inW, q.inC), outN = size(q.outH, q.outW, q.outC);
+  const perChannel = kind == KIND_CONV ? size(q.kH, q.kW, q.inC) : size(q.kH, q.kW);
+  if (perChannel <= 0 || inN < 0 || outN < 0) return STATUS_BAD_RECORD;
+  loadLayer(q.outC, perChannel, q.tileCh, q.overlay, q.overlayKind, q.master, q.velocity, q.trainChannels, q.trainBias);
+  return trainWeighted(kind, changetype<usize>(q), q.weights, q.tileBuf, q.gradOut, q.gradIn, inN, outN, size(q.outH, q.outW),
+    q.input, -q.inputOffset, q.inputScaleBits, q.wScales, q.scaleBuf, q.gradBuf);
+}
+
+function execTrainFullyConnected(q: TrainFullyConnectedParams): i32 {
+  const inN = size(q.batches, q.inC), outN = size(q.batches, q.outC);
+  if (q.inC <= 0 || inN < 0 || outN < 0 || q.inChunk != q.inC) return STATUS_BAD_RECORD;
+  loadLayer(q.outC, q.inC, q.tileCh, q.overlay, q.overlayKind, q.master, q.velocity, q.trainChannels, q.trainBias);
+  return trainWeighted(KIND_FC, changetype<usize>(q), q.weights, q.tileBuf, q.gradOut, q.gradIn, inN, outN, q.batches,
+    q.input, -q.inputOffset, q.inputScaleBits, q.wScales, q.scaleBuf, q.gradBuf);
+}
+
+function trainWeighted(kind: i32, p: usize, weights: i32, tileBuf: i32, gradOut: i32, gradIn: i32, inN: i32, outN: i32, positions: i32,
+  input: i32, inputZeroPoint: i32, inputScaleBits: i32, wScales: i32, scaleBuf: i32, gradBuf: i32): i32 {
+  if (!checkLayer()) return STATUS_OUT_OF_ARENA;
+  if (!touch(gradOut, size(outN, 4))) return STATUS_OUT_OF_ARENA;
+  let s = readScales(wScales, scaleBuf, layer.outC);
+  if (s != STATUS_OK) return s;
+  const scales = ARENA + <usize>scaleBuf;
+  if (gradIn >= 0) {
+    if (!touch(gradIn, size(inN, 4))) return STATUS_OUT_OF_ARENA;
+    s = propagate(kind, p, weights, tileBuf, ARENA + <usize>gradOut, ARENA + <usize>gradIn, scales);
+    if (s != STATUS_OK) return s;
+  }
+  if (layer.trainChannels == 0 && layer.trainBias == 0) return STATUS_OK;
+  if (layer.trainChannels > 0 && !touch(input, inN)) return STATUS_OUT_OF_ARENA;
+  return update(kind, p, ARENA + <usize>gradOut, positions, ARENA + <usize>input, inputZeroPoint,
+    reinterpret<f32>(inputScaleBits), scales, gradBuf);
+}
+
+// ---- the training state ----
+
+/** Fills the masters (and zeroes the velocities) of the layer a TRAIN_* weighted record names, from its overlay. */
+export function initLayerState(): i32 {
+  const opcode = load<i32>(RECORD);
+  const p = RECORD + RECORD_PARAMS;
+  if (opcode == OP_TRAIN_CONV_2D || opcode == OP_TRAIN_DEPTHWISE_CONV_2D) {
+    const q = changetype<TrainConvParams>(p);
+    const perChannel = opcode == OP_TRAIN_CONV_2D ? size(q.kH, q.kW, q.inC) : size(q.kH, q.kW);
+    loadLayer(q.outC, perChannel, q.tileCh, q.overlay, q.overlayKind, q.master, q.velocity, q.trainChannels, q.trainBias);
+  } else if (opcode == OP_TRAIN_FULLY_CONNECTED) {
+    const q = changetype<TrainFullyConnectedParams>(p);
+    loadLayer(q.outC, q.inC, q.tileCh, q.overlay, q.overlayKind, q.master, q.velocity, q.trainChannels, q.trainBias);
+  } else {
+    return STATUS_OK;
+  }
+  if (!checkLayer()) return STATUS_OUT_OF_ARENA;
+  const l = layer;
+  for (let oc = 0; oc < l.trainChannels; oc++) {
+    const w = ARENA + <usize>weightsAt(oc), m = ARENA + <usize>(l.master + ((oc * l.perChannel) << 2));
+    for (let k = 0; k < l.perChannel; k++) store<f32>(m + (<usize>k << 2), <f32>load<i8>(w + <usize>k));
+  }
+  if (l.trainBias != 0) {
+    for (let oc = 0; oc < l.outC; oc++) {
+      store<f32>(ARENA + <usize>masterBiasAt(l.master, oc), <f32>load<i32>(ARENA + <usize>channelDataAt(oc)));
+    }
+  }
+  if (l.velocity >= 0) {
+    const words = l.trainChannels * l.perChannel + (l.trainBias != 0 ? l.outC : 0);
+    memory.fill(ARENA + <usize>l.velocity, 0, <usize>words << 2);
+  }
+  return STATUS_OK;
+}

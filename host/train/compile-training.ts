@@ -1,0 +1,343 @@
+// The training compiler: from an int8 TFLite model and an update scheme to a training
+// .tlm (see "Training" in host/format/spec.ts). It prunes the backward pass to what the
+// scheme needs (errors flow only as far back as the earliest trained layer), orders each
+// layer's work so its update is applied as soon as its gradient is known (operator
+// reordering: no gradient tensor is ever held), and plans one arena for forward, backward
+// and the persistent training state, so the step's peak memory is known before anything runs.
+import { basename } from "node:path";
+import { importTflite } from "../import/tflite.ts";
+import { type Graph, elementCount, tensorBytes } from "../graph/graph.ts";
+import { firstFloatTensor } from "../float/interpreter.ts";
+import { lower, UnsupportedError, type Lowered, type LoweredOp } from "../passes/lower.ts";
+import { align, placeBuffers, rootOf, tileShape, type Buffer, type Plan, type TileShape } from "../passes/plan.ts";
+import { CHANNEL_DATA_BYTES, OVERLAY_CHANNEL_DATA, OVERLAY_FULL, TRAIN_OVERLAY_WORDS, type OpName } from "../format/spec.ts";
+import { encodeTiles, writeTlm, type EncodedOp, type TrainSection } from "../format/tlm.ts";
+import { describe } from "../compile.ts";
+import { layerUpdates, describeScheme, type Scheme, type LayerUpdate } from "./scheme.ts";
+
+export { UnsupportedError };
+
+/** Host-side description of a training .tlm (meta.training). */
+export interface TrainingMeta {
+  scheme: string;
+  /** Planned arena for one training step, persistent state included: the training peak. */
+  arenaBytes: number;
+  stateBytes: number;
+  classes: number;
+  layers: TrainedLayer[];
+}
+
+/** One weighted layer and what training does to it. */
+export interface TrainedLayer {
+  layer: number; // weighted-layer number (scheme numbering)
+  op: number; // index in the inference op list
+  source: number; // TFLite op index
+  kind: OpName;
+  outC: number;
+  perChannel: number;
+  tileCh: number;
+  trainChannels: number;
+  trainBias: boolean;
+  /** Arena offset of the overlay (-1: not trained) and its kind (spec.ts OVERLAY_*). */
+  overlay: number;
+  overlayKind: number;
+  master: number;
+  velocity: number;
+}
+
+export interface CompiledTraining { blob: Uint8Array; training: TrainingMeta }
+
+export interface TrainingOptions { momentum?: boolean }
+
+type Field = number | { buf: string };
+interface Rec { kind: OpName; fields: Record<string, Field>; weightsFrom?: number; blobs?: Record<string, Uint8Array>; uses: string[] }
+
+export function compileTrainingTflite(bytes: Uint8Array, file: string, scheme: Scheme, options: TrainingOptions = {}): CompiledTraining {
+  const graph = importTflite(bytes, file);
+  const float = firstFloatTensor(graph);
+  if (float) throw new UnsupportedError(`${basename(file)} is a float32 model; training runs on int8 models (quantize it first with tinyloop compile --precision int8)`);
+  return compileTraining(graph, file, bytes, scheme, options);
+}
+
+export function compileTraining(g: Graph, file: string, bytes: Uint8Array, scheme: Scheme, options: TrainingOptions = {}): CompiledTraining {
+  const lowered = lower(g);
+  // Trained layers change their weights: every layer is stored dense so it can be overlaid.
+  for (const op of lowered.ops) if (op.kind === "CONV_2D_SPARSE") { op.kind = "CONV_2D"; op.channels!.sparse = false; }
+  const root = (t: number) => rootOf(lowered.aliases, t);
+  const ops = lowered.ops;
+
+  const weighted = ops.map((op, i) => (op.channels ? i : -1)).filter((i) => i >= 0);
+  if (!weighted.length) throw new UnsupportedError(`${basename(file)} has no CONV_2D, DEPTHWISE_CONV_2D or FULLY_CONNECTED layer to train`);
+  const updates = new Map<number, LayerUpdate>();
+  layerUpdates(scheme, weighted.map((i) => ops[i].channels!.outC)).forEach((u, l) => updates.set(weighted[l], u));
+  // A layer without a bias tensor trains no bias: there would be nothing to write back to the .tflite.
+  for (const [i, u] of updates) if (!(g.ops[ops[i].source].inputs[2] >= 0)) u.trainBias = false;
+  const trains = (i: number) => { const u = updates.get(i); return !!u && (u.trainChannels > 0 || u.trainBias); };
+
+  const tiles = new Map<number, TileShape>();
+  for (const i of weighted) tiles.set(i, trainingTile(ops[i]));
+
+  // The loss reads the logits: the input of a final SOFTMAX, else the model's output.
+  const last = ops[ops.length - 1];
+  const finalSoftmax = last.kind === "SOFTMAX" && g.outputs.includes(last.writes[0]);
+  const logits = root(finalSoftmax ? last.reads[0] : g.outputs[0]);
+  const logitsTensor = g.tensors[logits];
+  if (logitsTensor.dtype !== "int8") throw new UnsupportedError(`the logits tensor "${logitsTensor.name}" is ${logitsTensor.dtype}; training needs int8 logits`);
+
+  // Error at a tensor is needed when a trained layer lies upstream of it.
+  const upstream = new Set<number>();
+  ops.forEach((op, i) => {
+    if (trains(i) || op.reads.some((t) => upstream.has(root(t)))) op.writes.forEach((t) => upstream.add(root(t)));
+  });
+  if (!upstream.has(logits)) throw new UnsupportedError(`scheme ${describeScheme(scheme)} trains nothing the loss depends on`);
+
+  const recs: Rec[] = [];
+  /** Bytes of the backward records' tile, scale and gradient buffers. */
+  const scratchBytes = new Map<string, number>();
+  const tensorBuf = (t: number) => `t${root(t)}`;
+  const resolve = (op: LoweredOp, rec: number): Record<string, Field> => {
+    const f: Record<string, Field> = {};
+    for (const [k, v] of Object.entries(op.fields)) {
+      if (typeof v === "number") f[k] = v;
+      else if ("tensor" in v) f[k] = { buf: tensorBuf(v.tensor) };
+      else if ("scratch" in v) f[k] = { buf: `s${rec}` };
+    }
+    return f;
+  };
+
+  // Forward, with a mask after each clamping op the backward pass goes through.
+  const forwardRec: number[] = [];
+  const masked = new Set<number>();
+  ops.forEach((op, i) => {
+    const fields = resolve(op, recs.length);
+    const tile = tiles.get(i);
+    if (tile) { fields.tileCh = tile.tileCh; if (op.kind === "FULLY_CONNECTED") fields.inChunk = tile.inChunk; }
+    if (op.tail) throw new UnsupportedError(`op ${op.source} (${op.sourceType}) cannot be part of a training graph`);
+    forwardRec.push(recs.length);
+    recs.push({ kind: op.kind, fields, weightsFrom: op.channels ? i : undefined, uses: [...op.reads.map(tensorBuf), ...op.writes.map(tensorBuf), ...(tile ? [`s${recs.length}`] : [])] });
+    const out = op.writes[0];
+    // Every clamp masks the gradient: a fused ReLU (whose bound may well be -128 when its zero point is)
+    // and plain int8 saturation alike (straight-through estimator with clipping).
+    const clamps = typeof op.fields.actMin === "number";
+    if (clamps && upstream.has(root(out)) && !(finalSoftmax && op === last)) {
+      masked.add(i);
+      const count = elementCount(g.tensors[out].shape);
+      recs.push({ kind: "TRAIN_MASK", fields: { input: { buf: tensorBuf(out) }, count, actMin: op.fields.actMin as number, actMax: op.fields.actMax as number, mask: { buf: `m${i}` } }, uses: [tensorBuf(out), `m${i}`] });
+    }
+  });
+
+  const classes = elementCount(logitsTensor.shape);
+  recs.push({
+    kind: "TRAIN_LOSS",
+    fields: { logits: { buf: `t${logits}` }, count: classes, scaleBits: f32Bits(logitsTensor.scale[0]), zeroPoint: logitsTensor.zeroPoint[0], grad: { buf: `e${logits}` } },
+    uses: [`t${logits}`, `e${logits}`],
+  });
+  const hasError = new Set<number>([logits]);
+  /** The error buffer of tensor t, zeroed by its first writer. */
+  const errorOf = (t: number): { buf: string } => {
+    const r = root(t);
+    if (!hasError.has(r)) {
+      hasError.add(r);
+      recs.push({ kind: "TRAIN_ZERO", fields: { grad: { buf: `e${r}` }, count: elementCount(g.tensors[r].shape) }, uses: [`e${r}`] });
+    }
+    return { buf: `e${r}` };
+  };
+
+  const layers: TrainedLayer[] = [];
+  for (let i = ops.length - 1; i >= 0; i--) {
+    const op = ops[i];
+    const out = root(op.writes[0]);
+    if (finalSoftmax && op === last) continue;
+    if (!upstream.has(out) || !hasError.has(out)) continue;
+    const gradOut = { buf: `e${out}` };
+    const count = elementCount(g.tensors[out].shape);
+    if (masked.has(i)) recs.push({ kind: "TRAIN_MASK_APPLY", fields: { grad: gradOut, mask: { buf: `m${i}` }, count }, uses: [`e${out}`, `m${i}`] });
+    const needs = (t: number) => upstream.has(root(t));
+    const where = `op ${op.source} (${op.sourceType})`;
+    switch (op.kind) {
+      case "CONV_2D": case "DEPTHWISE_CONV_2D": case "FULLY_CONNECTED": {
+        const input = op.reads[0];
+        const gradIn = needs(input) ? errorOf(input) : -1;
+        const u = updates.get(i) ?? { trainChannels: 0, trainBias: false };
+        const r = recs.length;
+        const ch = op.channels!;
+        const tile = tiles.get(i)!;
+        const layer: TrainedLayer = {
+          layer: weighted.indexOf(i), op: i, source: op.source, kind: op.kind, outC: ch.outC, perChannel: ch.perChannel, tileCh: tile.tileCh,
+          trainChannels: u.trainChannels, trainBias: u.trainBias, overlay: -1, overlayKind: u.trainChannels > 0 ? OVERLAY_FULL : OVERLAY_CHANNEL_DATA,
+          master: -1, velocity: -1,
+        };
+        if (trains(i)) layers.push(layer);
+        const fields: Record<string, Field> = {
+          ...resolve(op, forwardRec[i]), tileCh: tile.tileCh, tileBuf: { buf: `bt${r}` },
+          gradOut, gradIn, inputScaleBits: f32Bits(g.tensors[input].scale[0]),
+          scaleBuf: { buf: `bs${r}` }, gradBuf: { buf: `bg${r}` },
+          // Filled in once the state is laid out (below).
+          master: trains(i) ? { buf: `master${i}` } : -1, overlay: trains(i) ? { buf: `overlay${i}` } : -1,
+          velocity: trains(i) && options.momentum ? { buf: `velocity${i}` } : -1, overlayKind: layer.overlayKind,
+          trainChannels: u.trainChannels, trainBias: u.trainBias ? 1 : 0,
+        };
+        if (op.kind === "FULLY_CONNECTED") fields.inChunk = tile.inChunk;
+        const uses = [`e${out}`, `bt${r}`, `bs${r}`, `bg${r}`];
+        if (gradIn !== -1) uses.push(gradIn.buf);
+        if (u.trainChannels > 0) uses.push(tensorBuf(input));
+        const kind: OpName = op.kind === "CONV_2D" ? "TRAIN_CONV_2D" : op.kind === "DEPTHWISE_CONV_2D" ? "TRAIN_DEPTHWISE_CONV_2D" : "TRAIN_FULLY_CONNECTED";
+        recs.push({ kind, fields, weightsFrom: i, blobs: { wScales: weightScales(g, op) }, uses });
+        scratchBytes.set(`bt${r}`, tile.bytes);
+        scratchBytes.set(`bs${r}`, 4 * ch.outC);
+        scratchBytes.set(`bg${r}`, 4 * ch.perChannel);
+        break;
+      }
+      case "ADD": {
+        for (const t of [op.fields.input1, op.fields.input2] as { tensor: number }[]) {
+          if (!needs(t.tensor)) continue;
+          if (elementCount(g.tensors[t.tensor].shape) !== count) throw new UnsupportedError(`${where}: training through a broadcasting ADD is not supported`);
+          const dst = errorOf(t.tensor);
+          recs.push({ kind: "TRAIN_ACCUMULATE", fields: { dst, src: gradOut, count }, uses: [dst.buf, `e${out}`] });
+        }
+        break;
+      }
+      case "REQUANTIZE": case "COPY": {
+        const input = op.reads[0];
+        if (!needs(input)) break;
+        const dst = errorOf(input);
+        recs.push({ kind: "TRAIN_ACCUMULATE", fields: { dst, src: gradOut, count }, uses: [dst.buf, `e${out}`] });
+        break;
+      }
+      case "AVERAGE_POOL_2D": case "MAX_POOL_2D": case "MEAN": {
+        const input = op.reads[0];
+        if (!needs(input)) break;
+        const gradIn = errorOf(input);
+        const kind: OpName = op.kind === "MEAN" ? "TRAIN_MEAN" : op.kind === "MAX_POOL_2D" ? "TRAIN_MAX_POOL_2D" : "TRAIN_AVERAGE_POOL_2D";
+        const uses = [`e${out}`, gradIn.buf];
+        if (op.kind === "MAX_POOL_2D") uses.push(tensorBuf(input));
+        recs.push({ kind, fields: { ...resolve(op, forwardRec[i]), gradOut, gradIn }, uses });
+        break;
+      }
+      default:
+        throw new UnsupportedError(`${where} lies on the backward path of scheme ${describeScheme(scheme)}; training through ${op.sourceType} is not supported (train only layers after it, e.g. --scheme last:K)`);
+    }
+  }
+
+  return layOut(g, file, bytes, lowered, recs, forwardRec, tiles, scratchBytes, layers, scheme, classes, options);
+}
+
+/** A tile of at least four channels (what the kernels block over); fully connected keeps whole channels. */
+function trainingTile(op: LoweredOp): TileShape {
+  const ch = op.channels!;
+  const perChannel = CHANNEL_DATA_BYTES + ch.perChannel;
+  return tileShape(op, perChannel * Math.min(4, ch.outC));
+}
+
+function f32Bits(x: number): number {
+  const b = new DataView(new ArrayBuffer(4));
+  b.setFloat32(0, x, true);
+  return b.getInt32(0, true);
+}
+
+/** f32 per-channel weight scales of a weighted op (a per-tensor scale repeated). */
+function weightScales(g: Graph, op: LoweredOp): Uint8Array {
+  const filter = g.tensors[g.ops[op.source].inputs[1]];
+  const outC = op.channels!.outC;
+  const s = new Float32Array(outC);
+  for (let c = 0; c < outC; c++) s[c] = filter.scale.length === 1 ? filter.scale[0] : filter.scale[c];
+  return new Uint8Array(s.buffer);
+}
+
+function layOut(g: Graph, file: string, bytes: Uint8Array, lowered: Lowered, recs: Rec[], forwardRec: number[], tiles: Map<number, TileShape>,
+  scratchBytes: Map<string, number>, layers: TrainedLayer[], scheme: Scheme, classes: number, options: TrainingOptions): CompiledTraining {
+  const root = (t: number) => rootOf(lowered.aliases, t);
+  const ops = lowered.ops;
+
+  // The persistent state: overlay table, overlays, masters, velocities.
+  const overlays: TrainSection["overlays"] = [];
+  const state: { id: string; bytes: number }[] = [];
+  for (const l of layers) {
+    if (l.overlayKind === OVERLAY_FULL) {
+      state.push({ id: `overlay${l.op}`, bytes: l.outC * (CHANNEL_DATA_BYTES + l.perChannel) });
+    } else {
+      state.push({ id: `overlay${l.op}`, bytes: l.outC * CHANNEL_DATA_BYTES });
+    }
+    const words = l.trainChannels * l.perChannel + (l.trainBias ? l.outC : 0);
+    state.push({ id: `master${l.op}`, bytes: 4 * words });
+    if (options.momentum) state.push({ id: `velocity${l.op}`, bytes: 4 * words });
+  }
+  const overlayEntries = layers.reduce((n, l) => n + (l.overlayKind === OVERLAY_FULL ? 1 : Math.ceil(l.outC / l.tileCh)), 0);
+  const stateOffset = new Map<string, number>();
+  let stateBytes = align(overlayEntries * 4 * TRAIN_OVERLAY_WORDS);
+  for (const s of state) { stateOffset.set(s.id, stateBytes); stateBytes += align(s.bytes); }
+  for (const l of layers) {
+    l.overlay = stateOffset.get(`overlay${l.op}`)!;
+    l.master = stateOffset.get(`master${l.op}`)!;
+    l.velocity = stateOffset.get(`velocity${l.op}`) ?? -1;
+    const tileBytes = l.tileCh * (CHANNEL_DATA_BYTES + l.perChannel);
+    if (l.overlayKind === OVERLAY_FULL) {
+      overlays.push({ op: l.op, start: 0, bytes: l.outC * (CHANNEL_DATA_BYTES + l.perChannel), arenaOffset: l.overlay });
+    } else {
+      for (let t = 0, c0 = 0; c0 < l.outC; t++, c0 += l.tileCh) {
+        const n = Math.min(l.tileCh, l.outC - c0);
+        overlays.push({ op: l.op, start: t * tileBytes, bytes: n * CHANNEL_DATA_BYTES, arenaOffset: l.overlay + CHANNEL_DATA_BYTES * c0 });
+      }
+    }
+  }
+
+  // Lifetimes over the training program; inputs are live from the start, outputs to the end.
+  const first = new Map<string, number>(), lastUse = new Map<string, number>();
+  const use = (id: string, r: number) => { first.set(id, Math.min(first.get(id) ?? r, r)); lastUse.set(id, Math.max(lastUse.get(id) ?? r, r)); };
+  recs.forEach((rec, r) => rec.uses.forEach((id) => use(id, r)));
+  for (const t of g.inputs) use(`t${root(t)}`, 0);
+  for (const t of g.outputs) use(`t${root(t)}`, recs.length - 1);
+  const sizeOf = (id: string): number => {
+    if (id.startsWith("t")) return tensorBytes(g.tensors[Number(id.slice(1))]);
+    if (id.startsWith("e")) return 4 * elementCount(g.tensors[Number(id.slice(1))].shape);
+    if (id.startsWith("m")) return Math.ceil(elementCount(g.tensors[ops[Number(id.slice(1))].writes[0]].shape) / 8);
+    if (id.startsWith("s")) return tiles.get(ops.findIndex((_, i) => forwardRec[i] === Number(id.slice(1))))!.bytes;
+    const b = scratchBytes.get(id);
+    if (b === undefined) throw new Error(`training plan: no size for buffer ${id}`);
+    return b;
+  };
+  const buffers: Buffer[] = [...first.keys()].filter((id) => !stateOffset.has(id)).map((id) => ({
+    id, bytes: align(sizeOf(id)), first: first.get(id)!, last: lastUse.get(id)!, offset: -1,
+  }));
+  placeBuffers(buffers);
+  for (const b of buffers) b.offset += stateBytes;
+  const offsetOf = new Map<string, number>([...stateOffset, ...buffers.map((b): [string, number] => [b.id, b.offset])]);
+  const arenaBytes = Math.max(stateBytes, ...buffers.map((b) => b.offset + b.bytes));
+
+  const encode = (rec: Rec): EncodedOp => {
+    const params: Record<string, number> = {};
+    for (const [k, v] of Object.entries(rec.fields)) {
+      if (typeof v === "number") params[k] = v;
+      else {
+        const o = offsetOf.get(v.buf);
+        if (o === undefined) throw new Error(`training plan: buffer ${v.buf} of ${rec.kind}.${k} was never placed`);
+        params[k] = o;
+      }
+    }
+    return { kind: rec.kind, params, weightsFrom: rec.weightsFrom, blobs: rec.blobs };
+  };
+  const trainOps = recs.map(encode);
+  const inference: EncodedOp[] = ops.map((op, i) => {
+    const e = encode(recs[forwardRec[i]]);
+    delete e.weightsFrom;
+    const tile = tiles.get(i);
+    if (tile) e.tiles = encodeTiles(op.channels!, tile.tileCh);
+    return e;
+  });
+
+  // Inference-side metadata (run --dump, hil) from the training plan.
+  const tensorOffset = new Map<number, number>();
+  const allTensors = new Set<number>([...g.inputs, ...g.outputs, ...lowered.aliases.keys()]);
+  ops.forEach((op) => [...op.reads, ...op.writes].forEach((t) => allTensors.add(t)));
+  for (const t of allTensors) tensorOffset.set(t, offsetOf.get(`t${root(t)}`)!);
+  const scratch = new Map<number, { offset: number; bytes: number }>();
+  for (const [i, t] of tiles) scratch.set(i, { offset: offsetOf.get(`s${forwardRec[i]}`)!, bytes: t.bytes });
+  const timeline = recs.map((_, r) => buffers.filter((b) => b.first <= r && r <= b.last).reduce((s, b) => s + b.bytes, stateBytes));
+  const plan: Plan = { buffers, tensorOffset, scratch, tiles, arenaBytes, peakOp: timeline.indexOf(Math.max(...timeline)), timeline };
+  const meta = describe(g, lowered, plan, file, bytes);
+  const training: TrainingMeta = { scheme: describeScheme(scheme), arenaBytes, stateBytes, classes, layers };
+  const io = (ts: number[]) => ts.map((t): [number, number] => [tensorOffset.get(t)!, tensorBytes(g.tensors[t])]);
+  const blob = writeTlm(inference, arenaBytes, { inputs: io(g.inputs), outputs: io(g.outputs) }, { ...meta, training },
+    { ops: trainOps, stateBytes, overlays });
+  return { blob, training };
+}

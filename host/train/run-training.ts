@@ -1,0 +1,121 @@
+// One fine-tuning run: compile the model for the scheme, stream labeled samples to the
+// target (host engine or board), evaluate on the held-out test split with the trained
+// parameters, and hand back the trained state (for --out) and the figures (--json).
+import { basename } from "node:path";
+import { importTflite } from "../import/tflite.ts";
+import { readTlm, type TensorMeta } from "../format/tlm.ts";
+import { compileTraining, type TrainingMeta } from "./compile-training.ts";
+import { exportTrainedTflite } from "./export-tflite.ts";
+import { describeScheme, type Scheme } from "./scheme.ts";
+import { epochOrder, firstIndices, fitToInput, sampleAt, type Dataset, type Split } from "./dataset.ts";
+import { TrainingResumed, type TrainTarget } from "./targets.ts";
+
+export interface TrainRunOptions {
+  scheme: Scheme;
+  epochs: number;
+  lr: number;
+  momentum: number;
+  seed: number;
+  /** Training sample indices (into the train split) in epoch-0 order. */
+  trainIndices: Uint32Array;
+  /** Test-split samples evaluated (default all). */
+  testLimit?: number;
+  /** Evaluate on these samples instead of the test split (the sparse search's held-out slice). */
+  evaluate?: { split: Split; indices: Uint32Array };
+  /** Save a checkpoint every this many steps (boards; 0 = never). */
+  checkpointEvery: number;
+  onStep?: (p: StepProgress) => void;
+  onEval?: (done: number, total: number) => void;
+}
+
+export interface StepProgress { step: number; total: number; epoch: number; loss: number; runningLoss: number; runningAccuracy: number; resumedFrom?: number }
+
+export interface TrainRunResult {
+  scheme: string;
+  board: string;
+  /** Held-out (test split) accuracy after training, 0..1. */
+  accuracy: number;
+  testSamples: number;
+  /** Training steps taken (samples x epochs). */
+  samples: number;
+  epochs: number;
+  /** Mean loss and accuracy over the last epoch's steps. */
+  trainLoss: number;
+  trainAccuracy: number;
+  /** Planned training-step arena (persistent state included) and what the engine measured. */
+  trainPeakBytes: number;
+  measuredPeakBytes: number;
+  stateBytes: number;
+  seconds: number;
+  training: TrainingMeta;
+  /** The fine-tuned model (the source .tflite with the trained parameters). */
+  tflite: Uint8Array;
+}
+
+/** Index of the largest output value (int8 or float32 output). */
+export function argmax(output: Uint8Array, t: TensorMeta): number {
+  const v = t.dtype === "float32" ? new Float32Array(output.slice().buffer) : new Int8Array(output.buffer, output.byteOffset, output.length);
+  let best = 0;
+  for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
+  return best;
+}
+
+export async function trainModel(modelBytes: Uint8Array, modelFile: string, ds: Dataset, target: (blob: Uint8Array) => TrainTarget, o: TrainRunOptions): Promise<TrainRunResult> {
+  const t0 = performance.now();
+  const graph = importTflite(modelBytes, modelFile);
+  const compiled = compileTraining(graph, basename(modelFile), modelBytes, o.scheme, { momentum: o.momentum > 0 });
+  const meta = readTlm(compiled.blob);
+  const input = meta.tensors.find((t) => t.index === meta.inputs[0])!;
+  const output = meta.tensors.find((t) => t.index === meta.outputs[0])!;
+  const fit = (split: Split, i: number) => {
+    const s = sampleAt(ds, split, i);
+    return { input: fitToInput(s, input), label: s.label };
+  };
+
+  const run = target(compiled.blob);
+  try {
+    await run.start(o.lr, o.momentum);
+    const n = o.trainIndices.length, total = n * o.epochs;
+    let lossSum = 0, correct = 0, seen = 0, resumedFrom: number | undefined;
+    for (let step = 0; step < total;) {
+      const epoch = Math.floor(step / n);
+      if (step % n === 0) { lossSum = 0; correct = 0; seen = 0; }
+      const order = epochOrder(o.trainIndices, o.seed, epoch);
+      const { input: x, label } = fit(ds.train, order[step % n]);
+      let r: { loss: number; output: Uint8Array };
+      try {
+        r = await run.step(x, label);
+      } catch (e) {
+        if (!(e instanceof TrainingResumed)) throw e;
+        // The board reset: continue right after its last checkpoint.
+        resumedFrom = step = e.step;
+        continue;
+      }
+      step++;
+      lossSum += r.loss; seen++;
+      if (argmax(r.output, output) === label) correct++;
+      if (o.checkpointEvery > 0 && step % o.checkpointEvery === 0) await run.checkpoint(step);
+      o.onStep?.({ step, total, epoch, loss: r.loss, runningLoss: lossSum / seen, runningAccuracy: correct / seen, resumedFrom });
+      resumedFrom = undefined;
+    }
+    const evalSplit = o.evaluate?.split ?? ds.test;
+    const testIdx = o.evaluate?.indices ?? firstIndices(ds.test.count, o.testLimit);
+    let right = 0;
+    for (let k = 0; k < testIdx.length; k++) {
+      const { input: x, label } = fit(evalSplit, testIdx[k]);
+      if (argmax(await run.infer(x), output) === label) right++;
+      o.onEval?.(k + 1, testIdx.length);
+    }
+    const state = await run.state();
+    return {
+      scheme: describeScheme(o.scheme), board: run.name,
+      accuracy: testIdx.length ? right / testIdx.length : 0, testSamples: testIdx.length,
+      samples: total, epochs: o.epochs, trainLoss: seen ? lossSum / seen : 0, trainAccuracy: seen ? correct / seen : 0,
+      trainPeakBytes: compiled.training.arenaBytes, measuredPeakBytes: await run.peakBytes(), stateBytes: compiled.training.stateBytes,
+      seconds: (performance.now() - t0) / 1000, training: compiled.training,
+      tflite: exportTrainedTflite(modelBytes, graph, compiled.training, state),
+    };
+  } finally {
+    await run.close();
+  }
+}

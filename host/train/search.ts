@@ -1,0 +1,98 @@
+// Finding a sparse update scheme under a memory budget, by contribution analysis (as in
+// "On-Device Training Under 256KB Memory"): every candidate — biases from layer k on, or the
+// first ratio r of layer l's output channels — is fine-tuned alone (with the classifier, which
+// always trains) on a few samples and scored on a held-out slice of the train split; its
+// contribution is the accuracy gained over training the classifier alone. Contributions are
+// then combined greedily, best first, keeping every combination whose planned training memory
+// fits the budget, and the combination with the largest total contribution wins.
+import { importTflite } from "../import/tflite.ts";
+import { compileTraining } from "./compile-training.ts";
+import { describeScheme, type Scheme } from "./scheme.ts";
+import { trainModel } from "./run-training.ts";
+import { HostTarget } from "./targets.ts";
+import type { Dataset } from "./dataset.ts";
+
+export interface SearchOptions {
+  /** Planned training memory allowed (default: a fifth of the full update's). */
+  budgetBytes?: number;
+  /** Samples each candidate trains on, and the held-out slice it is scored on (train-split indices). */
+  train: Uint32Array;
+  heldOut: Uint32Array;
+  lr: number;
+  seed: number;
+  /** How many of the last weighted layers (before the classifier) are candidates (default 6). */
+  depth?: number;
+  ratios?: number[];
+  log?: (line: string) => void;
+}
+
+export interface Contribution { scheme: string; accuracy: number; gain: number; trainPeakBytes: number }
+
+export interface SearchResult {
+  scheme: Scheme;
+  trainPeakBytes: number;
+  budgetBytes: number;
+  baseAccuracy: number;
+  contributions: Contribution[];
+}
+
+type WeightPick = { layer: number; ratio: number };
+
+export async function searchSparseScheme(bytes: Uint8Array, file: string, ds: Dataset, o: SearchOptions): Promise<SearchResult> {
+  const graph = importTflite(bytes, file);
+  const peaks = new Map<string, number>();
+  const peakOf = (s: Scheme): number => {
+    const key = describeScheme(s);
+    if (!peaks.has(key)) peaks.set(key, compileTraining(graph, file, bytes, s).training.arenaBytes);
+    return peaks.get(key)!;
+  };
+  const layers = compileTraining(graph, file, bytes, { kind: "full" }).training.layers.length;
+  const budget = o.budgetBytes ?? Math.floor(peakOf({ kind: "full" }) / 5);
+  const classifier = layers - 1;
+  const scheme = (biasFrom: number, weights: WeightPick[]): Scheme => ({ kind: "sparse", biasFrom, weights: [...weights, { layer: classifier, ratio: 1 }] });
+  const score = async (s: Scheme): Promise<number> => {
+    const r = await trainModel(bytes, file, ds, (blob) => new HostTarget(blob), {
+      scheme: s, epochs: 1, lr: o.lr, momentum: 0, seed: o.seed, trainIndices: o.train, checkpointEvery: 0,
+      evaluate: { split: ds.train, indices: o.heldOut },
+    });
+    return r.accuracy;
+  };
+
+  const base = scheme(classifier, []);
+  if (peakOf(base) > budget) throw new Error(`even training the classifier alone needs ${peakOf(base)} B, over the budget of ${budget} B`);
+  const baseAccuracy = await score(base);
+  o.log?.(`  classifier only: ${(100 * baseAccuracy).toFixed(1)}% (${peakOf(base)} B)`);
+  const contributions: Contribution[] = [];
+  const first = Math.max(0, classifier - (o.depth ?? 6));
+  const biasGain = new Map<number, number>([[classifier, 0]]);
+  const weightGain: { pick: WeightPick; gain: number }[] = [];
+  const consider = async (s: Scheme, record: (gain: number) => void) => {
+    const peak = peakOf(s);
+    if (peak > budget) return; // cannot be part of any scheme within the budget
+    const accuracy = await score(s);
+    const gain = accuracy - baseAccuracy;
+    contributions.push({ scheme: describeScheme(s), accuracy, gain, trainPeakBytes: peak });
+    o.log?.(`  ${describeScheme(s)}: ${(100 * accuracy).toFixed(1)}% (${gain >= 0 ? "+" : ""}${(100 * gain).toFixed(1)}), ${peak} B`);
+    record(gain);
+  };
+  for (let k = first; k < classifier; k++) await consider(scheme(k, []), (g) => biasGain.set(k, g));
+  for (let l = first; l < classifier; l++) {
+    for (const ratio of o.ratios ?? [0.25, 0.5, 1]) await consider(scheme(classifier, [{ layer: l, ratio }]), (g) => weightGain.push({ pick: { layer: l, ratio }, gain: g }));
+  }
+
+  // Greedy combination per bias depth: add the best-contributing weight picks (one ratio per layer) that still fit.
+  let best = { scheme: base, total: 0 };
+  const picks = weightGain.filter((w) => w.gain > 0).sort((a, b) => b.gain - a.gain);
+  for (const [k, bias] of biasGain) {
+    let chosen: WeightPick[] = [];
+    let total = bias;
+    if (peakOf(scheme(k, chosen)) > budget) continue;
+    for (const w of picks) {
+      if (chosen.some((c) => c.layer === w.pick.layer)) continue;
+      const trial = [...chosen, w.pick];
+      if (peakOf(scheme(k, trial)) <= budget) { chosen = trial; total += w.gain; }
+    }
+    if (total > best.total) best = { scheme: scheme(k, chosen), total };
+  }
+  return { scheme: best.scheme, trainPeakBytes: peakOf(best.scheme), budgetBytes: budget, baseAccuracy, contributions };
+}

@@ -20,11 +20,11 @@ import { depthwise_conv2d_backward_input_f32, depthwise_conv2d_weight_grad_f32 }
 import { fully_connected_backward_input_f32, fully_connected_weight_grad_f32 } from "./train/fully_connected_backward";
 import { average_pool_backward_f32, max_pool_backward_f32 } from "./train/pool_backward";
 import { mean_backward_f32 } from "./train/mean_backward";
-import { sgd_update_f32 } from "./train/sgd";
+import { sgd_update_f32, sgd_update_s8_residual } from "./train/sgd";
 import { activation_mask_pack, activation_mask_apply_f32 } from "./train/activation_mask";
 import { softmax_cross_entropy_f32 } from "./train/softmax_cross_entropy";
 import { accumulate_f32 } from "./train/elementwise";
-import { store_weights_s8, store_bias_s32 } from "./train/materialize";
+import { store_bias_s32 } from "./train/materialize";
 
 /** Hyperparameters (tl_train_set_lr / tl_train_set_momentum) and the last step's results. */
 export let learningRate: f32 = 0.01;
@@ -134,8 +134,15 @@ function weightsAt(oc: i32): i32 {
   return layer.overlay + t * layer.tileCh * (CHANNEL_DATA_BYTES + layer.perChannel) + n * CHANNEL_DATA_BYTES + j * layer.perChannel;
 }
 
-/** Master (and velocity) offsets: trainChannels x perChannel weights, then outC biases. */
-function masterBiasAt(base: i32, oc: i32): i32 { return base + ((layer.trainChannels * layer.perChannel + oc) << 2); }
+/**
+ * The master block: trainChannels x perChannel int8 weight residuals (the weights themselves are
+ * the overlay's), padded to 4 bytes, then outC f32 biases. Velocities: f32 per weight, then per bias.
+ */
+function residualBytes(): i32 { return (layer.trainChannels * layer.perChannel + 3) & ~3; }
+function masterBiasAt(oc: i32): i32 { return layer.master + residualBytes() + (oc << 2); }
+function velocityBiasAt(oc: i32): i32 { return layer.velocity + ((layer.trainChannels * layer.perChannel + oc) << 2); }
+function masterBytes(): i32 { return residualBytes() + (layer.trainBias != 0 ? layer.outC << 2 : 0); }
+function velocityWords(): i32 { return layer.trainChannels * layer.perChannel + (layer.trainBias != 0 ? layer.outC : 0); }
 
 /** Checks the layer's state buffers once per record, so the per-channel loops need no checks. */
 function checkLayer(): bool {
@@ -145,9 +152,9 @@ function checkLayer(): bool {
   if (l.trainChannels > 0 && l.overlayKind != OVERLAY_FULL) return false;
   if (l.trainChannels == 0 && l.trainBias == 0) return true;
   const overlayBytes = l.overlayKind == OVERLAY_FULL ? size(l.outC, CHANNEL_DATA_BYTES + l.perChannel) : size(l.outC, CHANNEL_DATA_BYTES);
-  const masterWords = size(l.trainChannels, l.perChannel) + (l.trainBias != 0 ? l.outC : 0);
-  if (!touch(l.overlay, overlayBytes) || !touch(l.master, size(masterWords, 4))) return false;
-  return l.velocity < 0 || touch(l.velocity, size(masterWords, 4));
+  if (size(l.trainChannels, l.perChannel) < 0 || size(l.outC, 4) < 0) return false;
+  if (!touch(l.overlay, overlayBytes) || !touch(l.master, masterBytes())) return false;
+  return l.velocity < 0 || touch(l.velocity, size(velocityWords(), 4));
 }
 
 function loadLayer(outC: i32, perChannel: i32, tileCh: i32, overlay: i32, overlayKind: i32, master: i32, velocity: i32, trainChannels: i32, trainBias: i32): void {
@@ -198,18 +205,16 @@ function update(kind: i32, p: usize, gradOut: usize, positions: i32, input: usiz
       if (kind == KIND_CONV) biasGrad = conv2d_weight_grad_f32(changetype<ConvParams>(p), gradOut, input, inputZeroPoint, oc, grad);
       else if (kind == KIND_DEPTHWISE) biasGrad = depthwise_conv2d_weight_grad_f32(changetype<ConvParams>(p), gradOut, input, inputZeroPoint, oc, grad);
       else biasGrad = fully_connected_weight_grad_f32(changetype<FullyConnectedParams>(p), gradOut, input, inputZeroPoint, oc, grad);
-      const at = layer.master + ((oc * layer.perChannel) << 2);
-      sgd_update_f32(ARENA + <usize>at, grad, layer.perChannel, learningRate * inputScale / sw,
-        vel != 0 ? ARENA + <usize>(layer.velocity + ((oc * layer.perChannel) << 2)) : 0, momentum);
-      store_weights_s8(ARENA + <usize>at, ARENA + <usize>weightsAt(oc), layer.perChannel);
+      sgd_update_s8_residual(ARENA + <usize>weightsAt(oc), ARENA + <usize>(layer.master + oc * layer.perChannel), grad, layer.perChannel,
+        learningRate * inputScale / sw, vel != 0 ? ARENA + <usize>(layer.velocity + ((oc * layer.perChannel) << 2)) : 0, momentum);
     } else if (layer.trainBias != 0) {
       biasGrad = channelSum(gradOut, positions, oc);
     }
     if (layer.trainBias != 0) {
       store<f32>(grad, biasGrad);
-      const at = masterBiasAt(layer.master, oc);
+      const at = masterBiasAt(oc);
       sgd_update_f32(ARENA + <usize>at, grad, 1, learningRate / (inputScale * sw),
-        vel != 0 ? ARENA + <usize>masterBiasAt(layer.velocity, oc) : 0, momentum);
+        vel != 0 ? ARENA + <usize>velocityBiasAt(oc) : 0, momentum);
       store<i32>(ARENA + <usize>channelDataAt(oc), store_bias_s32(load<f32>(ARENA + <usize>at)));
     }
   }
@@ -277,18 +282,12 @@ export function initLayerState(): i32 {
   }
   if (!checkLayer()) return STATUS_OUT_OF_ARENA;
   const l = layer;
-  for (let oc = 0; oc < l.trainChannels; oc++) {
-    const w = ARENA + <usize>weightsAt(oc), m = ARENA + <usize>(l.master + ((oc * l.perChannel) << 2));
-    for (let k = 0; k < l.perChannel; k++) store<f32>(m + (<usize>k << 2), <f32>load<i8>(w + <usize>k));
-  }
+  memory.fill(ARENA + <usize>l.master, 0, <usize>residualBytes()); // weights start exactly at their int8 values
   if (l.trainBias != 0) {
     for (let oc = 0; oc < l.outC; oc++) {
-      store<f32>(ARENA + <usize>masterBiasAt(l.master, oc), <f32>load<i32>(ARENA + <usize>channelDataAt(oc)));
+      store<f32>(ARENA + <usize>masterBiasAt(oc), <f32>load<i32>(ARENA + <usize>channelDataAt(oc)));
     }
   }
-  if (l.velocity >= 0) {
-    const words = l.trainChannels * l.perChannel + (l.trainBias != 0 ? l.outC : 0);
-    memory.fill(ARENA + <usize>l.velocity, 0, <usize>words << 2);
-  }
+  if (l.velocity >= 0) memory.fill(ARENA + <usize>l.velocity, 0, <usize>velocityWords() << 2);
   return STATUS_OK;
 }

@@ -15,3 +15,27 @@ export function sgd_update_f32(master: usize, grad: usize, n: i32, step: f32, ve
     store<f32>(master + o, load<f32>(master + o) - step * v);
   }
 }
+
+/**
+ * The same step on int8 weights that carry an int8 residual: the master value is
+ * w + r / 256 (16-bit fixed point split over the weight the forward pass reads and a
+ * residual byte), so steps far below one integer unit accumulate instead of rounding away,
+ * at one extra byte per trained weight instead of a 4-byte f32 master.
+ * w is rounded to nearest (ties to even) and kept in [-127, 127]; r in [-128, 127].
+ */
+export function sgd_update_s8_residual(weights: usize, residual: usize, grad: usize, n: i32, step: f32, velocity: usize, momentum: f32): void {
+  for (let i = 0; i < n; i++) {
+    const o = <usize>i << 2;
+    let v = load<f32>(grad + o);
+    if (velocity != 0) {
+      v = momentum * load<f32>(velocity + o) + v;
+      store<f32>(velocity + o, v);
+    }
+    const at = <usize>i;
+    const x = <f32>load<i8>(weights + at) + <f32>load<i8>(residual + at) * (1.0 / 256.0) - step * v;
+    const w = min<f32>(127, max<f32>(-127, nearest<f32>(x)));
+    const r = min<f32>(127, max<f32>(-128, nearest<f32>((x - w) * 256.0)));
+    store<i8>(weights + at, <i8><i32>w);
+    store<i8>(residual + at, <i8><i32>r);
+  }
+}

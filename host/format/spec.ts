@@ -248,14 +248,16 @@ export const OP_RECORD: Record<OpName, RecordName> = {
  *   comes from the arena copy instead, so the forward pass sees the updated parameters.
  *   overlayKind 0 = the layer's whole weight section (tiles as stored); 1 = channel data only:
  *   tile t's [bias, multiplier, shift] x n at overlay + 12 * t * tileCh (bias-only layers).
- * - master: f32 master copies in the parameters' integer units: trainChannels x perChannel
- *   weights (output channels 0 .. trainChannels-1), then outC biases when trainBias = 1.
- * - velocity: momentum buffers in the master's layout (-1 = none).
+ * - master: what keeps small steps from rounding away. Weights: one int8 residual per trained
+ *   weight (trainChannels x perChannel, output channels 0 .. trainChannels-1, padded to 4 bytes):
+ *   the value being trained is overlay weight + residual / 256. Then, when trainBias = 1, outC f32
+ *   biases in the bias's integer units.
+ * - velocity: momentum buffers, f32 per trained weight then per bias (-1 = none).
  * TRAIN_CONV_2D / TRAIN_DEPTHWISE_CONV_2D / TRAIN_FULLY_CONNECTED: gradOut is the error of
  * the op's output (already masked); first the error of the input is accumulated into gradIn
  * (-1 = not needed) with the weights as they were, then each trained channel's gradient is
  * computed into gradBuf (f32 x perChannel) and applied at once (SGD with QAS: the step in
- * integer units is lr * gradient / scale^2), so no gradient tensor is ever held. wScales is
+ * integer units is lr * gradient / scale^2, i.e. plain SGD on the real-valued parameter), so no gradient tensor is ever held. wScales is
  * the blob offset of f32 x outC weight scales, read into scaleBuf.
  */
 export const TRAIN_OVERLAY_WORDS = 3;

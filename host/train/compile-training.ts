@@ -53,13 +53,12 @@ type Field = number | { buf: string };
 interface Rec { kind: OpName; fields: Record<string, Field>; weightsFrom?: number; blobs?: Record<string, Uint8Array>; uses: string[] }
 
 export function compileTrainingTflite(bytes: Uint8Array, file: string, scheme: Scheme, options: TrainingOptions = {}): CompiledTraining {
-  const graph = importTflite(bytes, file);
-  const float = firstFloatTensor(graph);
-  if (float) throw new UnsupportedError(`${basename(file)} is a float32 model; training runs on int8 models (quantize it first with tinyloop compile --precision int8)`);
-  return compileTraining(graph, file, bytes, scheme, options);
+  return compileTraining(importTflite(bytes, file), file, bytes, scheme, options);
 }
 
 export function compileTraining(g: Graph, file: string, bytes: Uint8Array, scheme: Scheme, options: TrainingOptions = {}): CompiledTraining {
+  const float = firstFloatTensor(g);
+  if (float) throw new UnsupportedError(`${basename(file)} is a float32 model; training runs on int8 models (quantize it first, e.g. with a float32-to-int8 converter, and train the int8 .tflite)`);
   const lowered = lower(g);
   // Trained layers change their weights: every layer is stored dense so it can be overlaid.
   for (const op of lowered.ops) if (op.kind === "CONV_2D_SPARSE") { op.kind = "CONV_2D"; op.channels!.sparse = false; }
@@ -258,9 +257,9 @@ function layOut(g: Graph, file: string, bytes: Uint8Array, lowered: Lowered, rec
     } else {
       state.push({ id: `overlay${l.op}`, bytes: l.outC * CHANNEL_DATA_BYTES });
     }
-    const words = l.trainChannels * l.perChannel + (l.trainBias ? l.outC : 0);
-    state.push({ id: `master${l.op}`, bytes: 4 * words });
-    if (options.momentum) state.push({ id: `velocity${l.op}`, bytes: 4 * words });
+    // Masters: an int8 residual per trained weight (the weight itself is the overlay's), an f32 per bias.
+    state.push({ id: `master${l.op}`, bytes: align(l.trainChannels * l.perChannel) + (l.trainBias ? 4 * l.outC : 0) });
+    if (options.momentum) state.push({ id: `velocity${l.op}`, bytes: 4 * (l.trainChannels * l.perChannel + (l.trainBias ? l.outC : 0)) });
   }
   const overlayEntries = layers.reduce((n, l) => n + (l.overlayKind === OVERLAY_FULL ? 1 : Math.ceil(l.outC / l.tileCh)), 0);
   const stateOffset = new Map<string, number>();

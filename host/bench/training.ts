@@ -1,0 +1,102 @@
+// The training benchmark (part of `npm run bench`): the MLPerf Tiny IC model (ResNet-8, CIFAR-10)
+// fine-tuned to Fashion-MNIST's 10 classes with each update scheme — bias-only, last layer, sparse
+// (found by the contribution-analysis search under a fifth of the full update's memory) and full —
+// in int8 on the engine (host runner: the numerics are the board's, see test/host/board-train.test.ts),
+// next to the same schemes in float32 on the host as the reference. Then the sparse scheme trains on
+// qemu-m4 for a few steps to measure its SRAM on the device. Writes bench/training.json and the
+// table in docs/training.md.
+// Sizes: TINYLOOP_TRAIN_SAMPLES (default 2000 training samples), TINYLOOP_TRAIN_TEST (1000 test samples).
+import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { REPO, modelPath } from "../util/shared-models.ts";
+import { importTflite } from "../import/tflite.ts";
+import { loadDataset, planTrain, sampleAt, fitToInput } from "../train/dataset.ts";
+import { compileTraining } from "../train/compile-training.ts";
+import { searchSparseScheme } from "../train/search.ts";
+import { trainModel, type TrainRunResult } from "../train/run-training.ts";
+import { HostTarget } from "../train/targets.ts";
+import { describeScheme, type Scheme } from "../train/scheme.ts";
+import { benchScheme, testSet } from "../train/float-bench.ts";
+import { openBoard } from "../board/session.ts";
+import { NodeEngine } from "../runners/node-engine.ts";
+
+const SAMPLES = Number(process.env.TINYLOOP_TRAIN_SAMPLES ?? 2000);
+const TEST = Number(process.env.TINYLOOP_TRAIN_TEST ?? 1000);
+const SEED = 1;
+/** Learning rates per scheme (SGD, batch 1, no momentum), picked on the held-out slice, not the test split. */
+const LR: Record<string, number> = { bias: 0.003, last: 0.05, sparse: 0.02, full: 0.002 };
+
+const QUANT = modelPath("pretrainedResnet_quant"), FLOAT = modelPath("pretrainedResnet_float");
+const qBytes = new Uint8Array(readFileSync(QUANT));
+const qGraph = importTflite(qBytes, QUANT);
+const fGraph = importTflite(new Uint8Array(readFileSync(FLOAT)), FLOAT);
+const ds = await loadDataset("fashion-mnist", { classes: 10 });
+const plan = planTrain(ds.train.count, { seed: SEED, limit: SAMPLES, heldOut: 200 });
+const log = (s: string) => console.error(s);
+
+const fullPeak = compileTraining(qGraph, QUANT, qBytes, { kind: "full" }).training.arenaBytes;
+log(`search: sparse scheme within ${Math.floor(fullPeak / 5)} B (a fifth of full's ${fullPeak} B)`);
+const search = await searchSparseScheme(qBytes, QUANT, ds, { train: plan.train.subarray(0, 300), heldOut: plan.heldOut, lr: LR.sparse, seed: SEED, log });
+
+const schemes: [string, Scheme][] = [["bias", { kind: "bias" }], ["last", { kind: "last", k: 1 }], ["sparse", search.scheme], ["full", { kind: "full" }]];
+const rows: (TrainRunResult & { name: string; lr: number; floatAccuracy: number })[] = [];
+const floatTest = testSet(ds, fGraph.tensors[fGraph.inputs[0]].shape, TEST);
+for (const [name, scheme] of schemes) {
+  log(`int8 ${name}: ${describeScheme(scheme)}, lr ${LR[name]}, ${plan.train.length} samples`);
+  const r = await trainModel(qBytes, QUANT, ds, (b) => new HostTarget(b), {
+    scheme, epochs: 1, lr: LR[name], momentum: 0, seed: SEED, trainIndices: plan.train, testLimit: TEST, checkpointEvery: 0,
+  });
+  log(`  ${(100 * r.accuracy).toFixed(2)}% (${r.seconds.toFixed(0)} s), training peak ${r.trainPeakBytes} B`);
+  const f = benchScheme(fGraph, ds, name, scheme, LR[name], false, { samples: SAMPLES, test: TEST, seed: SEED, momentum: 0 }, floatTest);
+  log(`  float32 reference ${(100 * f.accuracy).toFixed(2)}%`);
+  rows.push({ ...r, name, lr: LR[name], floatAccuracy: f.accuracy });
+}
+
+// The sparse scheme on the virtual board: a few steps, then the device's own memory figures.
+const sparse = rows.find((r) => r.name === "sparse")!;
+const board = await openBoard("qemu-m4");
+let device: Record<string, number>;
+try {
+  const blob = compileTraining(qGraph, QUANT, qBytes, search.scheme).blob;
+  await board.loadModel(blob);
+  await board.trainInit();
+  await board.trainConfig(LR.sparse, 0);
+  for (let i = 0; i < 10; i++) {
+    const s = sampleAt(ds, ds.train, plan.train[i]);
+    await board.trainStep(fitToInput(s, qGraph.tensors[qGraph.inputs[0]]), s.label);
+  }
+  const stats = await board.stats();
+  const staticRamBytes = board.firmware?.staticRamBytes ?? 0;
+  const engineDataBytes = NodeEngine.load(blob).arenaPtr; // the engine's own static data, below the arena
+  device = {
+    measuredPeakBytes: stats.peakBytes, stackBytes: stats.stackUsed, staticRamBytes, engineDataBytes,
+    totalSramBytes: staticRamBytes + engineDataBytes + stats.peakBytes + stats.stackUsed,
+  };
+} finally {
+  await board.close();
+}
+log(`qemu-m4 sparse: ${JSON.stringify(device)}`);
+
+const result = {
+  model: "pretrainedResnet_quant.tflite", data: "Fashion-MNIST (28x28 gray padded to 32x32x3)", trainSamples: plan.train.length, testSamples: TEST, seed: SEED,
+  fullPeakBytes: fullPeak, search: { budgetBytes: search.budgetBytes, baseAccuracy: search.baseAccuracy, contributions: search.contributions },
+  rows: rows.map((r) => ({ scheme: r.name, spec: r.scheme, lr: r.lr, accuracy: r.accuracy, floatAccuracy: r.floatAccuracy, trainPeakBytes: r.trainPeakBytes, stateBytes: r.stateBytes, seconds: r.seconds })),
+  qemuM4Sparse: device,
+};
+mkdirSync(join(REPO, "bench"), { recursive: true });
+writeFileSync(join(REPO, "bench", "training.json"), JSON.stringify(result, null, 1) + "\n");
+
+const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
+const table = [
+  "| scheme | what is trained | int8 accuracy (tinyloop) | float32 reference | training peak (planned) | of which persistent state |",
+  "|---|---|---|---|---|---|",
+  ...rows.map((r) => `| ${r.name} | \`${r.scheme}\` | ${(100 * r.accuracy).toFixed(2)}% | ${(100 * r.floatAccuracy).toFixed(2)}% | ${kb(r.trainPeakBytes)} | ${kb(r.stateBytes)} |`),
+].join("\n");
+const doc = join(REPO, "docs", "training.md");
+const text = readFileSync(doc, "utf8");
+const begin = "<!-- training-table:begin -->", end = "<!-- training-table:end -->";
+const body = `${begin}\n${table}\n\n${plan.train.length} training samples (one epoch, batch 1, SGD), ${TEST} test samples, seed ${SEED}; sparse scheme searched within ${kb(search.budgetBytes)}. ` +
+  `On qemu-m4 the sparse scheme measured ${kb(device.totalSramBytes)} of SRAM in all (static ${kb(device.staticRamBytes)} + engine data ${kb(device.engineDataBytes)} + arena ${kb(device.measuredPeakBytes)} + stack ${kb(device.stackBytes)}). ` +
+  `Full update needs ${(rows.find((r) => r.name === "full")!.trainPeakBytes / sparse.trainPeakBytes).toFixed(1)}x the sparse scheme's memory. Regenerate with \`npm run bench\`.\n${end}`;
+writeFileSync(doc, text.replace(new RegExp(`${begin}[\\s\\S]*${end}`), body));
+console.log(table);

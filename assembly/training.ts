@@ -107,18 +107,20 @@ function execLoss(q: TrainLossParams): i32 {
 // ---- weighted layers ----
 
 /** Where a trained layer's parameters are: its overlay, tile shape and master copies. */
+@unmanaged
 class Trained {
-  outC: i32 = 0;
-  perChannel: i32 = 0;
-  tileCh: i32 = 0;
-  overlay: i32 = 0;
-  overlayKind: i32 = 0;
-  master: i32 = 0;
-  velocity: i32 = 0;
-  trainChannels: i32 = 0;
-  trainBias: i32 = 0;
+  outC: i32;
+  perChannel: i32;
+  tileCh: i32;
+  overlay: i32;
+  overlayKind: i32;
+  master: i32;
+  velocity: i32;
+  trainChannels: i32;
+  trainBias: i32;
 }
-const layer = new Trained();
+// Static data, never the heap: the heap would start where the arena does.
+const layer = changetype<Trained>(memory.data(offsetof<Trained>(), 16));
 
 /** Arena offset of output channel oc's [bias, multiplier, shift] in the layer's overlay. */
 function channelDataAt(oc: i32): i32 {

@@ -294,7 +294,7 @@ static uint8_t not_training(uint8_t *rsp, uint32_t *rsp_len) {
   return error(rsp, rsp_len, TLP_ERR_NOT_TRAINING, (uint32_t)g_state);
 }
 
-/* The persistent training state in linear memory, checked against the arena and memory.
+/* The persistent training state in linear memory, checked against the arena and real memory.
  * Returns 0, or an error number with *detail (a trap also drops the model). */
 static uint32_t state_span(uint8_t **at, uint32_t *off, uint32_t *n, uint32_t *detail) {
   uint32_t ptr, arena, size;
@@ -305,7 +305,7 @@ static uint32_t state_span(uint8_t **at, uint32_t *off, uint32_t *n, uint32_t *d
   if (trap) return lost_model(trap, detail);
   uint8_t *mem = engine_memory(&size, 0);
   *detail = arena;
-  if ((uint64_t)*off + *n > arena || (uint64_t)ptr + arena > size) return TLP_ERR_BAD_OFFSET;
+  if ((uint64_t)*off + *n > arena || (uint64_t)ptr + *off + *n > size) return TLP_ERR_BAD_OFFSET;
   *at = mem + ptr + *off;
   return 0;
 }

@@ -377,7 +377,8 @@ export class BoardSession {
     const t = this.trainingState();
     if (!Number.isInteger(step) || step < 0 || step > 0xffffffff) throw new RangeError(`checkpoint step ${step} must be an integer in [0, 2^32)`);
     try {
-      const { values } = await this.trainCall("CHECKPOINT_SAVE", { step });
+      // invokeTimeoutMs: on a real part this is a flash erase and write.
+      const { values } = await this.trainCall("CHECKPOINT_SAVE", { step }, undefined, this.opts.invokeTimeoutMs ?? 120_000);
       return { written: values.written, stateCrc: values.stateCrc };
     } catch (e) {
       if (e instanceof BoardError && e.errorName === "TOO_LARGE") {

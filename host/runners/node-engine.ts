@@ -67,6 +67,8 @@ export class NodeEngine {
     };
     const { exports: raw } = loader.instantiateSync(engineModule(), { env: { tl_read } } as unknown as loader.Imports);
     exports = raw as unknown as EngineExports;
+    // Run the module's start code as the firmware ports do, so both see the same initial memory.
+    (exports as unknown as { _initialize?: () => void })._initialize?.();
     const engine = new NodeEngine(exports);
     engine.check(engine.guarded("load", () => exports!.tl_load()), "load");
     return engine;

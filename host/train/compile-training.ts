@@ -115,9 +115,9 @@ export function compileTraining(g: Graph, file: string, bytes: Uint8Array, schem
     forwardRec.push(recs.length);
     recs.push({ kind: op.kind, fields, weightsFrom: op.channels ? i : undefined, uses: [...op.reads.map(tensorBuf), ...op.writes.map(tensorBuf), ...(tile ? [`s${recs.length}`] : [])] });
     const out = op.writes[0];
-    // Every clamp masks the gradient: a fused ReLU (whose bound may well be -128 when its zero point is)
-    // and plain int8 saturation alike (straight-through estimator with clipping).
-    const clamps = typeof op.fields.actMin === "number";
+    // A fused activation masks the gradient where it clamped (its bound may well be -128, when the output's
+    // zero point is). Plain int8 saturation does not: a saturated logit must still be pushed back.
+    const clamps = typeof op.fields.actMin === "number" && (g.ops[op.source].options.activation ?? "NONE") !== "NONE";
     if (clamps && upstream.has(root(out)) && !(finalSoftmax && op === last)) {
       masked.add(i);
       const count = elementCount(g.tensors[out].shape);

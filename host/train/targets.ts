@@ -63,6 +63,8 @@ export class BoardTarget implements TrainTarget {
     if (!this.session) throw new Error(`${this.name}: training target used before start()`);
     return this.session;
   }
+  /** The open session (after start()). */
+  get board(): BoardSession { return this.s; }
   async start(lr: number, momentum: number): Promise<void> {
     this.config = { lr, momentum };
     this.session = await openBoard(this.name, this.open);

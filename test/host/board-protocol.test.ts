@@ -9,7 +9,10 @@ import { join } from "node:path";
 import {
   crc32, cobsEncode, cobsDecode, encodeFrame, decodeFrame, rawFrame, FrameError, FrameSplitter, packPayload, unpackPayload,
 } from "../../host/board/protocol.ts";
-import { COMMANDS, ERRORS, ERROR_RESPONSE, REQUESTS, RESPONSES, MAX_PAYLOAD, cHeader } from "../../host/board/protocol-spec.ts";
+import {
+  COMMANDS, ERRORS, ERROR_CODE, ERROR_RESPONSE, REQUESTS, RESPONSES, RESPONSE_FLAG, MAX_PAYLOAD, cHeader,
+} from "../../host/board/protocol-spec.ts";
+import { STATUS } from "../../host/format/spec.ts";
 import { FIRMWARE_DIR } from "../../host/board/build.ts";
 
 function rand(n: number, seed: number): Uint8Array {
@@ -94,6 +97,23 @@ test("the generated C header carries the spec's numbers", () => {
   assert.match(h, new RegExp(`#define TLP_MAX_PAYLOAD ${MAX_PAYLOAD}u`));
   assert.match(h, /#define TLP_RSP_INVOKE_CYCLES_HI 8u/);
   assert.match(h, /#define TLP_REQ_LOAD_CHUNK_BYTES 4u/);
+});
+
+test("every command code and error number is distinct; training layouts are in the C header", () => {
+  const codes: number[] = Object.values(COMMANDS), errors: number[] = Object.values(ERRORS);
+  assert.equal(new Set(codes).size, codes.length, "two commands share a code");
+  assert.equal(new Set(errors).size, errors.length, "two errors share a number");
+  assert.ok(codes.every((c) => c < RESPONSE_FLAG && c !== ERROR_CODE), "a command code collides with the response flag or ERROR");
+  const h = cHeader();
+  assert.match(h, /#define TLP_CMD_TRAIN_STEP 0x42u/);
+  assert.match(h, /#define TLP_REQ_TRAIN_STEP_BYTES 4u \/\* fixed part; then input \*\//);
+  assert.match(h, /#define TLP_RSP_TRAIN_STEP_LOSS_BITS 4u/);
+  assert.match(h, /#define TLP_CKPT_RECORD_STATE_CRC 16u/);
+  assert.match(h, new RegExp(`#define TL_STATUS_NOT_TRAINABLE ${STATUS.NOT_TRAINABLE}u`));
+  // A TRAIN_STEP response and its output tail share one frame.
+  const p = packPayload(RESPONSES.TRAIN_STEP, { status: 0, lossBits: 0x3f800000, cyclesLo: 5, cyclesHi: 0 }, new Uint8Array(MAX_PAYLOAD - 16));
+  assert.equal(p.length, MAX_PAYLOAD);
+  assert.equal(unpackPayload(RESPONSES.TRAIN_STEP, p, "t").values.lossBits, 0x3f800000);
 });
 
 // The firmware's cobs.c and crc32.c, compiled for this machine, must agree byte for byte.

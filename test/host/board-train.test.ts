@@ -16,6 +16,7 @@ import { requantizeCopyBlob } from "../../host/board/test-blobs.ts";
 import { crc32 } from "../../host/board/protocol.ts";
 import { CHECKPOINT_MISSES, CHECKPOINT_RECORD, ERRORS, MAX_PAYLOAD, cHeader } from "../../host/board/protocol-spec.ts";
 import { FIRMWARE_DIR, writeIfChanged } from "../../host/board/build.ts";
+import { WAMR_DIR_ENV } from "../../host/board/build-wamr.ts";
 import {
   HEADER_BYTES, HEADER_FIELDS, OPCODES, OP_RECORD, RECORDS, STATUS, TLM_MAGIC, TLM_VERSION, type OpName,
 } from "../../host/format/spec.ts";
@@ -23,7 +24,13 @@ import { NodeEngine } from "../../host/runners/node-engine.ts";
 import { EngineError } from "../../host/runners/engine-status.ts";
 import { modelPath } from "./shared.ts";
 
-const BOARDS = (process.env.TINYLOOP_TEST_BOARDS ?? "native,qemu-m4").split(",");
+const BOARDS = (process.env.TINYLOOP_TEST_BOARDS ?? "native,qemu-m4").split(",").filter(Boolean);
+/** The wasm2c firmware on every board; the WAMR port too where the user's WAMR builds are given (docs/wamr.md). */
+const TARGETS: { board: string; runtime: "wasm2c" | "wamr"; wamrDir?: string }[] = [
+  ...BOARDS.map((board) => ({ board, runtime: "wasm2c" as const })),
+  ...(process.env[WAMR_DIR_ENV] ? [{ board: "native", runtime: "wamr" as const, wamrDir: process.env[WAMR_DIR_ENV] }] : []),
+  ...(process.env.TINYLOOP_WAMR_M4_DIR ? [{ board: "qemu-m4", runtime: "wamr" as const, wamrDir: process.env.TINYLOOP_WAMR_M4_DIR }] : []),
+];
 
 function pattern(n: number, seed: number): Uint8Array {
   let x = seed;
@@ -81,6 +88,26 @@ function lossBlob(inBytes: number, outBytes: number, classes: number): Uint8Arra
   [[input, inBytes], [output, outBytes]].forEach(([off, n], i) => { dv.setUint32(io + 8 * i, off, true); dv.setUint32(io + 8 * i + 4, n, true); });
   let at = opsOffset;
   for (const r of [...infer, ...train]) for (const w of r) { dv.setInt32(at, w | 0, true); at += 4; }
+  return blob;
+}
+
+/**
+ * A training program whose TRAIN_ZERO runs off the end of the board's real linear memory: the
+ * arena is planned to end inside the last, partial 64 KiB page (see trapBlob), so the step traps.
+ */
+function trainTrapBlob(wasmMemBytes: number): Uint8Array {
+  const pagesEnd = Math.ceil(wasmMemBytes / 65536) * 65536;
+  const arena = pagesEnd - 8192; // the engine's arena starts below 8 KiB
+  if (arena <= wasmMemBytes) throw new Error(`trainTrapBlob: ${wasmMemBytes} bytes of linear memory leave no partial page to trap in`);
+  const blob = lossBlob(16, 16, 2);
+  const dv = new DataView(blob.buffer);
+  dv.setUint32(4 * HEADER_FIELDS.indexOf("arenaBytes"), arena, true);
+  // Turn the last training record (TRAIN_ACCUMULATE dst, src, count) into TRAIN_ZERO at the arena's end.
+  const last = blob.length - 4 * (2 + RECORDS.TrainAccumulateParams.length);
+  const zero = [OPCODES.TRAIN_ZERO, 8 + 4 * RECORDS.TrainZeroParams.length, arena - 64, 16];
+  zero.forEach((w, i) => dv.setInt32(last + 4 * i, w, true));
+  dv.setInt32(last + 4 * zero.length, 0, true); // the freed word: padding the engine never reads
+  dv.setUint32(4 * HEADER_FIELDS.indexOf("trainOpsBytes"), dv.getUint32(4 * HEADER_FIELDS.indexOf("trainOpsBytes"), true) - 4, true);
   return blob;
 }
 
@@ -196,9 +223,10 @@ test("checkpoint.c: save, find, and every reason there is no checkpoint", (t) =>
 
 // ---- on the boards ----
 
-for (const boardName of BOARDS) {
-  describe(`board ${boardName}: training and checkpoints`, { timeout: 900_000 }, () => {
-    const opts: OpenOptions = {};
+for (const { board: boardName, runtime, wamrDir } of TARGETS) {
+  describe(`board ${boardName} (${runtime}): training and checkpoints`, { timeout: 900_000 }, () => {
+    // Bounds-checked wasm2c build, so the trap test can trap (the board default masks addresses).
+    const opts: OpenOptions = { build: { runtime, wamrDir, memcheck: "bounds" } };
     let s: BoardSession;
     before(async () => { s = await openBoard(boardName, opts); });
     after(async () => { await s?.close(); });
@@ -299,10 +327,54 @@ for (const boardName of BOARDS) {
       assert.equal(await s.resumeTraining(small), 3);
     });
 
+    test("a model reaching into the checkpoint: saving is TOO_LARGE, and the overwritten state is DAMAGED", async (t) => {
+      const store = (await s.info()).modelStoreBytes;
+      // QEMU's UART moves about 15 KB/s: a store-sized upload is only cheap on native or a small store.
+      if (s.board.kind === "qemu" && store > 256 * 1024) return t.skip(`uploading ${store} B under QEMU takes minutes; covered on native, qemu-f405 and by checkpoint.c's test`);
+      const record = 4 * CHECKPOINT_RECORD.fields.length;
+      await s.resumeTraining(small);
+      await s.checkpointSave(9);
+      // The same training model padded (the engine ignores bytes past its records) to end 4 bytes
+      // into the saved state, just below the record.
+      const padded = new Uint8Array(store - record - 4);
+      padded.set(small);
+      padded.fill(0x5a, small.length);
+      new DataView(padded.buffer).setUint32(4 * HEADER_FIELDS.indexOf("blobBytes"), padded.length, true);
+      const t0 = Date.now();
+      await s.loadModel(padded);
+      t.diagnostic(`${padded.length} B uploaded in ${Date.now() - t0} ms`);
+      await s.trainInit();
+      await assert.rejects(s.checkpointRestore(), isBoardError("NO_CHECKPOINT", CHECKPOINT_MISSES.OTHER_MODEL));
+      await assert.rejects(s.checkpointSave(1), (e: Error) => isBoardError("TOO_LARGE", 4)(e) && /room for 4/.test(e.message));
+      await s.loadModel(small);
+      await s.trainInit();
+      await assert.rejects(s.checkpointRestore(), (e: Error) =>
+        isBoardError("NO_CHECKPOINT", CHECKPOINT_MISSES.DAMAGED)(e) && /fails its CRC/.test(e.message));
+      await s.checkpointSave(10); // a new save makes it whole again
+      assert.equal(await s.checkpointRestore(), 10);
+    });
+
+    test("a trap during TRAIN_STEP is reported; model and training are set up again and the board keeps serving", async (t) => {
+      if (runtime === "wamr") return t.skip("WAMR's linear memory is whole 64 KiB pages: no partial page to trap in (board-wamr.test.ts covers its traps)");
+      const info = await s.info();
+      const trapsBefore = (await s.stats()).traps;
+      const blob = trainTrapBlob(info.wasmMemBytes);
+      await s.loadModel(blob);
+      await s.trainInit();
+      await assert.rejects(s.trainStep(new Uint8Array(16), 0), isBoardError("TRAP"));
+      assert.equal((await s.stats()).traps, trapsBefore + 1);
+      await assert.rejects(s.trainStep(new Uint8Array(16), 0), /no model loaded/);
+      await assert.rejects(s.rawCall("TRAIN_INIT"), isBoardError("BAD_STATE"));
+      await s.loadModel(small);
+      await s.trainInit();
+      await s.trainConfig(0.05, 0);
+      assert.deepEqual(await boardTrain(s, run.slice(0, 2)), nodeTrain(small, run.slice(0, 2)).steps);
+    });
+
     test("damaged, duplicated and lost TRAIN_STEP frames: each step still runs exactly once", async () => {
       const before = await s.stats();
       const seen = new Set<number>();
-      opts.timeoutMs = 400;
+      opts.timeoutMs = opts.invokeTimeoutMs = 1500; // TRAIN_STEP waits invokeTimeoutMs per attempt
       opts.tamper = (wire, { command, attempt, index }) => {
         if (command !== "TRAIN_STEP" || attempt > 0 || seen.has(index)) return undefined;
         seen.add(index);
@@ -319,8 +391,9 @@ for (const boardName of BOARDS) {
         assert.deepEqual(await boardTrain(s, run), nodeTrain(small, run).steps);
       } finally {
         opts.tamper = undefined;
-        opts.timeoutMs = undefined;
+        opts.timeoutMs = opts.invokeTimeoutMs = undefined;
       }
+      assert.ok(s.linkCounters.timeouts >= 1, "the lost frame timed out");
       assert.deepEqual(await s.readTrainState(), nodeTrain(small, run).state);
       const st = await s.stats();
       assert.ok(st.badFrames - before.badFrames >= 2, `board saw ${st.badFrames - before.badFrames} bad frames`);

@@ -17,6 +17,8 @@ import { NodeEngine } from "../../host/runners/node-engine.ts";
 import { createFloatTrainer } from "../../host/train/float-train.ts";
 import { loadDataset, sampleAt, fitToInput, fitToFloatInput, FASHION_MNIST_DIR, type Dataset } from "../../host/train/dataset.ts";
 import { searchSparseScheme } from "../../host/train/search.ts";
+import { trainModel } from "../../host/train/run-training.ts";
+import { BoardTarget, HostTarget } from "../../host/train/targets.ts";
 import { buildSynthetic } from "./synthetic-models.ts";
 
 const QUANT = modelPath("pretrainedResnet_quant"), FLOAT = modelPath("pretrainedResnet_float");
@@ -209,4 +211,25 @@ test("tinyloop train: bad flags and data are usage errors (exit 2) that say what
   const r = cli("train", modelPath("vww_96_int8"), "--board", "host", "--data", "fashion-mnist", "--scheme", "bias");
   assert.equal(r.status, 2);
   assert.match(r.stderr, /label 9 is out of range: the model has 2 classes/);
+});
+
+test("training on qemu-m4 gives the host's fine-tuned model byte for byte, and survives a board reset mid-run", { timeout: 900_000 }, async () => {
+  const ds = await fashion();
+  const opts = { scheme: { kind: "last", k: 2 } as Scheme, epochs: 1, lr: 0.05, momentum: 0.5, seed: 3, trainIndices: Uint32Array.from({ length: 12 }, (_, i) => i), testLimit: 6, checkpointEvery: 1 };
+  const host = await trainModel(qBytes, QUANT, ds, (b) => new HostTarget(b), opts);
+  // The board forgets its model after the 7th step; training resumes from its checkpoint and must end the same.
+  let steps = 0, resumed: number | undefined;
+  const board = await trainModel(qBytes, QUANT, ds, (b) => {
+    const t = new BoardTarget("qemu-m4", b, {});
+    const step = t.step.bind(t);
+    t.step = async (x, label) => {
+      if (++steps === 8) await t.board.rawCall("RESET", {}); // behind the session's back, as a watchdog or power glitch would
+      return step(x, label);
+    };
+    return t;
+  }, { ...opts, onStep: (p) => { if (p.resumedFrom !== undefined) resumed = p.resumedFrom; } });
+  assert.equal(resumed, 7, "resumed after the checkpoint of step 7");
+  assert.deepEqual(board.tflite, host.tflite);
+  assert.equal(board.accuracy, host.accuracy);
+  assert.ok(board.measuredPeakBytes <= board.trainPeakBytes);
 });

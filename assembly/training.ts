@@ -196,7 +196,7 @@ function propagate(kind: i32, p: usize, weights: i32, tileBuf: i32, gradOut: usi
  * integer units is lr * s_x / s_w[oc] on the integer-unit gradient sum(g * (x_q - z_x)), the bias
  * step lr / (s_x * s_w[oc]) on sum(g); the updated master is rounded back into the overlay.
  */
-function update(kind: i32, p: usize, gradOut: usize, positions: i32, input: usize, inputZeroPoint: i32, inputScale: f32, scales: usize, gradBuf: i32): i32 {
+function update(kind: i32, p: usize, gradOut: usize, positions: i32, input: usize, inputZeroPoint: i32, inputScale: f32, scales: usize, gradBuf: i32, weightLrScale: f32): i32 {
   if (!touch(gradBuf, size(layer.perChannel, 4))) return STATUS_OUT_OF_ARENA;
   const grad = ARENA + <usize>gradBuf;
   const vel = layer.velocity >= 0 ? ARENA + <usize>layer.velocity : 0;
@@ -208,7 +208,7 @@ function update(kind: i32, p: usize, gradOut: usize, positions: i32, input: usiz
       else if (kind == KIND_DEPTHWISE) biasGrad = depthwise_conv2d_weight_grad_f32(changetype<ConvParams>(p), gradOut, input, inputZeroPoint, oc, grad);
       else biasGrad = fully_connected_weight_grad_f32(changetype<FullyConnectedParams>(p), gradOut, input, inputZeroPoint, oc, grad);
       sgd_update_s8_residual(ARENA + <usize>weightsAt(oc), ARENA + <usize>(layer.master + oc * layer.perChannel), grad, layer.perChannel,
-        learningRate * inputScale / sw, vel != 0 ? ARENA + <usize>(layer.velocity + ((oc * layer.perChannel) << 2)) : 0, momentum);
+        learningRate * weightLrScale * inputScale / sw, vel != 0 ? ARENA + <usize>(layer.velocity + ((oc * layer.perChannel) << 2)) : 0, momentum);
     } else if (layer.trainBias != 0) {
       biasGrad = channelSum(gradOut, positions, oc);
     }
@@ -237,7 +237,7 @@ function execTrainConv(opcode: i32, q: TrainConvParams): i32 {
   if (perChannel <= 0 || inN < 0 || outN < 0) return STATUS_BAD_RECORD;
   loadLayer(q.outC, perChannel, q.tileCh, q.overlay, q.overlayKind, q.master, q.velocity, q.trainChannels, q.trainBias);
   return trainWeighted(kind, changetype<usize>(q), q.weights, q.tileBuf, q.gradOut, q.gradIn, inN, outN, size(q.outH, q.outW),
-    q.input, -q.inputOffset, q.inputScaleBits, q.wScales, q.scaleBuf, q.gradBuf);
+    q.input, -q.inputOffset, q.inputScaleBits, q.wScales, q.scaleBuf, q.gradBuf, q.weightLrScaleBits);
 }
 
 function execTrainFullyConnected(q: TrainFullyConnectedParams): i32 {
@@ -245,11 +245,11 @@ function execTrainFullyConnected(q: TrainFullyConnectedParams): i32 {
   if (q.inC <= 0 || inN < 0 || outN < 0 || q.inChunk != q.inC) return STATUS_BAD_RECORD;
   loadLayer(q.outC, q.inC, q.tileCh, q.overlay, q.overlayKind, q.master, q.velocity, q.trainChannels, q.trainBias);
   return trainWeighted(KIND_FC, changetype<usize>(q), q.weights, q.tileBuf, q.gradOut, q.gradIn, inN, outN, q.batches,
-    q.input, -q.inputOffset, q.inputScaleBits, q.wScales, q.scaleBuf, q.gradBuf);
+    q.input, -q.inputOffset, q.inputScaleBits, q.wScales, q.scaleBuf, q.gradBuf, q.weightLrScaleBits);
 }
 
 function trainWeighted(kind: i32, p: usize, weights: i32, tileBuf: i32, gradOut: i32, gradIn: i32, inN: i32, outN: i32, positions: i32,
-  input: i32, inputZeroPoint: i32, inputScaleBits: i32, wScales: i32, scaleBuf: i32, gradBuf: i32): i32 {
+  input: i32, inputZeroPoint: i32, inputScaleBits: i32, wScales: i32, scaleBuf: i32, gradBuf: i32, weightLrScaleBits: i32): i32 {
   if (!checkLayer()) return STATUS_OUT_OF_ARENA;
   if (!touch(gradOut, size(outN, 4))) return STATUS_OUT_OF_ARENA;
   let s = readScales(wScales, scaleBuf, layer.outC);
@@ -263,7 +263,7 @@ function trainWeighted(kind: i32, p: usize, weights: i32, tileBuf: i32, gradOut:
   if (layer.trainChannels == 0 && layer.trainBias == 0) return STATUS_OK;
   if (layer.trainChannels > 0 && !touch(input, inN)) return STATUS_OUT_OF_ARENA;
   return update(kind, p, ARENA + <usize>gradOut, positions, ARENA + <usize>input, inputZeroPoint,
-    reinterpret<f32>(inputScaleBits), scales, gradBuf);
+    reinterpret<f32>(inputScaleBits), scales, gradBuf, reinterpret<f32>(weightLrScaleBits));
 }
 
 // ---- the training state ----

@@ -175,6 +175,7 @@ export function compileTraining(g: Graph, file: string, bytes: Uint8Array, schem
           master: trains(i) ? { buf: `master${i}` } : -1, overlay: trains(i) ? { buf: `overlay${i}` } : -1,
           velocity: trains(i) && options.momentum ? { buf: `velocity${i}` } : -1, overlayKind: layer.overlayKind,
           trainChannels: u.trainChannels, trainBias: u.trainBias ? 1 : 0,
+          weightLrScaleBits: f32Bits(inputLrScale(g, input)),
         };
         if (op.kind === "FULLY_CONNECTED") fields.inChunk = tile.inChunk;
         const uses = [`e${out}`, `bt${r}`, `bs${r}`, `bg${r}`];
@@ -226,6 +227,17 @@ function trainingTile(op: LoweredOp): TileShape {
   const ch = op.channels!;
   const perChannel = CHANNEL_DATA_BYTES + ch.perChannel;
   return tileShape(op, perChannel * Math.min(4, ch.outC));
+}
+
+/**
+ * The weight-step factor of a layer reading `input`: a model input whose int8 range spans R > 1 in
+ * real units (raw 0..255 pixels: R = 255) gets 1/R^2, the step it would take if the model were
+ * reparametrized to inputs in a unit range (weights R times larger); everything else 1.
+ */
+function inputLrScale(g: Graph, input: number): number {
+  if (!g.inputs.includes(input)) return 1;
+  const range = g.tensors[input].scale[0] * 255;
+  return range > 1 ? 1 / (range * range) : 1;
 }
 
 function f32Bits(x: number): number {

@@ -7,13 +7,18 @@
 export function sgd_update_f32(master: usize, grad: usize, n: i32, step: f32, velocity: usize, momentum: f32): void {
   for (let i = 0; i < n; i++) {
     const o = <usize>i << 2;
-    let v = load<f32>(grad + o);
-    if (velocity != 0) {
-      v = momentum * load<f32>(velocity + o) + v;
-      store<f32>(velocity + o, v);
-    }
-    store<f32>(master + o, load<f32>(master + o) - step * v);
+    store<f32>(master + o, load<f32>(master + o) - step * direction(grad, velocity, momentum, o));
   }
+}
+
+/** The step's direction for element at byte offset o: the gradient, or with momentum the updated velocity. */
+// @ts-ignore: decorator
+@inline function direction(grad: usize, velocity: usize, momentum: f32, o: usize): f32 {
+  const g = load<f32>(grad + o);
+  if (velocity == 0) return g;
+  const v = momentum * load<f32>(velocity + o) + g;
+  store<f32>(velocity + o, v);
+  return v;
 }
 
 /**
@@ -25,14 +30,8 @@ export function sgd_update_f32(master: usize, grad: usize, n: i32, step: f32, ve
  */
 export function sgd_update_s8_residual(weights: usize, residual: usize, grad: usize, n: i32, step: f32, velocity: usize, momentum: f32): void {
   for (let i = 0; i < n; i++) {
-    const o = <usize>i << 2;
-    let v = load<f32>(grad + o);
-    if (velocity != 0) {
-      v = momentum * load<f32>(velocity + o) + v;
-      store<f32>(velocity + o, v);
-    }
     const at = <usize>i;
-    const x = <f32>load<i8>(weights + at) + <f32>load<i8>(residual + at) * (1.0 / 256.0) - step * v;
+    const x = <f32>load<i8>(weights + at) + <f32>load<i8>(residual + at) * (1.0 / 256.0) - step * direction(grad, velocity, momentum, at << 2);
     const w = min<f32>(127, max<f32>(-127, nearest<f32>(x)));
     const r = min<f32>(127, max<f32>(-128, nearest<f32>((x - w) * 256.0)));
     store<i8>(weights + at, <i8><i32>w);

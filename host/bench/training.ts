@@ -5,7 +5,7 @@
 // next to the same schemes in float32 on the host as the reference. Then the sparse scheme trains on
 // qemu-m4 for a few steps to measure its SRAM on the device. Writes bench/training.json and the
 // table in docs/training.md.
-// Sizes: TINYLOOP_TRAIN_SAMPLES (default 2000 training samples), TINYLOOP_TRAIN_TEST (1000 test samples).
+// Sizes: TINYLOOP_TRAIN_SAMPLES (default 5000 training samples), TINYLOOP_TRAIN_TEST (1000 test samples).
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { REPO, modelPath } from "../util/shared-models.ts";
@@ -20,7 +20,9 @@ import { benchScheme, testSet } from "../train/float-bench.ts";
 import { openBoard } from "../board/session.ts";
 import { NodeEngine } from "../runners/node-engine.ts";
 
-const SAMPLES = Number(process.env.TINYLOOP_TRAIN_SAMPLES ?? 2000);
+const SAMPLES = Number(process.env.TINYLOOP_TRAIN_SAMPLES ?? 5000);
+/** Training samples per learning-rate trial and per sparse-search candidate. */
+const SEARCH = Math.min(SAMPLES, 1000);
 const TEST = Number(process.env.TINYLOOP_TRAIN_TEST ?? 1000);
 const SEED = 1;
 /** Learning rates tried per scheme (SGD, batch 1, no momentum); each scheme takes the best on the held-out slice. */
@@ -31,12 +33,12 @@ const qBytes = new Uint8Array(readFileSync(QUANT));
 const qGraph = importTflite(qBytes, QUANT);
 const fGraph = importTflite(new Uint8Array(readFileSync(FLOAT)), FLOAT);
 const ds = await loadDataset("fashion-mnist", { classes: 10 });
-const plan = planTrain(ds.train.count, { seed: SEED, limit: SAMPLES, heldOut: 200 });
+const plan = planTrain(ds.train.count, { seed: SEED, limit: SAMPLES, heldOut: 500 });
 const log = (s: string) => console.error(s);
 
-/** Held-out accuracy of `scheme` trained on the first 300 training samples at `lr`. */
+/** Held-out accuracy of `scheme` trained on the first SEARCH training samples at `lr`. */
 const heldOut = async (scheme: Scheme, lr: number) => (await trainModel(qBytes, QUANT, ds, (b) => new HostTarget(b), {
-  scheme, epochs: 1, lr, momentum: 0, seed: SEED, trainIndices: plan.train.subarray(0, 300), checkpointEvery: 0,
+  scheme, epochs: 1, lr, momentum: 0, seed: SEED, trainIndices: plan.train.subarray(0, SEARCH), checkpointEvery: 0,
   evaluate: { split: ds.train, indices: plan.heldOut },
 })).accuracy;
 /** The learning rate of LR_GRID with the best held-out accuracy (never the test split). */
@@ -53,7 +55,7 @@ async function pickLr(scheme: Scheme): Promise<number> {
 const fullPeak = compileTraining(qGraph, QUANT, qBytes, { kind: "full" }).training.arenaBytes;
 const fullLr = await pickLr({ kind: "full" });
 log(`search: sparse scheme within ${Math.floor(fullPeak / 5)} B (a fifth of full's ${fullPeak} B), candidates at lr ${fullLr}`);
-const search = await searchSparseScheme(qBytes, QUANT, ds, { train: plan.train.subarray(0, 300), heldOut: plan.heldOut, lr: fullLr, seed: SEED, log });
+const search = await searchSparseScheme(qBytes, QUANT, ds, { train: plan.train.subarray(0, SEARCH), heldOut: plan.heldOut, lr: fullLr, seed: SEED, log });
 
 const schemes: [string, Scheme][] = [["bias", { kind: "bias" }], ["last", { kind: "last", k: 1 }], ["sparse", search.scheme], ["full", { kind: "full" }]];
 const rows: (TrainRunResult & { name: string; lr: number; floatAccuracy: number })[] = [];

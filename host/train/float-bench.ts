@@ -10,7 +10,7 @@ import { importTflite } from "../import/tflite.ts";
 import type { Graph } from "../graph/graph.ts";
 import { modelPath } from "../util/shared-models.ts";
 import { loadDataset, sampleAt, fitToFloatInput, planTrain, firstIndices, type Dataset } from "./dataset.ts";
-import { createFloatTrainer, evaluate, parseFloatScheme, type FloatScheme } from "./float-train.ts";
+import { createFloatTrainer, evaluate, parseFloatScheme, FloatTrainDivergedError, type FloatScheme } from "./float-train.ts";
 
 export interface FloatBenchRow { scheme: string; lr: number; norm: boolean; momentum: number; trainSamples: number; testSamples: number; accuracy: number; seconds: number; meanLoss: number }
 
@@ -60,7 +60,14 @@ async function main(argv: string[]): Promise<void> {
     const body = norm ? spec.slice(0, -5) : spec;
     const cut = body.lastIndexOf(":");
     const name = body.slice(0, cut), lr = Number(body.slice(cut + 1));
-    const r = benchScheme(g, ds, name, parseFloatScheme(name), lr, norm, opts, test);
+    let r: FloatBenchRow;
+    try {
+      r = benchScheme(g, ds, name, parseFloatScheme(name), lr, norm, opts, test);
+    } catch (e) {
+      if (!(e instanceof FloatTrainDivergedError)) throw e;
+      console.log(`${name}${norm ? " (norm)" : ""}\t${lr}\t${opts.momentum}\tdiverged`);
+      continue;
+    }
     console.log(`${r.scheme}${norm ? " (norm)" : ""}\t${r.lr}\t${r.momentum}\t${r.trainSamples}\t${r.testSamples}\t${(r.accuracy * 100).toFixed(1)}%\t${r.seconds.toFixed(1)}\t${r.meanLoss.toFixed(3)}`);
   }
 }

@@ -26,6 +26,8 @@ import { runFloat, floatData, activationBounds } from "../float/interpreter.ts";
 import { leadingPadding } from "../passes/tflite-quant.ts";
 
 export class FloatTrainError extends Error {}
+/** A step met a loss that is not finite (the weights blew up): a learning rate too high for the scheme. */
+export class FloatTrainDivergedError extends FloatTrainError {}
 
 export type FloatScheme =
   | { kind: "bias" }
@@ -250,6 +252,7 @@ export function createFloatTrainer(graph: Graph, scheme: FloatScheme, opts: Floa
     params,
     step(input, label) {
       const { loss, predicted, grads } = gradients(input, label);
+      if (!Number.isFinite(loss)) throw new FloatTrainDivergedError(`the loss is ${loss}: training diverged; lower the learning rate`);
       apply(grads);
       return { loss, predicted };
     },

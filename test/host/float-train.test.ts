@@ -8,7 +8,7 @@ import type { Graph, Op, Tensor } from "../../host/graph/graph.ts";
 import { runFloat } from "../../host/float/interpreter.ts";
 import { importTflite } from "../../host/import/tflite.ts";
 import {
-  createFloatTrainer, evaluate, parseFloatScheme, trainedParams, weightedLayers, FloatTrainError, type FloatScheme,
+  createFloatTrainer, evaluate, parseFloatScheme, trainedParams, weightedLayers, FloatTrainError, FloatTrainDivergedError, type FloatScheme,
 } from "../../host/train/float-train.ts";
 import { modelPath } from "./shared.ts";
 
@@ -299,6 +299,9 @@ test("clear errors: unsupported op on the gradient path, broadcasting ADD, bad s
   assert.throws(() => createFloatTrainer(ga, { kind: "sparse", biasFrom: 0, weights: [{ layer: 3, ratio: 0.5 }] }, { lr: 0.1 }), /layer 3 does not exist/);
   assert.throws(() => createFloatTrainer(ga, { kind: "sparse", biasFrom: 0, weights: [{ layer: 0, ratio: 0 }] }, { lr: 0.1 }), /ratio 0 is not in/);
   assert.throws(() => createFloatTrainer(ga, { kind: "full" }, { lr: 0 }), /learning rate/);
+  const wild = createFloatTrainer(ga, { kind: "full" }, { lr: 1e30 });
+  assert.throws(() => { for (let k = 0; k < 50; k++) wild.step(inputOf(ga, k), k % 4); },
+    (e: Error) => e instanceof FloatTrainDivergedError && /training diverged; lower the learning rate/.test(e.message));
 });
 
 const resnet = modelPath("pretrainedResnet_float");

@@ -50,7 +50,7 @@ export interface CompiledTraining { blob: Uint8Array; training: TrainingMeta }
 export interface TrainingOptions { momentum?: boolean }
 
 type Field = number | { buf: string };
-interface Rec { kind: OpName; fields: Record<string, Field>; weightsFrom?: number; blobs?: Record<string, Uint8Array>; uses: string[] }
+interface Rec { kind: OpName; fields: Record<string, Field>; tail?: Field[]; weightsFrom?: number; blobs?: Record<string, Uint8Array>; uses: string[] }
 
 export function compileTrainingTflite(bytes: Uint8Array, file: string, scheme: Scheme, options: TrainingOptions = {}): CompiledTraining {
   return compileTraining(importTflite(bytes, file), file, bytes, scheme, options);
@@ -111,9 +111,9 @@ export function compileTraining(g: Graph, file: string, bytes: Uint8Array, schem
     const fields = resolve(op, recs.length);
     const tile = tiles.get(i);
     if (tile) { fields.tileCh = tile.tileCh; if (op.kind === "FULLY_CONNECTED") fields.inChunk = tile.inChunk; }
-    if (op.tail) throw new UnsupportedError(`op ${op.source} (${op.sourceType}) cannot be part of a training graph`);
+    const tail = op.tail?.map((v): Field => (typeof v === "number" ? v : { buf: tensorBuf((v as { tensor: number }).tensor) }));
     forwardRec.push(recs.length);
-    recs.push({ kind: op.kind, fields, weightsFrom: op.channels ? i : undefined, uses: [...op.reads.map(tensorBuf), ...op.writes.map(tensorBuf), ...(tile ? [`s${recs.length}`] : [])] });
+    recs.push({ kind: op.kind, fields, tail, weightsFrom: op.channels ? i : undefined, uses: [...op.reads.map(tensorBuf), ...op.writes.map(tensorBuf), ...(tile ? [`s${recs.length}`] : [])] });
     const out = op.writes[0];
     // A fused activation masks the gradient where it clamped (its bound may well be -128, when the output's
     // zero point is). Plain int8 saturation does not: a saturated logit must still be pushed back.
@@ -315,17 +315,16 @@ function layOut(g: Graph, file: string, bytes: Uint8Array, lowered: Lowered, rec
   const offsetOf = new Map<string, number>([...stateOffset, ...buffers.map((b): [string, number] => [b.id, b.offset])]);
   const arenaBytes = Math.max(stateBytes, ...buffers.map((b) => b.offset + b.bytes));
 
+  const value = (rec: Rec, k: string, v: Field): number => {
+    if (typeof v === "number") return v;
+    const o = offsetOf.get(v.buf);
+    if (o === undefined) throw new Error(`training plan: buffer ${v.buf} of ${rec.kind}.${k} was never placed`);
+    return o;
+  };
   const encode = (rec: Rec): EncodedOp => {
     const params: Record<string, number> = {};
-    for (const [k, v] of Object.entries(rec.fields)) {
-      if (typeof v === "number") params[k] = v;
-      else {
-        const o = offsetOf.get(v.buf);
-        if (o === undefined) throw new Error(`training plan: buffer ${v.buf} of ${rec.kind}.${k} was never placed`);
-        params[k] = o;
-      }
-    }
-    return { kind: rec.kind, params, weightsFrom: rec.weightsFrom, blobs: rec.blobs };
+    for (const [k, v] of Object.entries(rec.fields)) params[k] = value(rec, k, v);
+    return { kind: rec.kind, params, tail: rec.tail?.map((v) => value(rec, "tail", v)), weightsFrom: rec.weightsFrom, blobs: rec.blobs };
   };
   const trainOps = recs.map(encode);
   const inference: EncodedOp[] = ops.map((op, i) => {

@@ -7,9 +7,9 @@ import { readFileSync, mkdtempSync, existsSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { join } from "node:path";
 import { tmpdir } from "node:os";
-import { modelPath, REPO } from "./shared.ts";
+import { modelPath, REPO, INT8_MODELS } from "./shared.ts";
 import { importTflite } from "../../host/import/tflite.ts";
-import { compileGraph } from "../../host/compile.ts";
+import { compileGraph, compileTflite } from "../../host/compile.ts";
 import { compileTraining, UnsupportedError } from "../../host/train/compile-training.ts";
 import { exportTrainedTflite } from "../../host/train/export-tflite.ts";
 import { parseScheme, layerUpdates, SchemeError, type Scheme } from "../../host/train/scheme.ts";
@@ -241,4 +241,19 @@ test("training on qemu-m4 gives the host's fine-tuned model byte for byte, and s
   assert.deepEqual(board.tflite, host.tflite);
   assert.equal(board.accuracy, host.accuracy);
   assert.ok(board.measuredPeakBytes <= board.trainPeakBytes);
+});
+
+test("every shared model compiles for training, and its training .tlm infers exactly like the plain one", async () => {
+  for (const name of INT8_MODELS) {
+    const bytes = new Uint8Array(readFileSync(modelPath(name)));
+    const c = compileTraining(importTflite(bytes, name), name, bytes, { kind: "last", k: 1 });
+    const e = NodeEngine.load(c.blob), plain = NodeEngine.load(compileTflite(bytes, name).blob);
+    const x = new Uint8Array(e.inputBytes()).map((_, i) => (i * 13 + 7) & 255);
+    e.setInput(x); e.invoke();
+    plain.setInput(x); plain.invoke();
+    assert.deepEqual(e.output(), plain.output(), name);
+    e.trainInit();
+    e.trainStep(x, 0);
+    assert.ok(e.peakBytes <= c.training.arenaBytes, `${name}: measured ${e.peakBytes} > planned ${c.training.arenaBytes}`);
+  }
 });

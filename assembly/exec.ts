@@ -7,8 +7,9 @@ import {
   OP_CONV_2D, OP_DEPTHWISE_CONV_2D, OP_FULLY_CONNECTED, OP_AVERAGE_POOL_2D, OP_MAX_POOL_2D,
   OP_ADD, OP_MUL, OP_SOFTMAX, OP_REQUANTIZE, OP_QUANTIZE_F32, OP_DEQUANTIZE, OP_PAD,
   OP_CONCATENATION, OP_MEAN, OP_COPY, OP_CONV_2D_SPARSE, CONCAT_PARAMS_WORDS,
+  OP_CONV_2D_FP8, OP_DEPTHWISE_CONV_2D_FP8, OP_FULLY_CONNECTED_FP8,
   ConvParams, FullyConnectedParams, PoolParams, ElementwiseParams, SoftmaxParams,
-  RequantizeParams, QuantizeF32Params, DequantizeParams, PadParams, ConcatParams, MeanParams, CopyParams,
+  RequantizeParams, QuantizeF32Params, DequantizeParams, PadParams, ConcatParams, MeanParams, CopyParams, Fp8Params,
 } from "./format";
 import { ARENA, touch } from "./arena";
 import { tl_read } from "./io";
@@ -23,6 +24,7 @@ import { requantize_s8, quantize_f32_s8, dequantize_s8_f32 } from "./kernels/int
 import { pad_s8 } from "./kernels/int8/pad";
 import { concatenation_s8 } from "./kernels/int8/concatenation";
 import { mean_s8 } from "./kernels/int8/mean";
+import { isFp8Op, fp8ChannelBytes, fp8Setup, fp8Tile } from "./exec_fp8";
 
 /** Buffer for the record being executed. */
 export const RECORD: usize = memory.data(MAX_RECORD_BYTES, 16);
@@ -45,6 +47,9 @@ export function execRecord(): i32 {
     case OP_DEPTHWISE_CONV_2D: return execConv(opcode, changetype<ConvParams>(p));
     case OP_FULLY_CONNECTED: return execFullyConnected(changetype<FullyConnectedParams>(p));
     case OP_CONV_2D_SPARSE: return execSparseConv(changetype<ConvParams>(p));
+    case OP_CONV_2D_FP8:
+    case OP_DEPTHWISE_CONV_2D_FP8:
+    case OP_FULLY_CONNECTED_FP8: return execFp8(opcode, changetype<Fp8Params>(p));
     case OP_AVERAGE_POOL_2D:
     case OP_MAX_POOL_2D: {
       const q = changetype<PoolParams>(p);
@@ -133,9 +138,12 @@ function extent4(d0: i32, d1: i32, d2: i32, d3: i32, s0: i32, s1: i32, s2: i32, 
   return e > <i64>i32.MAX_VALUE ? -1 : <i32>e;
 }
 
-/** Streams the weight tiles of a weighted op and calls `kernel` for each. */
-function forEachTile(weights: u32, tileBuf: i32, tileCh: i32, outC: i32, perChannel: i32, kind: i32, p: usize): i32 {
-  const tileBytes = size(tileCh, CHANNEL_DATA_BYTES + perChannel);
+/**
+ * Streams the weight tiles of a weighted op (`channelBytes` of channel data and `perChannel`
+ * weight bytes per output channel) and calls the op's kernel for each.
+ */
+function forEachTile(weights: u32, tileBuf: i32, tileCh: i32, outC: i32, channelBytes: i32, perChannel: i32, kind: i32, p: usize): i32 {
+  const tileBytes = size(tileCh, channelBytes + perChannel);
   if (tileCh <= 0 || outC < 0 || tileBytes < 0) return STATUS_BAD_RECORD;
   if (!touch(tileBuf, tileBytes)) return STATUS_OUT_OF_ARENA;
   const buf = ARENA + <usize>tileBuf;
@@ -143,9 +151,10 @@ function forEachTile(weights: u32, tileBuf: i32, tileCh: i32, outC: i32, perChan
     const n = min(tileCh, outC - oc0);
     const src = <u64>weights + <u64>t * <u64>tileBytes;
     if (src > <u64>u32.MAX_VALUE) return STATUS_READ_FAILED;
-    if (tl_read(<u32>src, buf, <u32>(n * (CHANNEL_DATA_BYTES + perChannel))) != 0) return STATUS_READ_FAILED;
+    if (tl_read(<u32>src, buf, <u32>(n * (channelBytes + perChannel))) != 0) return STATUS_READ_FAILED;
     let s = STATUS_KERNEL;
-    if (kind == OP_CONV_2D) s = conv2d_s8(changetype<ConvParams>(p), buf, oc0, oc0 + n);
+    if (isFp8Op(kind)) s = fp8Tile(kind, buf, oc0, n);
+    else if (kind == OP_CONV_2D) s = conv2d_s8(changetype<ConvParams>(p), buf, oc0, oc0 + n);
     else if (kind == OP_DEPTHWISE_CONV_2D) s = depthwise_conv2d_s8(changetype<ConvParams>(p), buf, oc0, oc0 + n);
     else s = fully_connected_s8(changetype<FullyConnectedParams>(p), buf, oc0, oc0 + n);
     if (s != STATUS_OK) return s;
@@ -157,13 +166,26 @@ function execConv(opcode: i32, q: ConvParams): i32 {
   if (!touch(q.input, size(q.inH, q.inW, q.inC)) || !touch(q.output, size(q.outH, q.outW, q.outC))) return STATUS_OUT_OF_ARENA;
   const perChannel = opcode == OP_CONV_2D ? size(q.kH, q.kW, q.inC) : size(q.kH, q.kW);
   if (perChannel < 0) return STATUS_BAD_RECORD;
-  return forEachTile(<u32>q.weights, q.tileBuf, q.tileCh, q.outC, perChannel, opcode, changetype<usize>(q));
+  return forEachTile(<u32>q.weights, q.tileBuf, q.tileCh, q.outC, CHANNEL_DATA_BYTES, perChannel, opcode, changetype<usize>(q));
 }
 
 function execFullyConnected(q: FullyConnectedParams): i32 {
   if (!touch(q.input, size(q.batches, q.inC)) || !touch(q.output, size(q.batches, q.outC))) return STATUS_OUT_OF_ARENA;
   if (q.inChunk > 0 && q.inChunk < q.inC) return execFullyConnectedChunked(q);
-  return forEachTile(<u32>q.weights, q.tileBuf, q.tileCh, q.outC, q.inC, OP_FULLY_CONNECTED, changetype<usize>(q));
+  return forEachTile(<u32>q.weights, q.tileBuf, q.tileCh, q.outC, CHANNEL_DATA_BYTES, q.inC, OP_FULLY_CONNECTED, changetype<usize>(q));
+}
+
+/** An fp8-weight op: its buffers checked, the kernels' params filled, then its tiles streamed. */
+function execFp8(opcode: i32, q: Fp8Params): i32 {
+  const fc = opcode == OP_FULLY_CONNECTED_FP8;
+  const inBytes = fc ? size(q.batches, q.inC) : size(q.inH, q.inW, q.inC);
+  const outBytes = fc ? size(q.batches, q.outC) : size(q.outH, q.outW, q.outC);
+  if (!touch(q.input, inBytes) || !touch(q.output, outBytes)) return STATUS_OUT_OF_ARENA;
+  const perChannel = opcode == OP_CONV_2D_FP8 ? size(q.kH, q.kW, q.inC) : fc ? q.inC : size(q.kH, q.kW);
+  if (perChannel < 0) return STATUS_BAD_RECORD;
+  const s = fp8Setup(q);
+  if (s != STATUS_OK) return s;
+  return forEachTile(<u32>q.weights, q.tileBuf, q.tileCh, q.outC, fp8ChannelBytes(q), perChannel, opcode, 0);
 }
 
 /** Fully connected one channel at a time, each channel's weights streamed in inChunk-byte pieces. */

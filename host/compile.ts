@@ -9,6 +9,7 @@ import { quantizeGraph, type Sample, type PtqResult } from "./passes/ptq.ts";
 import { defaultCalibration, readCalibration } from "./float/calibration.ts";
 import { lower, UnsupportedError, type Lowered } from "./passes/lower.ts";
 import { planMemory, rootOf, type Plan, type PlanOptions } from "./passes/plan.ts";
+import { FP8_OPS } from "./format/spec.ts";
 import { writeTlm, encodeTiles, encodeSparseTiles, readTlm, isTlm, TlmFormatError, type TlmMeta, type EncodedOp } from "./format/tlm.ts";
 
 export { FormatError, UnsupportedError, TlmFormatError };
@@ -46,6 +47,7 @@ export function compileGraph(graph: Graph, file: string, bytes: Uint8Array, opti
     const tiles = !tile ? undefined : op.channels!.sparse ? encodeSparseTiles(op.channels!, tile.tileCh) : encodeTiles(op.channels!, tile.tileCh);
     return { kind: op.kind, params, tail, tiles };
   });
+  ops.forEach((op, i) => { if (op.tiles) meta.ops[i].flashBytes = op.tiles.length; });
   const io = (ts: number[]) => ts.map((t): [number, number] => [plan.tensorOffset.get(t)!, tensorBytes(graph.tensors[t])]);
   const blob = writeTlm(ops, plan.arenaBytes, { inputs: io(graph.inputs), outputs: io(graph.outputs) }, meta);
   return { blob, meta };
@@ -67,7 +69,8 @@ function describe(g: Graph, lowered: Lowered, plan: Plan, file: string, bytes: U
     outputs: g.outputs,
     ops: lowered.ops.map((op, i) => ({
       kind: op.kind, source: op.source, sourceType: op.sourceType, macs: op.macs,
-      weightBytes: op.channels ? op.channels.weights.length + op.channels.bias.length * 4 : 0,
+      weightBytes: op.channels ? op.channels.weights.length + op.channels.outC * 4 : 0, // weights and bias, as in the .tflite
+      precision: op.channels ? (FP8_OPS.includes(op.kind) ? "fp8" : "int8") : undefined,
       tileCh: plan.tiles.get(i)?.tileCh, inChunk: plan.tiles.get(i)?.inChunk, inputs: op.reads, outputs: op.writes,
       readyAfter: withAliases(op.writes),
     })),

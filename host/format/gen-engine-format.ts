@@ -15,6 +15,8 @@ export function engineFormatSource(): string {
     `export const MAX_IO: i32 = ${spec.MAX_IO};`,
     `export const MAX_RECORD_BYTES: i32 = ${spec.MAX_RECORD_BYTES};`,
     `export const CHANNEL_DATA_BYTES: i32 = ${spec.CHANNEL_DATA_BYTES};`,
+    `export const FP8_BIAS_BYTES: i32 = ${spec.FP8_BIAS_BYTES};`,
+    `export const FP8_SCALE_BYTES: i32 = ${spec.FP8_SCALE_BYTES};`,
     "",
     "// Header word offsets (bytes).",
     ...spec.HEADER_FIELDS.map((f, i) => `export const H_${constName(f)}: i32 = ${i * 4};`),

@@ -5,7 +5,6 @@
 // offset) in several orders — largest first as in TFLM's greedy planner,
 // execution order, and others — keeping whichever gives the smallest arena.
 import { type Graph, tensorBytes } from "../graph/graph.ts";
-import { CHANNEL_DATA_BYTES } from "../format/spec.ts";
 import { sparseTileBytes, sparseBlockBytes } from "../format/tlm.ts";
 import type { Lowered, LoweredOp } from "./lower.ts";
 
@@ -59,9 +58,9 @@ export function rootOf(aliases: Map<number, number>, t: number): number {
 export function tileShape(op: LoweredOp, budget: number): TileShape {
   const ch = op.channels!;
   if (ch.sparse) return sparseTileShape(op, budget);
-  const perChannel = CHANNEL_DATA_BYTES + ch.perChannel;
+  const perChannel = ch.channelBytes + ch.perChannel;
   if (op.kind === "FULLY_CONNECTED" && budget < perChannel) {
-    const overhead = CHANNEL_DATA_BYTES + 4 * (op.fields.batches as number);
+    const overhead = ch.channelBytes + 4 * (op.fields.batches as number);
     const inChunk = Math.max(MIN_CHUNK, Math.floor((budget - overhead) / 4) * 4);
     if (inChunk < ch.perChannel) return { tileCh: 1, inChunk, bytes: overhead + inChunk };
   }
@@ -87,7 +86,7 @@ function sparseTileShape(op: LoweredOp, budget: number): TileShape {
 /** Largest tile a weighted op can have: every channel at once. */
 function wholeLayerBytes(op: LoweredOp): number {
   const ch = op.channels!;
-  return ch.sparse ? tileShape(op, Infinity).bytes : ch.outC * (CHANNEL_DATA_BYTES + ch.perChannel);
+  return ch.sparse ? tileShape(op, Infinity).bytes : ch.outC * (ch.channelBytes + ch.perChannel);
 }
 
 export function planMemory(g: Graph, lowered: Lowered, options: PlanOptions = {}): Plan {

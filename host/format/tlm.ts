@@ -5,6 +5,7 @@ import {
   TLM_MAGIC, TLM_VERSION, HEADER_FIELDS, HEADER_BYTES, MAX_IO, MAX_RECORD_BYTES, CHANNEL_DATA_BYTES,
   OPCODES, OP_RECORD, RECORDS, fp8ChannelDataBytes, type OpName,
 } from "./spec.ts";
+import type { AutoReport } from "../passes/auto-precision.ts";
 
 /** Host-side description carried in the blob. */
 export interface TlmMeta {
@@ -20,6 +21,8 @@ export interface TlmMeta {
   weightBytes: number; // weight bytes as stored in the blob (tiles incl. channel data)
   tfliteWeightBytes: number; // constant tensor bytes in the source model
   macs: number;
+  /** `--precision auto`: the per-layer choice and the figures it rests on. */
+  auto?: AutoReport;
 }
 /** One planned arena buffer: a tensor (or a group sharing bytes) or an op's weight tile. */
 export interface PlanBuffer { id: string; offset: number; bytes: number; first: number; last: number }
@@ -190,6 +193,21 @@ export function encodeSparseTiles(ch: Channels, tileCh: number): Uint8Array {
       at += 2 + 3 * nz.length + (nz.length & 1);
     }
   });
+  return out;
+}
+
+/** The blob with its metadata JSON replaced (the engine's part is unchanged). */
+export function rewriteMeta(blob: Uint8Array, meta: TlmMeta): Uint8Array {
+  const dv = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+  const field = (f: (typeof HEADER_FIELDS)[number]) => 4 * HEADER_FIELDS.indexOf(f);
+  const metaOffset = dv.getUint32(field("metaOffset"), true);
+  const json = new TextEncoder().encode(JSON.stringify(meta));
+  const out = new Uint8Array(metaOffset + json.length);
+  out.set(blob.subarray(0, metaOffset));
+  out.set(json, metaOffset);
+  const odv = new DataView(out.buffer);
+  odv.setUint32(field("blobBytes"), out.length, true);
+  odv.setUint32(field("metaBytes"), json.length, true);
   return out;
 }
 

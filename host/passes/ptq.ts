@@ -78,6 +78,11 @@ function bytesOf(a: Int8Array | Int32Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength).slice();
 }
 
+/** Index in the quantized graph of float-graph op `op` (a QUANTIZE is put in front per input). */
+export function ptqOpIndex(g: Graph, op: number): number {
+  return g.inputs.length + op;
+}
+
 export interface QuantizeGraphOptions {
   /** Weighted ops (float graph op indices) whose weights stay float32, to become fp8 in lower(). */
   fp8Ops?: Set<number>;

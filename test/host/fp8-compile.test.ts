@@ -15,6 +15,8 @@ import { importTflite } from "../../host/import/tflite.ts";
 import { compileFloatTflite, type Compiled } from "../../host/compile.ts";
 import { e4m3Encode, quantizeFp8Weights } from "../../host/passes/fp8-weights.ts";
 import { NodeEngine } from "../../host/runners/node-engine.ts";
+import { EngineError } from "../../host/runners/engine-status.ts";
+import { RECORDS, HEADER_FIELDS, OPCODES, FP8_OPS, STATUS } from "../../host/format/spec.ts";
 import { dumpTensors } from "../../host/cli/run.ts";
 import { runFloat } from "../../host/float/interpreter.ts";
 import { syntheticInputs, Rng } from "../../host/float/synthetic.ts";
@@ -95,7 +97,7 @@ function reference(kind: string, g: Geometry, x: Int8Array, zpIn: number, inScal
   return out;
 }
 
-const CASES = [
+const CASES: { name: string; type: string; g: Geometry; options: Record<string, OptionValue>; spread: number; act: [number, number] }[] = [
   // SAME padding puts an odd total after: 7 rows pad 1 before, 6 columns pad 0 before (and 1 after).
   { name: "CONV_2D 3x3 stride 2 SAME, RELU6, channels 10^4 apart (per-channel scales)", type: "CONV_2D",
     g: { inH: 7, inW: 6, inC: 16, outH: 4, outW: 3, outC: 32, kH: 3, kW: 3, sH: 2, sW: 2, dH: 1, dW: 1, pH: 1, pW: 0, dm: 1, batches: 1 },
@@ -151,6 +153,38 @@ for (const k of CASES) {
     assert.ok(sqnrDb(floatWant, got) > 15, `close to float: ${sqnrDb(floatWant, got).toFixed(1)} dB`);
   });
 }
+
+/** The blob offset of field `field` of the first fp8 op record. */
+function fp8Field(blob: Uint8Array, field: (typeof RECORDS.Fp8Params)[number]): number {
+  const dv = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+  const word = (f: (typeof HEADER_FIELDS)[number]) => dv.getUint32(4 * HEADER_FIELDS.indexOf(f), true);
+  for (let at = word("opsOffset"), k = 0; k < word("opCount"); k++, at += dv.getInt32(at + 4, true)) {
+    if (FP8_OPS.some((op) => OPCODES[op] === dv.getInt32(at, true))) return at + 8 + 4 * RECORDS.Fp8Params.indexOf(field);
+  }
+  throw new Error("no fp8 op");
+}
+
+test("a damaged fp8 record is refused with a status, never run", () => {
+  const g: Geometry = { inH: 1, inW: 1, inC: 8, outH: 1, outW: 1, outC: 4, kH: 1, kW: 1, sH: 1, sW: 1, dH: 1, dW: 1, pH: 0, pW: 0, dm: 1, batches: 1 };
+  const rng = new Rng(3);
+  const bytes = oneOpModel("FULLY_CONNECTED", [1, g.inC], [g.outC, g.inC], weights(rng, 32, 4, (i) => i >> 3, 3),
+    new Float32Array(4), [1, g.outC], {});
+  const { blob } = compileFloatTflite(bytes, "fc.tflite", { precision: "fp8", calibration: syntheticInputs(1, 4, [1, 8], -1, 1).map((x) => [x]) });
+  const damaged: [(typeof RECORDS.Fp8Params)[number], number, number][] = [
+    ["perChannelScale", 2, STATUS.BAD_RECORD],
+    ["tileBuf", 1 << 20, STATUS.OUT_OF_ARENA],
+    ["output", 1 << 20, STATUS.OUT_OF_ARENA],
+    ["inScaleBits", 0x7fc00000, STATUS.KERNEL], // NaN scale
+    ["weightFormat", 7, STATUS.KERNEL],
+  ];
+  for (const [field, value, status] of damaged) {
+    const bad = blob.slice();
+    new DataView(bad.buffer).setInt32(fp8Field(bad, field), value, true);
+    const engine = NodeEngine.load(bad);
+    engine.setInput(new Uint8Array(32));
+    assert.throws(() => engine.invoke(), (e: Error) => e instanceof EngineError && e.status === status, field);
+  }
+});
 
 /** Output SQNR against float on seeded inputs outside the calibration set. */
 function testSqnr(c: Compiled, floatBytes: Uint8Array, shape: number[], range: [number, number]): number {

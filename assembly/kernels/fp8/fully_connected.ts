@@ -5,7 +5,7 @@
 //   out[b][oc] = quantize(sum_i x[b][i] * w[oc][i] (i ascending) * (inScale * wScale[oc]) + bias[oc])
 import { STATUS_OK, STATUS_KERNEL } from "../../format";
 import { fp8_table } from "../../fp8";
-import { Fp8ConvParams, fp8ParamsOk, inputTable, lut, channelScale, channelBias, storeOutput } from "./params";
+import { Fp8ConvParams, fp8ParamsOk, dot, dotInputTable, channelScale, channelBias, storeOutput } from "./params";
 
 export function fully_connected_fp8(p: Fp8ConvParams, oc0: i32, oc1: i32): i32 {
   const batches = p.batches, inC = p.inC, outC = p.outC;
@@ -15,17 +15,15 @@ export function fully_connected_fp8(p: Fp8ConvParams, oc0: i32, oc1: i32): i32 {
   const n = oc1 - oc0;
   if (n == 0) return STATUS_OK;
 
-  const xLut = inputTable(p);
+  const xLut = dotInputTable(p);
+  const zp = <f32>p.inZeroPoint;
   const wLut = fp8_table(<u32>p.weightFormat);
   let inRow = p.input;
   let outRow = p.output + <usize>oc0;
   for (let b = 0; b < batches; b++) {
     let wP = p.weights;
     for (let j = 0; j < n; j++) {
-      let acc: f32 = 0;
-      for (let i = 0; i < inC; i++) {
-        acc += lut(xLut, inRow + <usize>i) * lut(wLut, wP + <usize>i);
-      }
+      const acc = dot(0, inRow, wP, inC, xLut, zp, wLut);
       storeOutput(p, outRow + <usize>j, acc * channelScale(p, j) + channelBias(p, j));
       wP += <usize>inC;
     }

@@ -24,7 +24,7 @@ import { requantize_s8, quantize_f32_s8, dequantize_s8_f32 } from "./kernels/int
 import { pad_s8 } from "./kernels/int8/pad";
 import { concatenation_s8 } from "./kernels/int8/concatenation";
 import { mean_s8 } from "./kernels/int8/mean";
-import { isFp8Op, fp8ChannelBytes, fp8Setup, fp8Tile } from "./exec_fp8";
+import { isFp8Op, fp8ChannelBytes, fp8Setup, fp8Tile, fp8Accumulate, fp8Finish } from "./exec_fp8";
 
 /** Buffer for the record being executed. */
 export const RECORD: usize = memory.data(MAX_RECORD_BYTES, 16);
@@ -171,7 +171,9 @@ function execConv(opcode: i32, q: ConvParams): i32 {
 
 function execFullyConnected(q: FullyConnectedParams): i32 {
   if (!touch(q.input, size(q.batches, q.inC)) || !touch(q.output, size(q.batches, q.outC))) return STATUS_OUT_OF_ARENA;
-  if (q.inChunk > 0 && q.inChunk < q.inC) return execFullyConnectedChunked(q);
+  if (q.inChunk > 0 && q.inChunk < q.inC) {
+    return fullyConnectedChunked(<u32>q.weights, q.tileBuf, q.batches, q.inC, q.outC, q.inChunk, CHANNEL_DATA_BYTES, OP_FULLY_CONNECTED, changetype<usize>(q));
+  }
   return forEachTile(<u32>q.weights, q.tileBuf, q.tileCh, q.outC, CHANNEL_DATA_BYTES, q.inC, OP_FULLY_CONNECTED, changetype<usize>(q));
 }
 
@@ -185,29 +187,36 @@ function execFp8(opcode: i32, q: Fp8Params): i32 {
   if (perChannel < 0) return STATUS_BAD_RECORD;
   const s = fp8Setup(q);
   if (s != STATUS_OK) return s;
+  if (fc && q.inChunk > 0 && q.inChunk < q.inC) {
+    return fullyConnectedChunked(<u32>q.weights, q.tileBuf, q.batches, q.inC, q.outC, q.inChunk, fp8ChannelBytes(q), opcode, 0);
+  }
   return forEachTile(<u32>q.weights, q.tileBuf, q.tileCh, q.outC, fp8ChannelBytes(q), perChannel, opcode, 0);
 }
 
-/** Fully connected one channel at a time, each channel's weights streamed in inChunk-byte pieces. */
-function execFullyConnectedChunked(q: FullyConnectedParams): i32 {
-  const accBytes = size(q.batches, 4);
-  const perChannel = CHANNEL_DATA_BYTES + q.inC;
-  if (accBytes < 0 || q.outC < 0 || !touch(q.tileBuf, CHANNEL_DATA_BYTES + accBytes + q.inChunk)) return STATUS_OUT_OF_ARENA;
-  const channel = ARENA + <usize>q.tileBuf;
-  const acc = channel + <usize>CHANNEL_DATA_BYTES;
+/**
+ * Fully connected one channel at a time, each channel's weights streamed in inChunk-byte
+ * pieces: `tileBuf` holds [channel data][batches x 4-byte accumulators][inChunk weight bytes].
+ */
+function fullyConnectedChunked(weights: u32, tileBuf: i32, batches: i32, inC: i32, outC: i32, inChunk: i32, channelBytes: i32, kind: i32, p: usize): i32 {
+  const accBytes = size(batches, 4);
+  const perChannel = channelBytes + inC;
+  if (accBytes < 0 || outC < 0 || !touch(tileBuf, channelBytes + accBytes + inChunk)) return STATUS_OUT_OF_ARENA;
+  const channel = ARENA + <usize>tileBuf;
+  const acc = channel + <usize>channelBytes;
   const w = acc + <usize>accBytes;
-  for (let oc = 0; oc < q.outC; oc++) {
-    const src = <u64><u32>q.weights + <u64>oc * <u64>perChannel;
+  const fp8 = isFp8Op(kind);
+  for (let oc = 0; oc < outC; oc++) {
+    const src = <u64>weights + <u64>oc * <u64>perChannel;
     if (src + <u64>perChannel > <u64>u32.MAX_VALUE) return STATUS_READ_FAILED;
-    if (tl_read(<u32>src, channel, CHANNEL_DATA_BYTES) != 0) return STATUS_READ_FAILED;
-    memory.fill(acc, 0, <usize>accBytes);
-    for (let k0 = 0; k0 < q.inC; k0 += q.inChunk) {
-      const n = min(q.inChunk, q.inC - k0);
-      if (tl_read(<u32>src + <u32>(CHANNEL_DATA_BYTES + k0), w, <u32>n) != 0) return STATUS_READ_FAILED;
-      const s = fully_connected_accumulate_s8(q, acc, w, k0, n);
+    if (tl_read(<u32>src, channel, channelBytes) != 0) return STATUS_READ_FAILED;
+    memory.fill(acc, 0, <usize>accBytes); // 0 as i32 and as f32
+    for (let k0 = 0; k0 < inC; k0 += inChunk) {
+      const n = min(inChunk, inC - k0);
+      if (tl_read(<u32>src + <u32>(channelBytes + k0), w, <u32>n) != 0) return STATUS_READ_FAILED;
+      const s = fp8 ? fp8Accumulate(acc, w, k0, n) : fully_connected_accumulate_s8(changetype<FullyConnectedParams>(p), acc, w, k0, n);
       if (s != STATUS_OK) return s;
     }
-    const s = fully_connected_finish_s8(q, channel, acc, oc);
+    const s = fp8 ? fp8Finish(channel, acc, oc) : fully_connected_finish_s8(changetype<FullyConnectedParams>(p), channel, acc, oc);
     if (s != STATUS_OK) return s;
   }
   return STATUS_OK;

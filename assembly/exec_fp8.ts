@@ -10,7 +10,7 @@ import { ARENA } from "./arena";
 import { Fp8ConvParams, FP8_CONV_PARAMS_BYTES } from "./kernels/fp8/params";
 import { conv2d_fp8 } from "./kernels/fp8/conv2d";
 import { depthwise_conv2d_fp8 } from "./kernels/fp8/depthwise_conv2d";
-import { fully_connected_fp8 } from "./kernels/fp8/fully_connected";
+import { fully_connected_fp8, fully_connected_fp8_accumulate, fully_connected_fp8_finish } from "./kernels/fp8/fully_connected";
 
 /** The kernels' params for the op being run. */
 const KP = changetype<Fp8ConvParams>(memory.data(FP8_CONV_PARAMS_BYTES, 16));
@@ -51,14 +51,31 @@ export function fp8Setup(q: Fp8Params): i32 {
   return STATUS_OK;
 }
 
-/** Runs output channels [oc0, oc0 + n) from the tile at `buf` (layout in spec.ts). */
-export function fp8Tile(opcode: i32, buf: usize, oc0: i32, n: i32): i32 {
+/** Points KP at the channel data and weights of an n-channel tile at `buf`. */
+function pointAtTile(buf: usize, n: i32): void {
   const perChannelScale = KP.perChannelScale != 0;
   KP.bias = buf;
   KP.weightScales = perChannelScale ? buf + <usize>(n * FP8_BIAS_BYTES) : TENSOR_SCALE;
   KP.weights = buf + <usize>(n * (FP8_BIAS_BYTES + (perChannelScale ? FP8_SCALE_BYTES : 0)));
+}
+
+/** Runs output channels [oc0, oc0 + n) from the tile at `buf` (layout in spec.ts). */
+export function fp8Tile(opcode: i32, buf: usize, oc0: i32, n: i32): i32 {
+  pointAtTile(buf, n);
   if (opcode == OP_CONV_2D_FP8) return conv2d_fp8(KP, oc0, oc0 + n);
   if (opcode == OP_DEPTHWISE_CONV_2D_FP8) return depthwise_conv2d_fp8(KP, oc0, oc0 + n);
   if (opcode == OP_FULLY_CONNECTED_FP8) return fully_connected_fp8(KP, oc0, oc0 + n);
   return STATUS_KERNEL;
+}
+
+/** Chunked fully connected: adds weights [k0, k0 + n) of one channel (at `w`) to the f32 accumulators. */
+export function fp8Accumulate(acc: usize, w: usize, k0: i32, n: i32): i32 {
+  KP.weights = w;
+  return fully_connected_fp8_accumulate(KP, acc, w, k0, n);
+}
+
+/** Chunked fully connected: writes output channel oc from the accumulators and its channel data at `channel`. */
+export function fp8Finish(channel: usize, acc: usize, oc: i32): i32 {
+  pointAtTile(channel, 1);
+  return fully_connected_fp8_finish(KP, acc, oc);
 }

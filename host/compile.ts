@@ -10,7 +10,7 @@ import { chooseAuto, WEIGHTED_OPS, type AutoBudget, type AutoReport } from "./pa
 import { defaultCalibration, readCalibration } from "./float/calibration.ts";
 import { lower, UnsupportedError, type Lowered } from "./passes/lower.ts";
 import { planMemory, rootOf, type Plan, type PlanOptions } from "./passes/plan.ts";
-import { FP8_OPS } from "./format/spec.ts";
+import { FP8_OPS, CHUNKED_OPS } from "./format/spec.ts";
 import { writeTlm, rewriteMeta, encodeTiles, encodeSparseTiles, readTlm, isTlm, TlmFormatError, type TlmMeta, type EncodedOp } from "./format/tlm.ts";
 
 export { FormatError, UnsupportedError, TlmFormatError };
@@ -43,7 +43,7 @@ export function compileGraph(graph: Graph, file: string, bytes: Uint8Array, opti
     }
     const tile = plan.tiles.get(i);
     if (tile) params.tileCh = tile.tileCh;
-    if (tile && op.kind === "FULLY_CONNECTED") params.inChunk = tile.inChunk;
+    if (tile && CHUNKED_OPS.includes(op.kind)) params.inChunk = tile.inChunk;
     const tail = op.tail?.map((v) => (typeof v === "number" ? v : plan.tensorOffset.get((v as { tensor: number }).tensor)!));
     const tiles = !tile ? undefined : op.channels!.sparse ? encodeSparseTiles(op.channels!, tile.tileCh) : encodeTiles(op.channels!, tile.tileCh);
     return { kind: op.kind, params, tail, tiles };

@@ -64,6 +64,9 @@ export const OPCODES = {
 } as const;
 export type OpName = keyof typeof OPCODES;
 
+/** Ops whose records have `inChunk`: a channel's weights may be streamed in pieces. */
+export const CHUNKED_OPS: readonly OpName[] = ["FULLY_CONNECTED", "FULLY_CONNECTED_FP8"];
+
 /** Ops whose weights are fp8 codes (the rest of the weighted ops hold int8). */
 export const FP8_OPS: readonly OpName[] = ["CONV_2D_FP8", "DEPTHWISE_CONV_2D_FP8", "FULLY_CONNECTED_FP8"];
 
@@ -92,7 +95,9 @@ export const FP8_OPS: readonly OpName[] = ["CONV_2D_FP8", "DEPTHWISE_CONV_2D_FP8
  * i.e. fp8ChannelDataBytes(perChannelScale) bytes of channel data per channel. With
  * perChannelScale = 0 the one weight scale is the record's weightScaleBits. Scales and
  * bounds named *Bits are f32 bit patterns. FC uses batches, inC and outC (inH = inW = outH =
- * outW = kH = kW = 1). The arithmetic is assembly/kernels/fp8/params.ts's.
+ * outW = kH = kW = 1), and streams a channel in pieces as the int8 FC does when inChunk < inC,
+ * with [channel data][batches x f32 accumulators][inChunk weight bytes] in `tileBuf`. The
+ * arithmetic is assembly/kernels/fp8/params.ts's.
  */
 export const RECORDS = {
   ConvParams: [
@@ -168,6 +173,7 @@ export const RECORDS = {
     "weightFormat", // 0 = E4M3, 1 = E5M2
     "perChannelScale", "weightScaleBits", // weightScaleBits: the one scale when perChannelScale = 0
     "weights", "tileCh", "tileBuf",
+    "inChunk", // FULLY_CONNECTED_FP8 only: < inC streams one channel in inChunk-byte pieces (see above)
   ],
 } as const;
 export type RecordName = keyof typeof RECORDS;

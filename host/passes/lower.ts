@@ -234,7 +234,7 @@ function lowerConv(ctx: OpContext, depthwise: boolean): LoweredOp {
   const common = { source: ctx.op.index, sourceType: ctx.op.type, reads: [input.index], writes: [output.index], macs: outH * outW * outC * perChannel };
   if (fp8) {
     const { fields, channels } = fp8Layer(ctx, input, ordered(floatData(filter)), output, outC, perChannel);
-    return { kind: depthwise ? "DEPTHWISE_CONV_2D_FP8" : "CONV_2D_FP8", ...common, fields: { ...geometry, batches: 1, ...fields }, channels };
+    return { kind: depthwise ? "DEPTHWISE_CONV_2D_FP8" : "CONV_2D_FP8", ...common, fields: { ...geometry, batches: 1, ...fields, inChunk: 0 }, channels };
   }
   const weights = ordered(int8Data(filter));
   const { multiplier, shift } = channelMultipliers(ctx, input, filter, output, outC);
@@ -300,7 +300,7 @@ function lowerFullyConnected(ctx: OpContext): LoweredOp {
       input: { tensor: input.index }, inH: 1, inW: 1, inC, output: { tensor: output.index }, outH: 1, outW: 1, outC,
       kH: 1, kW: 1, strideH: 1, strideW: 1, dilH: 1, dilW: 1, padH: 0, padW: 0, depthMultiplier: 1, batches,
     };
-    return { kind: "FULLY_CONNECTED_FP8", ...common, fields: { ...geometry, ...fields }, channels };
+    return { kind: "FULLY_CONNECTED_FP8", ...common, fields: { ...geometry, ...fields, inChunk: inC }, channels };
   }
   const inScale = ctx.perTensor(input).scale, outScale = ctx.perTensor(output).scale;
   const multiplier = new Int32Array(outC), shift = new Int32Array(outC);

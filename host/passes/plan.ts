@@ -7,6 +7,7 @@
 import { type Graph, tensorBytes } from "../graph/graph.ts";
 import { sparseTileBytes, sparseBlockBytes } from "../format/tlm.ts";
 import type { Lowered, LoweredOp } from "./lower.ts";
+import { CHUNKED_OPS } from "../format/spec.ts";
 
 const ALIGN = 4;
 const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
@@ -59,7 +60,7 @@ export function tileShape(op: LoweredOp, budget: number): TileShape {
   const ch = op.channels!;
   if (ch.sparse) return sparseTileShape(op, budget);
   const perChannel = ch.channelBytes + ch.perChannel;
-  if (op.kind === "FULLY_CONNECTED" && budget < perChannel) {
+  if (CHUNKED_OPS.includes(op.kind) && budget < perChannel) {
     const overhead = ch.channelBytes + 4 * (op.fields.batches as number);
     const inChunk = Math.max(MIN_CHUNK, Math.floor((budget - overhead) / 4) * 4);
     if (inChunk < ch.perChannel) return { tileCh: 1, inChunk, bytes: overhead + inChunk };
@@ -95,7 +96,7 @@ export function planMemory(g: Graph, lowered: Lowered, options: PlanOptions = {}
     if (!op.channels) return;
     // Convolutions start at BLOCK_CHANNELS channels per tile, what their kernels block over;
     // fully connected layers start at their smallest chunk (their weights are used once).
-    const floor = op.kind === "FULLY_CONNECTED" ? 0 : tileShape(op, 0).bytes * Math.min(BLOCK_CHANNELS, op.channels.outC);
+    const floor = CHUNKED_OPS.includes(op.kind) ? 0 : tileShape(op, 0).bytes * Math.min(BLOCK_CHANNELS, op.channels.outC);
     budget.set(i, Math.max(options.minTileBytes ?? 0, floor));
   });
   const shapes = () => new Map([...budget].map(([i, b]) => [i, tileShape(lowered.ops[i], b)]));

@@ -186,6 +186,39 @@ test("a damaged fp8 record is refused with a status, never run", () => {
   }
 });
 
+test("an fp8 fully connected layer streamed in pieces: same bytes as whole channels, in int8's arena", () => {
+  // 16 -> 512 -> 2: the second layer's 520-byte channels do not fit beside its input under the
+  // peak the first layer sets, so its channels are read a piece at a time.
+  const rng = new Rng(11);
+  const f32 = (n: number, s: number) => new Uint8Array(Float32Array.from({ length: n }, () => (rng.next() - 0.5) * s).buffer);
+  const bytes = writeTflite({
+    tensors: [
+      { shape: [1, 16], dtype: "float32" },
+      { shape: [512, 16], dtype: "float32", data: f32(512 * 16, 1) },
+      { shape: [512], dtype: "float32", data: f32(512, 0.1) },
+      { shape: [1, 512], dtype: "float32" },
+      { shape: [2, 512], dtype: "float32", data: f32(2 * 512, 0.2) },
+      { shape: [2], dtype: "float32", data: f32(2, 0.1) },
+      { shape: [1, 2], dtype: "float32" },
+    ],
+    ops: [
+      { type: "FULLY_CONNECTED", inputs: [0, 1, 2], outputs: [3], options: { activation: "RELU" } },
+      { type: "FULLY_CONNECTED", inputs: [3, 4, 5], outputs: [6], options: {} },
+    ],
+    inputs: [0], outputs: [6],
+  });
+  const calibration = syntheticInputs(1, 8, [1, 16], -1, 1).map((x) => [x]);
+  const build = (precision: "int8" | "fp8", minTileBytes?: number) => compileFloatTflite(bytes, "two.tflite", { precision, calibration, minTileBytes });
+  const [chunked, whole, int8] = [build("fp8"), build("fp8", 1 << 20), build("int8")];
+  const last = chunked.meta.ops.filter((o) => o.kind === "FULLY_CONNECTED_FP8").at(-1)!;
+  assert.ok(last.inChunk! < 512, `the second layer is read in pieces (inChunk ${last.inChunk})`);
+  assert.ok(chunked.meta.plan.arenaBytes <= int8.meta.plan.arenaBytes, `${chunked.meta.plan.arenaBytes} > ${int8.meta.plan.arenaBytes}`);
+  assert.ok(chunked.meta.plan.arenaBytes < whole.meta.plan.arenaBytes);
+  for (const s of syntheticInputs(9, 6, [1, 16], -1.5, 1.5)) {
+    assert.deepEqual(runCompiledFloat(chunked, [s]), runCompiledFloat(whole, [s]));
+  }
+});
+
 /** Output SQNR against float on seeded inputs outside the calibration set. */
 function testSqnr(c: Compiled, floatBytes: Uint8Array, shape: number[], range: [number, number]): number {
   const g = importTflite(floatBytes);

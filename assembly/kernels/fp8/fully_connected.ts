@@ -32,3 +32,37 @@ export function fully_connected_fp8(p: Fp8ConvParams, oc0: i32, oc1: i32): i32 {
   }
   return STATUS_OK;
 }
+
+/**
+ * Chunked form, for a channel whose weights are read in pieces: acc[b] (f32 per batch row)
+ * += sum over i in [k0, k0 + n), ascending, of x[b][i] * w[i - k0]. The same adds in the same
+ * order as the whole channel at once, so the result is identical.
+ */
+export function fully_connected_fp8_accumulate(p: Fp8ConvParams, acc: usize, w: usize, k0: i32, n: i32): i32 {
+  const batches = p.batches, inC = p.inC;
+  if (batches < 0 || k0 < 0 || n < 0 || k0 > inC - n) return STATUS_KERNEL;
+  if (!fp8ParamsOk(p)) return STATUS_KERNEL;
+  const xLut = dotInputTable(p);
+  const zp = <f32>p.inZeroPoint;
+  const wLut = fp8_table(<u32>p.weightFormat);
+  let inRow = p.input + <usize>k0;
+  for (let b = 0; b < batches; b++) {
+    const a = acc + (<usize>b << 2);
+    store<f32>(a, dot(load<f32>(a), inRow, w, n, xLut, zp, wLut));
+    inRow += <usize>inC;
+  }
+  return STATUS_OK;
+}
+
+/** Chunked form: output channel oc of every batch row from acc[b]; p's scales and bias address that channel's. */
+export function fully_connected_fp8_finish(p: Fp8ConvParams, acc: usize, oc: i32): i32 {
+  const batches = p.batches, outC = p.outC;
+  if (batches < 0 || oc < 0 || oc >= outC) return STATUS_KERNEL;
+  if (!fp8ParamsOk(p)) return STATUS_KERNEL;
+  let outP = p.output + <usize>oc;
+  for (let b = 0; b < batches; b++) {
+    storeOutput(p, outP, load<f32>(acc + (<usize>b << 2)) * channelScale(p, 0) + channelBias(p, 0));
+    outP += <usize>outC;
+  }
+  return STATUS_OK;
+}

@@ -177,17 +177,17 @@ withPrecisionFlags(withRuntimeFlags(program.command("bench")))
     else printBench(r);
   });
 
-withRuntimeFlags(program.command("hil"))
+withPrecisionFlags(withRuntimeFlags(program.command("hil")))
   .description("run models on a board and on the host and require byte-identical outputs")
   .argument("[models...]", ".tflite or .tlm files (default: the shared int8 models)")
   .option("--board <board>", "board definition in boards/", DEFAULT_BOARD)
   .option("--inputs <n>", "generated inputs per model, besides any golden ones", "2")
   .option("--junit <file>", "also write a JUnit XML report")
-  .action(async (models: string[], opts: { board: string; inputs: string; junit?: string } & RuntimeFlags) => {
+  .action(async (models: string[], opts: { board: string; inputs: string; junit?: string } & RuntimeFlags & PrecisionFlags) => {
     const board = checkBoard(opts.board);
     if (board === "host") throw new UsageError("hil compares a board with the host; pass --board with a board such as qemu-m4");
     const extra = wholeNumber("--inputs", opts.inputs, 0);
-    const cases = await hil(board, hilModels(models), extra, (l) => console.log(l), boardOptions(opts));
+    const cases = await hil(board, hilModels(models), extra, (l) => console.log(l), boardOptions(opts), (f) => loadWithPrecision(f, opts));
     if (opts.junit) writeJunit(opts.junit, board, cases);
     const failed = cases.filter((k) => !k.ok).length;
     console.log(`hil: ${cases.length - failed} passed, ${failed} failed`);

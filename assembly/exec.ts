@@ -8,8 +8,9 @@ import {
   OP_CONV_2D, OP_DEPTHWISE_CONV_2D, OP_FULLY_CONNECTED, OP_AVERAGE_POOL_2D, OP_MAX_POOL_2D,
   OP_ADD, OP_MUL, OP_SOFTMAX, OP_REQUANTIZE, OP_QUANTIZE_F32, OP_DEQUANTIZE, OP_PAD,
   OP_CONCATENATION, OP_MEAN, OP_COPY, OP_CONV_2D_SPARSE, CONCAT_PARAMS_WORDS,
+  OP_CONV_2D_FP8, OP_DEPTHWISE_CONV_2D_FP8, OP_FULLY_CONNECTED_FP8,
   ConvParams, FullyConnectedParams, PoolParams, ElementwiseParams, SoftmaxParams,
-  RequantizeParams, QuantizeF32Params, DequantizeParams, PadParams, ConcatParams, MeanParams, CopyParams,
+  RequantizeParams, QuantizeF32Params, DequantizeParams, PadParams, ConcatParams, MeanParams, CopyParams, Fp8Params,
 } from "./format";
 import { ARENA, touch } from "./arena";
 import { tl_read } from "./io";
@@ -25,6 +26,7 @@ import { requantize_s8, quantize_f32_s8, dequantize_s8_f32 } from "./kernels/int
 import { pad_s8 } from "./kernels/int8/pad";
 import { concatenation_s8 } from "./kernels/int8/concatenation";
 import { mean_s8 } from "./kernels/int8/mean";
+import { isFp8Op, fp8ChannelBytes, fp8Setup, fp8Tile, fp8Accumulate, fp8Finish } from "./exec_fp8";
 
 /** Buffer for the record being executed. */
 export const RECORD: usize = memory.data(MAX_RECORD_BYTES, 16);
@@ -47,6 +49,9 @@ export function execRecord(): i32 {
     case OP_DEPTHWISE_CONV_2D: return execConv(opcode, changetype<ConvParams>(p));
     case OP_FULLY_CONNECTED: return execFullyConnected(changetype<FullyConnectedParams>(p));
     case OP_CONV_2D_SPARSE: return execSparseConv(changetype<ConvParams>(p));
+    case OP_CONV_2D_FP8:
+    case OP_DEPTHWISE_CONV_2D_FP8:
+    case OP_FULLY_CONNECTED_FP8: return execFp8(opcode, changetype<Fp8Params>(p));
     case OP_AVERAGE_POOL_2D:
     case OP_MAX_POOL_2D: {
       const q = changetype<PoolParams>(p);
@@ -135,9 +140,12 @@ export function extent4(d0: i32, d1: i32, d2: i32, d3: i32, s0: i32, s1: i32, s2
   return e > <i64>i32.MAX_VALUE ? -1 : <i32>e;
 }
 
-/** Streams the weight tiles of a weighted op and calls `kernel` for each. */
-function forEachTile(weights: u32, tileBuf: i32, tileCh: i32, outC: i32, perChannel: i32, kind: i32, p: usize): i32 {
-  const tileBytes = size(tileCh, CHANNEL_DATA_BYTES + perChannel);
+/**
+ * Streams the weight tiles of a weighted op (`channelBytes` of channel data and `perChannel`
+ * weight bytes per output channel) and calls the op's kernel for each.
+ */
+function forEachTile(weights: u32, tileBuf: i32, tileCh: i32, outC: i32, channelBytes: i32, perChannel: i32, kind: i32, p: usize): i32 {
+  const tileBytes = size(tileCh, channelBytes + perChannel);
   if (tileCh <= 0 || outC < 0 || tileBytes < 0) return STATUS_BAD_RECORD;
   if (!touch(tileBuf, tileBytes)) return STATUS_OUT_OF_ARENA;
   const buf = ARENA + <usize>tileBuf;
@@ -145,9 +153,10 @@ function forEachTile(weights: u32, tileBuf: i32, tileCh: i32, outC: i32, perChan
     const n = min(tileCh, outC - oc0);
     const src = <u64>weights + <u64>t * <u64>tileBytes;
     if (src > <u64>u32.MAX_VALUE) return STATUS_READ_FAILED;
-    if (readWeights(<u32>src, buf, <u32>(n * (CHANNEL_DATA_BYTES + perChannel))) != 0) return STATUS_READ_FAILED;
+    if (readWeights(<u32>src, buf, <u32>(n * (channelBytes + perChannel))) != 0) return STATUS_READ_FAILED;
     let s = STATUS_KERNEL;
-    if (kind == OP_CONV_2D) s = conv2d_s8(changetype<ConvParams>(p), buf, oc0, oc0 + n);
+    if (isFp8Op(kind)) s = fp8Tile(kind, buf, oc0, n);
+    else if (kind == OP_CONV_2D) s = conv2d_s8(changetype<ConvParams>(p), buf, oc0, oc0 + n);
     else if (kind == OP_DEPTHWISE_CONV_2D) s = depthwise_conv2d_s8(changetype<ConvParams>(p), buf, oc0, oc0 + n);
     else s = fully_connected_s8(changetype<FullyConnectedParams>(p), buf, oc0, oc0 + n);
     if (s != STATUS_OK) return s;
@@ -159,35 +168,57 @@ function execConv(opcode: i32, q: ConvParams): i32 {
   if (!touch(q.input, size(q.inH, q.inW, q.inC)) || !touch(q.output, size(q.outH, q.outW, q.outC))) return STATUS_OUT_OF_ARENA;
   const perChannel = opcode == OP_CONV_2D ? size(q.kH, q.kW, q.inC) : size(q.kH, q.kW);
   if (perChannel < 0) return STATUS_BAD_RECORD;
-  return forEachTile(<u32>q.weights, q.tileBuf, q.tileCh, q.outC, perChannel, opcode, changetype<usize>(q));
+  return forEachTile(<u32>q.weights, q.tileBuf, q.tileCh, q.outC, CHANNEL_DATA_BYTES, perChannel, opcode, changetype<usize>(q));
 }
 
 function execFullyConnected(q: FullyConnectedParams): i32 {
   if (!touch(q.input, size(q.batches, q.inC)) || !touch(q.output, size(q.batches, q.outC))) return STATUS_OUT_OF_ARENA;
-  if (q.inChunk > 0 && q.inChunk < q.inC) return execFullyConnectedChunked(q);
-  return forEachTile(<u32>q.weights, q.tileBuf, q.tileCh, q.outC, q.inC, OP_FULLY_CONNECTED, changetype<usize>(q));
+  if (q.inChunk > 0 && q.inChunk < q.inC) {
+    return fullyConnectedChunked(<u32>q.weights, q.tileBuf, q.batches, q.inC, q.outC, q.inChunk, CHANNEL_DATA_BYTES, OP_FULLY_CONNECTED, changetype<usize>(q));
+  }
+  return forEachTile(<u32>q.weights, q.tileBuf, q.tileCh, q.outC, CHANNEL_DATA_BYTES, q.inC, OP_FULLY_CONNECTED, changetype<usize>(q));
 }
 
-/** Fully connected one channel at a time, each channel's weights streamed in inChunk-byte pieces. */
-function execFullyConnectedChunked(q: FullyConnectedParams): i32 {
-  const accBytes = size(q.batches, 4);
-  const perChannel = CHANNEL_DATA_BYTES + q.inC;
-  if (accBytes < 0 || q.outC < 0 || !touch(q.tileBuf, CHANNEL_DATA_BYTES + accBytes + q.inChunk)) return STATUS_OUT_OF_ARENA;
-  const channel = ARENA + <usize>q.tileBuf;
-  const acc = channel + <usize>CHANNEL_DATA_BYTES;
+/** An fp8-weight op: its buffers checked, the kernels' params filled, then its tiles streamed. */
+function execFp8(opcode: i32, q: Fp8Params): i32 {
+  const fc = opcode == OP_FULLY_CONNECTED_FP8;
+  const inBytes = fc ? size(q.batches, q.inC) : size(q.inH, q.inW, q.inC);
+  const outBytes = fc ? size(q.batches, q.outC) : size(q.outH, q.outW, q.outC);
+  if (!touch(q.input, inBytes) || !touch(q.output, outBytes)) return STATUS_OUT_OF_ARENA;
+  const perChannel = opcode == OP_CONV_2D_FP8 ? size(q.kH, q.kW, q.inC) : fc ? q.inC : size(q.kH, q.kW);
+  if (perChannel < 0) return STATUS_BAD_RECORD;
+  const s = fp8Setup(q);
+  if (s != STATUS_OK) return s;
+  if (fc && q.inChunk > 0 && q.inChunk < q.inC) {
+    return fullyConnectedChunked(<u32>q.weights, q.tileBuf, q.batches, q.inC, q.outC, q.inChunk, fp8ChannelBytes(q), opcode, 0);
+  }
+  return forEachTile(<u32>q.weights, q.tileBuf, q.tileCh, q.outC, fp8ChannelBytes(q), perChannel, opcode, 0);
+}
+
+/**
+ * Fully connected one channel at a time, each channel's weights streamed in inChunk-byte
+ * pieces: `tileBuf` holds [channel data][batches x 4-byte accumulators][inChunk weight bytes].
+ */
+function fullyConnectedChunked(weights: u32, tileBuf: i32, batches: i32, inC: i32, outC: i32, inChunk: i32, channelBytes: i32, kind: i32, p: usize): i32 {
+  const accBytes = size(batches, 4);
+  const perChannel = channelBytes + inC;
+  if (accBytes < 0 || outC < 0 || !touch(tileBuf, channelBytes + accBytes + inChunk)) return STATUS_OUT_OF_ARENA;
+  const channel = ARENA + <usize>tileBuf;
+  const acc = channel + <usize>channelBytes;
   const w = acc + <usize>accBytes;
-  for (let oc = 0; oc < q.outC; oc++) {
-    const src = <u64><u32>q.weights + <u64>oc * <u64>perChannel;
+  const fp8 = isFp8Op(kind);
+  for (let oc = 0; oc < outC; oc++) {
+    const src = <u64>weights + <u64>oc * <u64>perChannel;
     if (src + <u64>perChannel > <u64>u32.MAX_VALUE) return STATUS_READ_FAILED;
-    if (readWeights(<u32>src, channel, CHANNEL_DATA_BYTES) != 0) return STATUS_READ_FAILED;
-    memory.fill(acc, 0, <usize>accBytes);
-    for (let k0 = 0; k0 < q.inC; k0 += q.inChunk) {
-      const n = min(q.inChunk, q.inC - k0);
-      if (readWeights(<u32>src + <u32>(CHANNEL_DATA_BYTES + k0), w, <u32>n) != 0) return STATUS_READ_FAILED;
-      const s = fully_connected_accumulate_s8(q, acc, w, k0, n);
+    if (readWeights(<u32>src, channel, channelBytes) != 0) return STATUS_READ_FAILED;
+    memory.fill(acc, 0, <usize>accBytes); // 0 as i32 and as f32
+    for (let k0 = 0; k0 < inC; k0 += inChunk) {
+      const n = min(inChunk, inC - k0);
+      if (readWeights(<u32>src + <u32>(channelBytes + k0), w, <u32>n) != 0) return STATUS_READ_FAILED;
+      const s = fp8 ? fp8Accumulate(acc, w, k0, n) : fully_connected_accumulate_s8(changetype<FullyConnectedParams>(p), acc, w, k0, n);
       if (s != STATUS_OK) return s;
     }
-    const s = fully_connected_finish_s8(q, channel, acc, oc);
+    const s = fp8 ? fp8Finish(channel, acc, oc) : fully_connected_finish_s8(changetype<FullyConnectedParams>(p), channel, acc, oc);
     if (s != STATUS_OK) return s;
   }
   return STATUS_OK;

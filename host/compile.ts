@@ -5,11 +5,13 @@ import { basename } from "node:path";
 import { importTflite, FormatError } from "./import/tflite.ts";
 import { type Graph, tensorBytes } from "./graph/graph.ts";
 import { firstFloatTensor, isFloatGraph } from "./float/interpreter.ts";
-import { quantizeGraph, type Sample, type PtqResult } from "./passes/ptq.ts";
+import { quantizeGraph, calibrate, type Sample, type PtqResult } from "./passes/ptq.ts";
+import { chooseAuto, WEIGHTED_OPS, type AutoBudget, type AutoReport } from "./passes/auto-precision.ts";
 import { defaultCalibration, readCalibration } from "./float/calibration.ts";
 import { lower, UnsupportedError, type Lowered } from "./passes/lower.ts";
 import { planMemory, rootOf, type Plan, type PlanOptions } from "./passes/plan.ts";
-import { writeTlm, encodeTiles, encodeSparseTiles, readTlm, isTlm, TlmFormatError, type TlmMeta, type EncodedOp } from "./format/tlm.ts";
+import { FP8_OPS, CHUNKED_OPS } from "./format/spec.ts";
+import { writeTlm, rewriteMeta, encodeTiles, encodeSparseTiles, readTlm, isTlm, TlmFormatError, type TlmMeta, type EncodedOp } from "./format/tlm.ts";
 
 export { FormatError, UnsupportedError, TlmFormatError };
 
@@ -22,7 +24,7 @@ export function compileTflite(bytes: Uint8Array, file = "model.tflite", options:
   const graph = importTflite(bytes, file);
   const float = firstFloatTensor(graph);
   if (float) {
-    throw new UnsupportedError(`${basename(file)} is a float32 model (tensor ${float.index} "${float.name}" is float32); quantize it to int8 with --precision int8 (and --calibration FILES... of raw float32 inputs)`);
+    throw new UnsupportedError(`${basename(file)} is a float32 model (tensor ${float.index} "${float.name}" is float32); compile it with --precision int8, fp8 or auto (and --calibration FILES... of raw float32 inputs)`);
   }
   return compileGraph(graph, file, bytes, options);
 }
@@ -41,11 +43,12 @@ export function compileGraph(graph: Graph, file: string, bytes: Uint8Array, opti
     }
     const tile = plan.tiles.get(i);
     if (tile) params.tileCh = tile.tileCh;
-    if (tile && op.kind === "FULLY_CONNECTED") params.inChunk = tile.inChunk;
+    if (tile && CHUNKED_OPS.includes(op.kind)) params.inChunk = tile.inChunk;
     const tail = op.tail?.map((v) => (typeof v === "number" ? v : plan.tensorOffset.get((v as { tensor: number }).tensor)!));
     const tiles = !tile ? undefined : op.channels!.sparse ? encodeSparseTiles(op.channels!, tile.tileCh) : encodeTiles(op.channels!, tile.tileCh);
     return { kind: op.kind, params, tail, tiles };
   });
+  ops.forEach((op, i) => { if (op.tiles) meta.ops[i].flashBytes = op.tiles.length; });
   const io = (ts: number[]) => ts.map((t): [number, number] => [plan.tensorOffset.get(t)!, tensorBytes(graph.tensors[t])]);
   const blob = writeTlm(ops, plan.arenaBytes, { inputs: io(graph.inputs), outputs: io(graph.outputs) }, meta);
   return { blob, meta };
@@ -67,7 +70,8 @@ export function describe(g: Graph, lowered: Lowered, plan: Plan, file: string, b
     outputs: g.outputs,
     ops: lowered.ops.map((op, i) => ({
       kind: op.kind, source: op.source, sourceType: op.sourceType, macs: op.macs,
-      weightBytes: op.channels ? op.channels.weights.length + op.channels.bias.length * 4 : 0,
+      weightBytes: op.channels ? op.channels.weights.length + op.channels.outC * 4 : 0, // weights and bias, as in the .tflite
+      precision: op.channels ? (FP8_OPS.includes(op.kind) ? "fp8" : "int8") : undefined,
       tileCh: plan.tiles.get(i)?.tileCh, inChunk: plan.tiles.get(i)?.inChunk, inputs: op.reads, outputs: op.writes,
       readyAfter: withAliases(op.writes),
     })),
@@ -82,10 +86,15 @@ export function describe(g: Graph, lowered: Lowered, plan: Plan, file: string, b
   };
 }
 
-/** Precision a float model is compiled at (only int8 so far). */
-export type Precision = "int8";
+/** Precision a float model is compiled at: int8 weights, fp8 (E4M3) weights, or chosen per layer. */
+export type Precision = "int8" | "fp8" | "auto";
+export const PRECISIONS: readonly Precision[] = ["int8", "fp8", "auto"];
 
 export interface QuantizeOptions extends PlanOptions {
+  /** Weight precision of CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED (default int8); activations are int8. */
+  precision?: Precision;
+  /** With `auto`: the weight flash and arena it must fit (default: the int8 build's). */
+  budget?: AutoBudget;
   /** Calibration samples (a float32 array per model input). */
   calibration?: Sample[];
   /** Without calibration: the range the generated inputs span (default [0, 1]). */
@@ -94,8 +103,11 @@ export interface QuantizeOptions extends PlanOptions {
   warn?: (message: string) => void;
 }
 
-/** Quantizes a float32 .tflite to int8 (post-training, calibrated) and compiles it: the result takes and returns float32. */
-export function compileFloatTflite(bytes: Uint8Array, file = "model.tflite", options: QuantizeOptions = {}): Compiled & { ptq: PtqResult; float: Graph } {
+/**
+ * Quantizes a float32 .tflite (post-training, calibrated; weights int8, fp8 or chosen per layer
+ * by `auto`) and compiles it: the result takes and returns float32.
+ */
+export function compileFloatTflite(bytes: Uint8Array, file = "model.tflite", options: QuantizeOptions = {}): Compiled & { ptq: PtqResult; float: Graph; auto?: AutoReport } {
   const graph = importTflite(bytes, file);
   if (!isFloatGraph(graph)) throw new UnsupportedError(`${basename(file)} is not a float32 model; it needs no --precision`);
   let samples = options.calibration;
@@ -105,13 +117,31 @@ export function compileFloatTflite(bytes: Uint8Array, file = "model.tflite", opt
     options.warn?.(`no --calibration given: calibrating ${basename(file)} on ${samples.length} generated smooth random inputs in [${range.join(", ")}]; ` +
       `the int8 ranges are only as good as that guess, so pass --calibration with real float32 inputs`);
   }
-  const ptq = quantizeGraph(graph, samples);
-  return { ...compileGraph(ptq.graph, file, bytes, options), ptq, float: graph };
+  const ranges = calibrate(graph, samples);
+  const precision = options.precision ?? "int8";
+  const results = new Map<Compiled, PtqResult>();
+  const build = (fp8Ops: Set<number>): Compiled => {
+    const ptq = quantizeGraph(graph, samples, { ranges, fp8Ops });
+    const c = compileGraph(ptq.graph, file, bytes, options);
+    results.set(c, ptq);
+    return c;
+  };
+  const weighted = new Set(graph.ops.filter((op) => WEIGHTED_OPS.includes(op.type)).map((op) => op.index));
+  if (precision !== "auto") {
+    const c = build(precision === "fp8" ? weighted : new Set());
+    return { ...c, ptq: results.get(c)!, float: graph };
+  }
+  const { compiled, report } = chooseAuto(graph, samples, build, options.budget);
+  // The choice travels in the .tlm's metadata, so `inspect` can show it later.
+  const meta = { ...compiled.meta, auto: report };
+  return { blob: rewriteMeta(compiled.blob, meta), meta, ptq: results.get(compiled)!, float: graph, auto: report };
 }
 
 export interface LoadOptions extends PlanOptions {
   /** Compile a float32 .tflite at this precision (required for float models). */
   precision?: Precision;
+  /** With precision `auto`: the budget it must fit. */
+  budget?: AutoBudget;
   /** Raw float32 input files to calibrate a float model on. */
   calibrationFiles?: string[];
   inputRange?: [number, number];

@@ -69,11 +69,13 @@ export async function firstDifference(c: Compiled, s: Pick<BoardSession, "dumpTe
   return "outputs differ but every tensor matched when stepped op by op (a difference between invoke and step paths)";
 }
 
-export async function hil(board: string, models: string[], extraInputs: number, log: (line: string) => void, open: OpenOptions = {}): Promise<HilCase[]> {
+/** `load` compiles each model (default: as given; the CLI passes its --precision). */
+export async function hil(board: string, models: string[], extraInputs: number, log: (line: string) => void, open: OpenOptions = {},
+  load: (file: string) => Compiled = (f) => loadModel(f)): Promise<HilCase[]> {
   const cases: HilCase[] = [];
   await withBoard(board, open, async (s) => {
     for (const file of models) {
-      const c = loadModel(file);
+      const c = load(file);
       const loaded = await s.loadModel(c.blob);
       for (const input of inputsFor(c, file, extraInputs)) {
         const t0 = performance.now();

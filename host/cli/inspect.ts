@@ -1,5 +1,6 @@
 // `tinyloop inspect MODEL [--json]`: ops, shapes, MACs, weights and the arena plan.
 import type { Compiled } from "../compile.ts";
+import { precisionLines } from "./precision.ts";
 
 export function inspectReport(c: Compiled) {
   const { meta } = c;
@@ -16,10 +17,12 @@ export function inspectReport(c: Compiled) {
     inputs: meta.inputs.map((t) => ({ index: t, shape: shape(t), bytes: meta.tensors.find((x) => x.index === t)!.bytes })),
     outputs: meta.outputs.map((t) => ({ index: t, shape: shape(t), bytes: meta.tensors.find((x) => x.index === t)!.bytes })),
     timeline: meta.plan.timeline,
+    /** `--precision auto`: calibration SQNR of int8, fp8 and the choice, the budget, and per layer what was chosen. */
+    auto: meta.auto ?? null,
     ops: meta.ops.map((op, i) => ({
       index: i, op: op.kind, tfliteOp: op.source, tfliteType: op.sourceType,
       inputShapes: op.inputs.map(shape), outputShape: shape(op.outputs[0]),
-      macs: op.macs, weightBytes: op.weightBytes, tileChannels: op.tileCh ?? null, liveBytes: meta.plan.timeline[i],
+      macs: op.macs, weightBytes: op.weightBytes, flashBytes: op.flashBytes ?? 0, precision: op.precision ?? null, tileChannels: op.tileCh ?? null, liveBytes: meta.plan.timeline[i],
     })),
   };
 }
@@ -41,4 +44,5 @@ export function printInspect(c: Compiled): void {
   console.log(`peak arena   ${r.peakArenaBytes.toLocaleString("en-US")} B (set at op ${r.peakOp}, ${r.ops[r.peakOp]?.op ?? "-"})`);
   console.log(`weights      ${r.weightBytes.toLocaleString("en-US")} B in the .tlm (${r.tfliteWeightBytes.toLocaleString("en-US")} B of constants in the .tflite)`);
   console.log(`MACs         ${r.macs.toLocaleString("en-US")}`);
+  for (const line of precisionLines(c.meta)) console.log(line);
 }

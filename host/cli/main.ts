@@ -1,7 +1,8 @@
 // The tinyloop command line. One file per command; this file only wires them.
 import { writeFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
-import { loadModel, type Compiled } from "../compile.ts";
+import { loadModel, PRECISIONS, type Compiled, type Precision } from "../compile.ts";
+import { precisionLines } from "./precision.ts";
 import { CalibrationError } from "../float/calibration.ts";
 import { exitWithError, UsageError } from "./errors.ts";
 import { printInspect, inspectReport } from "./inspect.ts";
@@ -48,24 +49,34 @@ function checkBoard(name: string): string {
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-interface PrecisionFlags { precision?: string; calibration?: string[]; inputRange?: string }
+interface PrecisionFlags { precision?: string; calibration?: string[]; inputRange?: string; flashBudget?: string; arenaBudget?: string }
 
-/** Adds --precision, --calibration and --input-range (compiling float32 models) to a command. */
+/** Adds --precision, --calibration, --input-range and auto's budgets (compiling float32 models) to a command. */
 function withPrecisionFlags(cmd: Command): Command {
   return cmd
-    .option("--precision <precision>", "compile a float32 .tflite at this precision: int8 (post-training quantization; the model then takes and returns float32)")
+    .option("--precision <precision>", "compile a float32 .tflite at this precision: int8 or fp8 (E4M3) weights, or auto (per layer, by the error on the calibration set); activations are int8 and the model takes and returns float32")
     .option("--calibration <files...>", "raw float32 input tensors to calibrate the int8 ranges on (default: 32 generated inputs, with a warning)")
-    .option("--input-range <lo,hi>", "without --calibration: the range of the generated calibration inputs (default 0,1, i.e. images scaled to [0, 1])");
+    .option("--input-range <lo,hi>", "without --calibration: the range of the generated calibration inputs (default 0,1, i.e. images scaled to [0, 1])")
+    .option("--flash-budget <bytes>", "with --precision auto: most weight bytes in flash (default: the int8 build's)")
+    .option("--arena-budget <bytes>", "with --precision auto: largest arena (SRAM) in bytes (default: the int8 build's)");
 }
 
 /** loadModel with the precision flags checked; a bad calibration file is a usage error. */
 function loadWithPrecision(model: string, flags: PrecisionFlags): Compiled {
-  if (flags.precision !== undefined && flags.precision !== "int8") {
-    throw new UsageError(`--precision must be int8 (the only precision float models compile to so far), not "${flags.precision}"`);
+  const precision = PRECISIONS.find((p) => p === flags.precision);
+  if (flags.precision !== undefined && !precision) {
+    throw new UsageError(`--precision must be one of ${PRECISIONS.join(", ")}, not "${flags.precision}"`);
   }
   if (!flags.precision && (flags.calibration || flags.inputRange)) {
-    throw new UsageError(`${flags.calibration ? "--calibration" : "--input-range"} quantizes a float32 model; pass --precision int8 with it`);
+    throw new UsageError(`${flags.calibration ? "--calibration" : "--input-range"} quantizes a float32 model; pass --precision int8, fp8 or auto with it`);
   }
+  if (precision !== "auto" && (flags.flashBudget || flags.arenaBudget)) {
+    throw new UsageError(`${flags.flashBudget ? "--flash-budget" : "--arena-budget"} is for --precision auto`);
+  }
+  const budget = {
+    flashBytes: flags.flashBudget === undefined ? undefined : wholeNumber("--flash-budget", flags.flashBudget, 0),
+    arenaBytes: flags.arenaBudget === undefined ? undefined : wholeNumber("--arena-budget", flags.arenaBudget, 0),
+  };
   let inputRange: [number, number] | undefined;
   if (flags.inputRange !== undefined) {
     const parts = flags.inputRange.split(",").map(Number);
@@ -77,7 +88,7 @@ function loadWithPrecision(model: string, flags: PrecisionFlags): Compiled {
   }
   try {
     return loadModel(model, {
-      precision: flags.precision as "int8" | undefined, calibrationFiles: flags.calibration, inputRange,
+      precision: precision as Precision | undefined, budget, calibrationFiles: flags.calibration, inputRange,
       warn: (m) => console.error(`tinyloop: warning: ${m}`),
     });
   } catch (e) {
@@ -111,13 +122,14 @@ withPrecisionFlags(program.command("inspect"))
   });
 
 withPrecisionFlags(program.command("compile"))
-  .description("compile a .tflite model to tinyloop's .tlm format (a float32 one with --precision int8)")
+  .description("compile a .tflite model to tinyloop's .tlm format (a float32 one with --precision int8, fp8 or auto)")
   .argument("<model>", ".tflite file")
   .requiredOption("-o, --output <file>", ".tlm file to write")
   .action((model: string, opts: { output: string } & PrecisionFlags) => {
     const c = loadWithPrecision(model, opts);
     writeFileSync(opts.output, c.blob);
-    console.log(`wrote ${opts.output}: ${c.blob.length} bytes, arena ${c.meta.plan.arenaBytes} B, ${c.meta.ops.length} ops`);
+    console.log(`wrote ${opts.output}: ${c.blob.length} bytes, arena ${c.meta.plan.arenaBytes} B, weights ${c.meta.weightBytes} B, ${c.meta.ops.length} ops`);
+    for (const line of precisionLines(c.meta)) console.log(line);
   });
 
 withPrecisionFlags(withRuntimeFlags(program.command("run")))
@@ -166,17 +178,17 @@ withPrecisionFlags(withRuntimeFlags(program.command("bench")))
     else printBench(r);
   });
 
-withRuntimeFlags(program.command("hil"))
+withPrecisionFlags(withRuntimeFlags(program.command("hil")))
   .description("run models on a board and on the host and require byte-identical outputs")
   .argument("[models...]", ".tflite or .tlm files (default: the shared int8 models)")
   .option("--board <board>", "board definition in boards/", DEFAULT_BOARD)
   .option("--inputs <n>", "generated inputs per model, besides any golden ones", "2")
   .option("--junit <file>", "also write a JUnit XML report")
-  .action(async (models: string[], opts: { board: string; inputs: string; junit?: string } & RuntimeFlags) => {
+  .action(async (models: string[], opts: { board: string; inputs: string; junit?: string } & RuntimeFlags & PrecisionFlags) => {
     const board = checkBoard(opts.board);
     if (board === "host") throw new UsageError("hil compares a board with the host; pass --board with a board such as qemu-m4");
     const extra = wholeNumber("--inputs", opts.inputs, 0);
-    const cases = await hil(board, hilModels(models), extra, (l) => console.log(l), boardOptions(opts));
+    const cases = await hil(board, hilModels(models), extra, (l) => console.log(l), boardOptions(opts), (f) => loadWithPrecision(f, opts));
     if (opts.junit) writeJunit(opts.junit, board, cases);
     const failed = cases.filter((k) => !k.ok).length;
     console.log(`hil: ${cases.length - failed} passed, ${failed} failed`);

@@ -15,6 +15,8 @@ export function engineFormatSource(): string {
     `export const MAX_IO: i32 = ${spec.MAX_IO};`,
     `export const MAX_RECORD_BYTES: i32 = ${spec.MAX_RECORD_BYTES};`,
     `export const CHANNEL_DATA_BYTES: i32 = ${spec.CHANNEL_DATA_BYTES};`,
+    `export const FP8_BIAS_BYTES: i32 = ${spec.FP8_BIAS_BYTES};`,
+    `export const FP8_SCALE_BYTES: i32 = ${spec.FP8_SCALE_BYTES};`,
     `export const TRAIN_OVERLAY_WORDS: i32 = ${spec.TRAIN_OVERLAY_WORDS};`,
     `export const OVERLAY_FULL: i32 = ${spec.OVERLAY_FULL};`,
     `export const OVERLAY_CHANNEL_DATA: i32 = ${spec.OVERLAY_CHANNEL_DATA};`,

@@ -66,6 +66,10 @@ export const OPCODES = {
   MEAN: 14,
   COPY: 15, // RESHAPE that could not be aliased
   CONV_2D_SPARSE: 16, // 1x1 CONV_2D with sparse weight tiles
+  // fp8 (E4M3/E5M2) weights, f32 accumulation; opcodes 24-31 are reserved for fp8.
+  CONV_2D_FP8: 24,
+  DEPTHWISE_CONV_2D_FP8: 25,
+  FULLY_CONNECTED_FP8: 26,
   // Training program only (32-47): see "Training" below.
   TRAIN_LOSS: 32,
   TRAIN_MASK: 33,
@@ -80,6 +84,12 @@ export const OPCODES = {
   TRAIN_MEAN: 42,
 } as const;
 export type OpName = keyof typeof OPCODES;
+
+/** Ops whose records have `inChunk`: a channel's weights may be streamed in pieces. */
+export const CHUNKED_OPS: readonly OpName[] = ["FULLY_CONNECTED", "FULLY_CONNECTED_FP8"];
+
+/** Ops whose weights are fp8 codes (the rest of the weighted ops hold int8). */
+export const FP8_OPS: readonly OpName[] = ["CONV_2D_FP8", "DEPTHWISE_CONV_2D_FP8", "FULLY_CONNECTED_FP8"];
 
 /**
  * Op records: word 0 = opcode, word 1 = record bytes, then the params below.
@@ -98,6 +108,17 @@ export type OpName = keyof typeof OPCODES;
  * A fully connected op whose single channel does not fit its tile buffer has tileCh = 1 and
  * inChunk < inC: `tileBuf` then holds [channel data 12 B][batches x i32 accumulators][inChunk
  * weight bytes], and each channel's weights are read and accumulated inChunk bytes at a time.
+ *
+ * The fp8 ops (CONV_2D_FP8, DEPTHWISE_CONV_2D_FP8, FULLY_CONNECTED_FP8) share Fp8Params and
+ * store tiles of tileCh channels as
+ *   [bias f32] x n (zeros without bias), then (perChannelScale = 1 only) [weight scale f32] x n,
+ *   then n x perChannel fp8 weight codes (per-channel order as above),
+ * i.e. fp8ChannelDataBytes(perChannelScale) bytes of channel data per channel. With
+ * perChannelScale = 0 the one weight scale is the record's weightScaleBits. Scales and
+ * bounds named *Bits are f32 bit patterns. FC uses batches, inC and outC (inH = inW = outH =
+ * outW = kH = kW = 1), and streams a channel in pieces as the int8 FC does when inChunk < inC,
+ * with [channel data][batches x f32 accumulators][inChunk weight bytes] in `tileBuf`. The
+ * arithmetic is assembly/kernels/fp8/params.ts's.
  */
 export const RECORDS = {
   ConvParams: [
@@ -161,6 +182,20 @@ export const RECORDS = {
     "inputZeroPoint", "outputZeroPoint", "multiplier", "shift",
   ],
   CopyParams: ["input", "output", "bytes"],
+  Fp8Params: [
+    "input", "inH", "inW", "inC",
+    "output", "outH", "outW", "outC",
+    "kH", "kW", "strideH", "strideW", "dilH", "dilW", "padH", "padW",
+    "depthMultiplier", "batches",
+    "inType", "outType", // 0 = int8, 1 = fp8 E4M3 activations
+    "inScaleBits", "inZeroPoint", "outScaleBits", "outZeroPoint",
+    "actMin", "actMax", // int8 output clamp
+    "actMinBits", "actMaxBits", // E4M3 output clamp (real domain)
+    "weightFormat", // 0 = E4M3, 1 = E5M2
+    "perChannelScale", "weightScaleBits", // weightScaleBits: the one scale when perChannelScale = 0
+    "weights", "tileCh", "tileBuf",
+    "inChunk", // FULLY_CONNECTED_FP8 only: < inC streams one channel in inChunk-byte pieces (see above)
+  ],
 
   // ---- Training (see the comment above TRAIN_EXTRA) ----
   // Softmax cross-entropy on int8 logits (real = scale * (q - zeroPoint)) and the label passed to
@@ -224,6 +259,9 @@ export const OP_RECORD: Record<OpName, RecordName> = {
   MEAN: "MeanParams",
   COPY: "CopyParams",
   CONV_2D_SPARSE: "ConvParams",
+  CONV_2D_FP8: "Fp8Params",
+  DEPTHWISE_CONV_2D_FP8: "Fp8Params",
+  FULLY_CONNECTED_FP8: "Fp8Params",
   TRAIN_LOSS: "TrainLossParams",
   TRAIN_MASK: "TrainMaskParams",
   TRAIN_MASK_APPLY: "TrainMaskApplyParams",
@@ -268,5 +306,12 @@ export const OVERLAY_CHANNEL_DATA = 1;
 
 /** Bytes of per-channel data (bias, multiplier, shift) ahead of each tile's weights. */
 export const CHANNEL_DATA_BYTES = 12;
+/** fp8 tiles: per-channel f32 bias, then (per-channel scales only) f32 weight scale. */
+export const FP8_BIAS_BYTES = 4;
+export const FP8_SCALE_BYTES = 4;
+/** Bytes of per-channel data ahead of an fp8 tile's weights. */
+export function fp8ChannelDataBytes(perChannelScale: number): number {
+  return FP8_BIAS_BYTES + (perChannelScale ? FP8_SCALE_BYTES : 0);
+}
 /** Engine-side buffer for one op record. */
 export const MAX_RECORD_BYTES = 512;

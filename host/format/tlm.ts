@@ -3,8 +3,9 @@
 // (names, shapes, quantization and the plan, for inspect, run --dump and hil).
 import {
   TLM_MAGIC, TLM_VERSION, HEADER_FIELDS, HEADER_BYTES, MAX_IO, MAX_RECORD_BYTES, CHANNEL_DATA_BYTES,
-  OPCODES, OP_RECORD, RECORDS, TRAIN_OVERLAY_WORDS, type OpName,
+  OPCODES, OP_RECORD, RECORDS, fp8ChannelDataBytes, TRAIN_OVERLAY_WORDS, type OpName,
 } from "./spec.ts";
+import type { AutoReport } from "../passes/auto-precision.ts";
 import type { TrainingMeta } from "../train/compile-training.ts";
 
 /** Host-side description carried in the blob. */
@@ -21,6 +22,8 @@ export interface TlmMeta {
   weightBytes: number; // weight bytes as stored in the blob (tiles incl. channel data)
   tfliteWeightBytes: number; // constant tensor bytes in the source model
   macs: number;
+  /** `--precision auto`: the per-layer choice and the figures it rests on. */
+  auto?: AutoReport;
   /** Present in a training .tlm. */
   training?: TrainingMeta;
 }
@@ -33,6 +36,9 @@ export interface TensorMeta {
 }
 export interface OpMeta {
   kind: OpName; source: number; sourceType: string; macs: number; weightBytes: number; tileCh?: number; inChunk?: number;
+  /** Weighted ops: bytes of its weight section in the blob (flash on a board), and the weights' precision. */
+  flashBytes?: number;
+  precision?: "int8" | "fp8";
   inputs: number[]; outputs: number[];
   /** Tensors whose final bytes are ready once this op has run (its outputs and their aliases). */
   readyAfter: number[];
@@ -126,27 +132,62 @@ export function writeTlm(ops: EncodedOp[], arenaBytes: number, io: { inputs: [nu
   return blob;
 }
 
-/** Lays out a weighted op's tiles: per tile, [bias, multiplier, shift] x n then n channels of weights. */
-export function encodeTiles(ch: { outC: number; perChannel: number; bias: Int32Array; multiplier: Int32Array; shift: Int32Array; weights: Int8Array }, tileCh: number): Uint8Array {
-  const out = new Uint8Array(ch.outC * (CHANNEL_DATA_BYTES + ch.perChannel));
-  const dv = new DataView(out.buffer);
+/** A weighted op's weights, [outC][perChannel] bytes, and the channel data its tiles carry. */
+export interface Channels {
+  outC: number;
+  perChannel: number; // weight bytes per output channel
+  weights: Int8Array;
+  /** Channel data bytes per channel, stored ahead of a tile's weights. */
+  channelBytes: number;
+  /** The channel data of channels [c0, c0 + n) as a tile stores it. */
+  channelData(c0: number, n: number): Uint8Array;
+}
+
+/** int8 ops' channel data: [bias i32, multiplier i32, shift i32] per channel. */
+export function int8ChannelData(bias: Int32Array, multiplier: Int32Array, shift: Int32Array): Pick<Channels, "channelBytes" | "channelData"> {
+  return {
+    channelBytes: CHANNEL_DATA_BYTES,
+    channelData(c0, n) {
+      const out = new Uint8Array(n * CHANNEL_DATA_BYTES);
+      const dv = new DataView(out.buffer);
+      for (let j = 0; j < n; j++) {
+        dv.setInt32(j * CHANNEL_DATA_BYTES, bias[c0 + j], true);
+        dv.setInt32(j * CHANNEL_DATA_BYTES + 4, multiplier[c0 + j], true);
+        dv.setInt32(j * CHANNEL_DATA_BYTES + 8, shift[c0 + j], true);
+      }
+      return out;
+    },
+  };
+}
+
+/** fp8 ops' channel data: [bias f32] x n, then [weight scale f32] x n when `scales` is per channel. */
+export function fp8ChannelData(bias: Float32Array, scales: Float32Array | undefined): Pick<Channels, "channelBytes" | "channelData"> {
+  return {
+    channelBytes: fp8ChannelDataBytes(scales ? 1 : 0),
+    channelData(c0, n) {
+      const parts = scales ? [bias.subarray(c0, c0 + n), scales.subarray(c0, c0 + n)] : [bias.subarray(c0, c0 + n)];
+      const out = new Float32Array(parts.length * n);
+      parts.forEach((p, k) => out.set(p, k * n));
+      return new Uint8Array(out.buffer);
+    },
+  };
+}
+
+/** Lays out a weighted op's tiles: per tile, the channel data of its n channels, then their weights. */
+export function encodeTiles(ch: Channels, tileCh: number): Uint8Array {
+  const out = new Uint8Array(ch.outC * (ch.channelBytes + ch.perChannel));
   let at = 0;
   for (let c0 = 0; c0 < ch.outC; c0 += tileCh) {
     const n = Math.min(tileCh, ch.outC - c0);
-    for (let j = 0; j < n; j++) {
-      dv.setInt32(at, ch.bias[c0 + j], true);
-      dv.setInt32(at + 4, ch.multiplier[c0 + j], true);
-      dv.setInt32(at + 8, ch.shift[c0 + j], true);
-      at += CHANNEL_DATA_BYTES;
-    }
+    const data = ch.channelData(c0, n);
+    out.set(data, at);
+    at += data.length;
     const w = ch.weights.subarray(c0 * ch.perChannel, (c0 + n) * ch.perChannel);
     out.set(new Uint8Array(w.buffer, w.byteOffset, w.length), at);
     at += w.length;
   }
   return out;
 }
-
-type Channels = { outC: number; perChannel: number; bias: Int32Array; multiplier: Int32Array; shift: Int32Array; weights: Int8Array };
 
 /** Bytes of channel c's sparse block: u16 nnz, nnz u16 indices, nnz i8 weights, pad to even. */
 export function sparseBlockBytes(ch: Channels, c: number): number {
@@ -160,7 +201,7 @@ export function sparseTileBytes(ch: Channels, tileCh: number, blockBytes = Array
   const out: number[] = [];
   for (let c0 = 0; c0 < ch.outC; c0 += tileCh) {
     const n = Math.min(tileCh, ch.outC - c0);
-    out.push(4 + n * CHANNEL_DATA_BYTES + blockBytes.slice(c0, c0 + n).reduce((a, b) => a + b, 0));
+    out.push(4 + n * ch.channelBytes + blockBytes.slice(c0, c0 + n).reduce((a, b) => a + b, 0));
   }
   return out;
 }
@@ -175,11 +216,9 @@ export function encodeSparseTiles(ch: Channels, tileCh: number): Uint8Array {
     const c0 = t * tileCh, n = Math.min(tileCh, ch.outC - c0);
     dv.setUint32(at, bytes, true);
     at += 4;
-    for (let j = 0; j < n; j++, at += CHANNEL_DATA_BYTES) {
-      dv.setInt32(at, ch.bias[c0 + j], true);
-      dv.setInt32(at + 4, ch.multiplier[c0 + j], true);
-      dv.setInt32(at + 8, ch.shift[c0 + j], true);
-    }
+    const data = ch.channelData(c0, n);
+    out.set(data, at);
+    at += data.length;
     for (let j = 0; j < n; j++) {
       const w = ch.weights.subarray((c0 + j) * ch.perChannel, (c0 + j + 1) * ch.perChannel);
       const nz = [...w.keys()].filter((k) => w[k] !== 0);
@@ -189,6 +228,21 @@ export function encodeSparseTiles(ch: Channels, tileCh: number): Uint8Array {
       at += 2 + 3 * nz.length + (nz.length & 1);
     }
   });
+  return out;
+}
+
+/** The blob with its metadata JSON replaced (the engine's part is unchanged). */
+export function rewriteMeta(blob: Uint8Array, meta: TlmMeta): Uint8Array {
+  const dv = new DataView(blob.buffer, blob.byteOffset, blob.byteLength);
+  const field = (f: (typeof HEADER_FIELDS)[number]) => 4 * HEADER_FIELDS.indexOf(f);
+  const metaOffset = dv.getUint32(field("metaOffset"), true);
+  const json = new TextEncoder().encode(JSON.stringify(meta));
+  const out = new Uint8Array(metaOffset + json.length);
+  out.set(blob.subarray(0, metaOffset));
+  out.set(json, metaOffset);
+  const odv = new DataView(out.buffer);
+  odv.setUint32(field("blobBytes"), out.length, true);
+  odv.setUint32(field("metaBytes"), json.length, true);
   return out;
 }
 

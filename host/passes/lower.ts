@@ -4,6 +4,9 @@
 import { type Graph, type Op, type Tensor, elementCount, tensorBytes } from "../graph/graph.ts";
 import type { OpName } from "../format/spec.ts";
 import { activationRange, leadingPadding, outputSize, quantizeMultiplier, softmaxParams } from "./tflite-quant.ts";
+import { int8ChannelData, fp8ChannelData, type Channels } from "../format/tlm.ts";
+import { floatData } from "../float/interpreter.ts";
+import { quantizeFp8Weights } from "./fp8-weights.ts";
 
 export class UnsupportedError extends Error {}
 
@@ -11,16 +14,13 @@ export class UnsupportedError extends Error {}
 export type FieldValue = number | { tensor: number } | { scratch: true } | { weights: true };
 
 /** Per-channel data and weights of a weighted op, before they are cut into tiles. */
-export interface ChannelWeights {
-  outC: number;
-  perChannel: number; // weight bytes per output channel
-  bias: Int32Array;
-  multiplier: Int32Array;
-  shift: Int32Array;
-  weights: Int8Array; // [outC][perChannel]
+export interface ChannelWeights extends Channels {
   /** Stored as sparse blocks (1x1 convolutions whose weights are mostly zero). */
   sparse?: boolean;
 }
+
+/** Op option PTQ sets on a weighted op whose float32 weights become fp8 (E4M3). */
+export const FP8_WEIGHTS_OPTION = "fp8Weights";
 
 /** A 1x1 convolution with at least this share of zero weights is stored and run sparse. */
 export const SPARSE_MIN_ZERO_SHARE = 0.5;
@@ -185,8 +185,21 @@ function outputQuant(ctx: OpContext, output: Tensor, act?: string) {
   return { outputOffset: zp, actMin, actMax };
 }
 
+/** True when PTQ left this op's weights float32 for fp8 (see FP8_WEIGHTS_OPTION). */
+function fp8Weights(ctx: OpContext): boolean {
+  return ctx.op.options[FP8_WEIGHTS_OPTION] === true;
+}
+
+/** A depthwise filter's [kH][kW][outC] values reordered to [outC][kH][kW] (the tile order). */
+function channelMajor<T extends Int8Array | Float32Array>(w: T, outC: number, perChannel: number): T {
+  const out = new (w.constructor as { new(n: number): T })(outC * perChannel);
+  for (let c = 0; c < outC; c++) for (let k = 0; k < perChannel; k++) out[c * perChannel + k] = w[k * outC + c];
+  return out;
+}
+
 function lowerConv(ctx: OpContext, depthwise: boolean): LoweredOp {
-  const input = ctx.activation(0), filter = ctx.constant(1, "filter", "int8"), output = ctx.output(0);
+  const fp8 = fp8Weights(ctx);
+  const input = ctx.activation(0), filter = ctx.constant(1, "filter", fp8 ? "float32" : "int8"), output = ctx.output(0);
   const [inH, inW, inC] = nhwc(ctx, input, "input");
   const [outH, outW, outC] = nhwc(ctx, output, "output");
   if (filter.shape.length !== 4) ctx.fail(`filter "${filter.name}" has shape [${filter.shape}]; expected 4-D`);
@@ -195,49 +208,84 @@ function lowerConv(ctx: OpContext, depthwise: boolean): LoweredOp {
   if (strideH < 1 || strideW < 1 || dilH < 1 || dilW < 1) ctx.fail(`strides and dilations must be at least 1`);
   const padding = ctx.option<"SAME" | "VALID">("padding");
   let kH: number, kW: number, depthMultiplier = 1, perChannel: number;
-  const w = int8Data(filter);
-  let weights: Int8Array;
   if (!depthwise) {
     const [fo, fh, fw, fi] = filter.shape;
     if (fo !== outC) ctx.fail(`filter has ${fo} output channels but the output has ${outC}`);
     if (fi !== inC) ctx.fail(`filter has ${fi} input channels but the input has ${inC} (grouped convolution is not supported)`);
     kH = fh; kW = fw; perChannel = fh * fw * fi;
-    weights = w; // already [outC][kH][kW][inC]
   } else {
     const [one, fh, fw, fc] = filter.shape;
     if (one !== 1 || fc !== outC) ctx.fail(`depthwise filter has shape [${filter.shape}]; expected [1, kH, kW, ${outC}]`);
     if (outC % inC !== 0) ctx.fail(`output channels ${outC} are not a multiple of input channels ${inC}`);
     depthMultiplier = outC / inC;
     kH = fh; kW = fw; perChannel = fh * fw;
-    weights = new Int8Array(outC * perChannel); // [kH][kW][outC] -> [outC][kH][kW]
-    for (let c = 0; c < outC; c++) for (let k = 0; k < perChannel; k++) weights[c * perChannel + k] = w[k * outC + c];
   }
+  // Conv filters are already [outC][kH][kW][inC]; depthwise ones are reordered per channel.
+  const ordered = <T extends Int8Array | Float32Array>(w: T) => (depthwise ? channelMajor(w, outC, perChannel) : w);
   const expectH = outputSize(padding, inH, kH, strideH, dilH), expectW = outputSize(padding, inW, kW, strideW, dilW);
   if (expectH !== outH || expectW !== outW) ctx.fail(`output is ${outH}x${outW} but ${padding} padding gives ${expectH}x${expectW}`);
+  const geometry = {
+    input: { tensor: input.index }, inH, inW, inC,
+    output: { tensor: output.index }, outH, outW, outC,
+    kH, kW, strideH, strideW, dilH, dilW,
+    padH: leadingPadding(inH, kH, strideH, dilH, outH), padW: leadingPadding(inW, kW, strideW, dilW, outW),
+    depthMultiplier,
+  };
+  const common = { source: ctx.op.index, sourceType: ctx.op.type, reads: [input.index], writes: [output.index], macs: outH * outW * outC * perChannel };
+  if (fp8) {
+    const { fields, channels } = fp8Layer(ctx, input, ordered(floatData(filter)), output, outC, perChannel);
+    return { kind: depthwise ? "DEPTHWISE_CONV_2D_FP8" : "CONV_2D_FP8", ...common, fields: { ...geometry, batches: 1, ...fields, inChunk: 0 }, channels };
+  }
+  const weights = ordered(int8Data(filter));
   const { multiplier, shift } = channelMultipliers(ctx, input, filter, output, outC);
   // Pointwise layers of pruned models: skip the zero weights (exact: they add nothing).
   const sparse = !depthwise && kH === 1 && kW === 1 && inC <= 0xffff && outC <= 0xffff && zeroShare(weights) >= SPARSE_MIN_ZERO_SHARE;
   return {
-    kind: depthwise ? "DEPTHWISE_CONV_2D" : sparse ? "CONV_2D_SPARSE" : "CONV_2D",
-    source: ctx.op.index, sourceType: ctx.op.type,
+    kind: depthwise ? "DEPTHWISE_CONV_2D" : sparse ? "CONV_2D_SPARSE" : "CONV_2D", ...common,
     fields: {
-      input: { tensor: input.index }, inH, inW, inC,
-      output: { tensor: output.index }, outH, outW, outC,
-      kH, kW, strideH, strideW, dilH, dilW,
-      padH: leadingPadding(inH, kH, strideH, dilH, outH), padW: leadingPadding(inW, kW, strideW, dilW, outW),
-      depthMultiplier,
+      ...geometry,
       inputOffset: -ctx.perTensor(input).zp,
       ...outputQuant(ctx, output, ctx.option("activation", "NONE")),
       weights: { weights: true }, tileCh: 0, tileBuf: { scratch: true },
     },
-    reads: [input.index], writes: [output.index],
-    channels: { outC, perChannel, bias: biasData(ctx, 2, outC), multiplier, shift, weights, sparse },
-    macs: outH * outW * outC * perChannel,
+    channels: { outC, perChannel, weights, sparse, ...int8ChannelData(biasData(ctx, 2, outC), multiplier, shift) },
   };
 }
 
+/**
+ * The quantization fields and tiles of an fp8-weight op (int8 activations in and out):
+ * E4M3 weights with f32 scales, f32 bias, f32 accumulation (assembly/kernels/fp8/params.ts).
+ */
+function fp8Layer(ctx: OpContext, input: Tensor, w: Float32Array, output: Tensor, outC: number, perChannel: number) {
+  const q = quantizeFp8Weights(w, outC, perChannel);
+  const b = ctx.optional(2);
+  if (b && (!b.data || b.dtype !== "float32")) ctx.fail(`bias "${b?.name}" must be a constant float32 tensor for fp8 weights`);
+  const bias = b ? floatData(b) : new Float32Array(outC);
+  if (bias.length !== outC) ctx.fail(`bias has ${bias.length} values for ${outC} output channels`);
+  const qi = ctx.perTensor(input);
+  const fields = {
+    inType: 0, outType: 0, // int8 activations
+    inScaleBits: floatBits(qi.scale), inZeroPoint: qi.zp,
+    outScaleBits: floatBits(ctx.perTensor(output).scale),
+    ...renameOffset(outputQuant(ctx, output, ctx.option("activation", "NONE"))),
+    actMinBits: floatBits(-Infinity), actMaxBits: floatBits(Infinity),
+    weightFormat: 0, // E4M3
+    perChannelScale: q.perChannelScale ? 1 : 0, weightScaleBits: q.perChannelScale ? 0 : floatBits(q.scales[0]),
+    weights: { weights: true } as FieldValue, tileCh: 0, tileBuf: { scratch: true } as FieldValue,
+  };
+  const codes = new Int8Array(q.codes.buffer, q.codes.byteOffset, q.codes.length);
+  const channels: ChannelWeights = { outC, perChannel, weights: codes, ...fp8ChannelData(bias, q.perChannelScale ? q.scales : undefined) };
+  return { fields, channels };
+}
+
+/** outputQuant's fields under Fp8Params' names. */
+function renameOffset({ outputOffset, actMin, actMax }: { outputOffset: number; actMin: number; actMax: number }) {
+  return { outZeroPoint: outputOffset, actMin, actMax };
+}
+
 function lowerFullyConnected(ctx: OpContext): LoweredOp {
-  const input = ctx.activation(0), filter = ctx.constant(1, "filter", "int8"), output = ctx.output(0);
+  const fp8 = fp8Weights(ctx);
+  const input = ctx.activation(0), filter = ctx.constant(1, "filter", fp8 ? "float32" : "int8"), output = ctx.output(0);
   if (filter.shape.length !== 2) ctx.fail(`filter "${filter.name}" has shape [${filter.shape}]; expected [out, in]`);
   if (ctx.option<number>("weightsFormat", 0) !== 0) ctx.fail(`shuffled weights formats are not supported`);
   const [outC, inC] = filter.shape;
@@ -245,6 +293,15 @@ function lowerFullyConnected(ctx: OpContext): LoweredOp {
   if (n % inC !== 0) ctx.fail(`input has ${n} values, not a multiple of the filter's ${inC} inputs`);
   const batches = n / inC;
   if (elementCount(output.shape) !== batches * outC) ctx.fail(`output has ${elementCount(output.shape)} values; expected ${batches * outC}`);
+  const common = { source: ctx.op.index, sourceType: ctx.op.type, reads: [input.index], writes: [output.index], macs: batches * outC * inC };
+  if (fp8) {
+    const { fields, channels } = fp8Layer(ctx, input, floatData(filter), output, outC, inC);
+    const geometry = {
+      input: { tensor: input.index }, inH: 1, inW: 1, inC, output: { tensor: output.index }, outH: 1, outW: 1, outC,
+      kH: 1, kW: 1, strideH: 1, strideW: 1, dilH: 1, dilW: 1, padH: 0, padW: 0, depthMultiplier: 1, batches,
+    };
+    return { kind: "FULLY_CONNECTED_FP8", ...common, fields: { ...geometry, ...fields, inChunk: inC }, channels };
+  }
   const inScale = ctx.perTensor(input).scale, outScale = ctx.perTensor(output).scale;
   const multiplier = new Int32Array(outC), shift = new Int32Array(outC);
   if (filter.scale.length !== 1 && filter.scale.length !== outC) ctx.fail(`filter has ${filter.scale.length} scales for ${outC} outputs`);
@@ -256,16 +313,14 @@ function lowerFullyConnected(ctx: OpContext): LoweredOp {
   }
   if (filter.zeroPoint.length > 1 && filter.zeroPoint.some((z) => z !== filter.zeroPoint[0])) ctx.fail(`per-channel filter zero points are not supported`);
   return {
-    kind: "FULLY_CONNECTED", source: ctx.op.index, sourceType: ctx.op.type,
+    kind: "FULLY_CONNECTED", ...common,
     fields: {
       input: { tensor: input.index }, output: { tensor: output.index }, batches, inC, outC,
       inputOffset: -ctx.perTensor(input).zp, filterOffset: -(filter.zeroPoint[0] ?? 0),
       ...outputQuant(ctx, output, ctx.option("activation", "NONE")),
       weights: { weights: true }, tileCh: 0, tileBuf: { scratch: true }, inChunk: inC,
     },
-    reads: [input.index], writes: [output.index],
-    channels: { outC, perChannel: inC, bias: biasData(ctx, 2, outC), multiplier, shift, weights: int8Data(filter) },
-    macs: batches * outC * inC,
+    channels: { outC, perChannel: inC, weights: int8Data(filter), ...int8ChannelData(biasData(ctx, 2, outC), multiplier, shift) },
   };
 }
 

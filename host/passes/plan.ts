@@ -5,9 +5,9 @@
 // offset) in several orders — largest first as in TFLM's greedy planner,
 // execution order, and others — keeping whichever gives the smallest arena.
 import { type Graph, tensorBytes } from "../graph/graph.ts";
-import { CHANNEL_DATA_BYTES } from "../format/spec.ts";
 import { sparseTileBytes, sparseBlockBytes } from "../format/tlm.ts";
 import type { Lowered, LoweredOp } from "./lower.ts";
+import { CHUNKED_OPS } from "../format/spec.ts";
 
 const ALIGN = 4;
 export const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
@@ -59,9 +59,9 @@ export function rootOf(aliases: Map<number, number>, t: number): number {
 export function tileShape(op: LoweredOp, budget: number): TileShape {
   const ch = op.channels!;
   if (ch.sparse) return sparseTileShape(op, budget);
-  const perChannel = CHANNEL_DATA_BYTES + ch.perChannel;
-  if (op.kind === "FULLY_CONNECTED" && budget < perChannel) {
-    const overhead = CHANNEL_DATA_BYTES + 4 * (op.fields.batches as number);
+  const perChannel = ch.channelBytes + ch.perChannel;
+  if (CHUNKED_OPS.includes(op.kind) && budget < perChannel) {
+    const overhead = ch.channelBytes + 4 * (op.fields.batches as number);
     const inChunk = Math.max(MIN_CHUNK, Math.floor((budget - overhead) / 4) * 4);
     if (inChunk < ch.perChannel) return { tileCh: 1, inChunk, bytes: overhead + inChunk };
   }
@@ -87,7 +87,7 @@ function sparseTileShape(op: LoweredOp, budget: number): TileShape {
 /** Largest tile a weighted op can have: every channel at once. */
 function wholeLayerBytes(op: LoweredOp): number {
   const ch = op.channels!;
-  return ch.sparse ? tileShape(op, Infinity).bytes : ch.outC * (CHANNEL_DATA_BYTES + ch.perChannel);
+  return ch.sparse ? tileShape(op, Infinity).bytes : ch.outC * (ch.channelBytes + ch.perChannel);
 }
 
 export function planMemory(g: Graph, lowered: Lowered, options: PlanOptions = {}): Plan {
@@ -96,7 +96,7 @@ export function planMemory(g: Graph, lowered: Lowered, options: PlanOptions = {}
     if (!op.channels) return;
     // Convolutions start at BLOCK_CHANNELS channels per tile, what their kernels block over;
     // fully connected layers start at their smallest chunk (their weights are used once).
-    const floor = op.kind === "FULLY_CONNECTED" ? 0 : tileShape(op, 0).bytes * Math.min(BLOCK_CHANNELS, op.channels.outC);
+    const floor = CHUNKED_OPS.includes(op.kind) ? 0 : tileShape(op, 0).bytes * Math.min(BLOCK_CHANNELS, op.channels.outC);
     budget.set(i, Math.max(options.minTileBytes ?? 0, floor));
   });
   const shapes = () => new Map([...budget].map(([i, b]) => [i, tileShape(lowered.ops[i], b)]));

@@ -14,7 +14,7 @@
 // values (a ReLU output's minimum is 0), so the range starts at 0 by itself.
 import { type Graph, type Op, type Tensor, elementCount } from "../graph/graph.ts";
 import { FLOAT_OPS, floatData, runFloat } from "../float/interpreter.ts";
-import { UnsupportedError } from "./lower.ts";
+import { UnsupportedError, FP8_WEIGHTS_OPTION } from "./lower.ts";
 
 export interface Range { min: number; max: number }
 export interface QuantParams { scale: number; zeroPoint: number }
@@ -78,8 +78,20 @@ function bytesOf(a: Int8Array | Int32Array): Uint8Array {
   return new Uint8Array(a.buffer, a.byteOffset, a.byteLength).slice();
 }
 
-/** Quantizes a float graph to int8 with ranges calibrated on `samples`. */
-export function quantizeGraph(g: Graph, samples: Sample[]): PtqResult {
+/** Index in the quantized graph of float-graph op `op` (a QUANTIZE is put in front per input). */
+export function ptqOpIndex(g: Graph, op: number): number {
+  return g.inputs.length + op;
+}
+
+export interface QuantizeGraphOptions {
+  /** Weighted ops (float graph op indices) whose weights stay float32, to become fp8 in lower(). */
+  fp8Ops?: Set<number>;
+  /** Ranges already calibrated on the samples (calibrate()), to quantize one graph several ways. */
+  ranges?: Map<number, Range>;
+}
+
+/** Quantizes a float graph to int8 with ranges calibrated on `samples` (some weighted ops to fp8 weights). */
+export function quantizeGraph(g: Graph, samples: Sample[], options: QuantizeGraphOptions = {}): PtqResult {
   const fail = (op: Op, msg: string): never => { throw new UnsupportedError(`op ${op.index} (${op.type}): ${msg}`); };
   for (const op of g.ops) {
     if (!FLOAT_OPS.includes(op.type)) fail(op, `cannot be quantized; post-training quantization supports ${FLOAT_OPS.join(", ")}`);
@@ -87,7 +99,7 @@ export function quantizeGraph(g: Graph, samples: Sample[]): PtqResult {
   for (const t of [...g.inputs, ...g.outputs]) {
     if (g.tensors[t].dtype !== "float32") throw new UnsupportedError(`tensor ${t} ("${g.tensors[t].name}") is ${g.tensors[t].dtype}; post-training quantization needs a float32 model`);
   }
-  const ranges = calibrate(g, samples);
+  const ranges = options.ranges ?? calibrate(g, samples);
   const notes: string[] = [];
 
   // Tensors whose kernels cannot requantize share one quantization: union-find over them.
@@ -140,6 +152,7 @@ export function quantizeGraph(g: Graph, samples: Sample[]): PtqResult {
   const done = new Set<number>();
   for (const op of g.ops) {
     const dim = WEIGHTED[op.type];
+    if (dim !== undefined && options.fp8Ops?.has(op.index)) continue; // float32 weights and bias, for lower()
     if (dim !== undefined) {
       quantizeWeighted(g, op, dim, params, tensors, done, notes, fail);
       continue;
@@ -171,10 +184,13 @@ export function quantizeGraph(g: Graph, samples: Sample[]): PtqResult {
   const front: Op[] = g.inputs.map((t) => ({ index: 0, type: "QUANTIZE", inputs: [t], outputs: [edge(t, "int8")], options: {} }));
   const back: Op[] = g.outputs.map((t) => ({ index: 0, type: "DEQUANTIZE", inputs: [edge(t, "int8")], outputs: [t], options: {} }));
   const r = (t: number) => rename.get(t) ?? t;
-  const middle: Op[] = g.ops.map((op) => ({ ...op, inputs: op.inputs.map(r), outputs: op.outputs.map(r) }));
+  const middle: Op[] = g.ops.map((op) => ({
+    ...op, inputs: op.inputs.map(r), outputs: op.outputs.map(r),
+    options: options.fp8Ops?.has(op.index) ? { ...op.options, [FP8_WEIGHTS_OPTION]: true } : op.options,
+  }));
   const ops = [...front, ...middle, ...back].map((op, index) => ({ ...op, index }));
   return {
-    graph: { tensors, ops, inputs: [...g.inputs], outputs: [...g.outputs], description: `${g.description} (int8 post-training quantized by tinyloop)` },
+    graph: { tensors, ops, inputs: [...g.inputs], outputs: [...g.outputs], description: `${g.description} (${options.fp8Ops?.size ? "int8/fp8" : "int8"} post-training quantized by tinyloop)` },
     ranges, params, notes,
   };
 }

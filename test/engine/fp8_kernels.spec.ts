@@ -4,7 +4,7 @@
 import { STATUS_OK, STATUS_KERNEL } from "../../assembly/format";
 import { fp8_encode, fp8_decode, FP8_E4M3, FP8_E5M2 } from "../../assembly/fp8";
 import { Fp8ConvParams, FP8_CONV_PARAMS_BYTES, FP8_ACT_S8, FP8_ACT_E4M3 } from "../../assembly/kernels/fp8/params";
-import { fully_connected_fp8 } from "../../assembly/kernels/fp8/fully_connected";
+import { fully_connected_fp8, fully_connected_fp8_accumulate, fully_connected_fp8_finish } from "../../assembly/kernels/fp8/fully_connected";
 import { conv2d_fp8 } from "../../assembly/kernels/fp8/conv2d";
 import { depthwise_conv2d_fp8 } from "../../assembly/kernels/fp8/depthwise_conv2d";
 
@@ -299,6 +299,33 @@ function checkPartial(oc0: i32, oc1: i32): i32 {
 }
 
 /** Runs every mode on the current geometry; returns the number of failing modes. */
+const ACC = memory.data(64 * 4, 16); // chunked FC: f32 accumulator per batch row
+
+/** Chunked FC (each channel's weights `chunk` at a time, accumulate then finish) vs the reference. */
+function checkChunked(chunk: i32): i32 {
+  computeRef();
+  fillOutput();
+  const per = perChannel();
+  for (let oc = 0; oc < P.outC; oc++) {
+    memory.fill(ACC, 0, <usize>(P.batches << 2));
+    for (let k0 = 0; k0 < P.inC; k0 += chunk) {
+      const w = W + <usize>(oc * per + k0);
+      P.weights = w;
+      const s = fully_connected_fp8_accumulate(P, ACC, w, k0, min(chunk, P.inC - k0));
+      if (s != STATUS_OK) return -1000 - s;
+    }
+    P.weightScales = SC + (P.perChannelScale != 0 ? <usize>oc << 2 : 0);
+    P.bias = hasBias ? BI + (<usize>oc << 2) : 0;
+    const s = fully_connected_fp8_finish(P, ACC, oc);
+    if (s != STATUS_OK) return -1000 - s;
+  }
+  P.weights = W; P.weightScales = SC; P.bias = hasBias ? BI : 0;
+  const g = guardsChanged();
+  if (g != -1) return -2000 + g;
+  for (let i = 0; i < outCount(); i++) if (outAt(i) != load<u8>(REF + <usize>i)) return i;
+  return -1;
+}
+
 function checkAllModes(s: u32, tileCh: i32): i32 {
   let bad = 0;
   for (let mode = 0; mode < 16; mode++) {
@@ -464,6 +491,18 @@ describe("fully_connected_fp8", () => {
     expect<i32>(checkPartial(6, 11)).toBe(-1);
     expect<i32>(checkPartial(4, 5)).toBe(-1);
     expect<i32>(checkPartial(3, 3)).toBe(-1);
+  });
+
+  it("chunked (a channel's weights in pieces, accumulated) writes the same bytes as whole channels", () => {
+    fcGeometry(3, 37, 5);
+    for (let mode = 0; mode < 16; mode++) {
+      setMode(mode);
+      fillData(800 + <u32>mode, P.outType == FP8_ACT_S8 ? <f32>110 : <f32>400);
+      for (let chunk = 1; chunk <= 37; chunk += 4) expect<i32>(checkChunked(chunk)).toBe(-1);
+    }
+    P.inC = 37;
+    expect<i32>(fully_connected_fp8_accumulate(P, ACC, W, 30, 8)).toBe(STATUS_KERNEL); // past inC
+    expect<i32>(fully_connected_fp8_finish(P, ACC, 5)).toBe(STATUS_KERNEL); // no channel 5
   });
 
   it("is close to the exact f64 result", () => {

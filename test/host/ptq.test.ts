@@ -200,7 +200,7 @@ test("PTQ follows TFLite's int8 conventions", () => {
 test("PTQ: a non-float model or an op it cannot quantize is refused clearly", () => {
   assert.throws(() => compileFloatTflite(readFileSync(modelPath("vww_96_int8"))), /not a float32 model/);
   assert.throws(() => compileTflite(readFileSync(modelPath("ad01_fp32")), "ad01_fp32.tflite"),
-    (e: Error) => e instanceof UnsupportedError && /float32 model \(tensor \d+ "[^"]*" is float32\); quantize it to int8 with --precision int8/.test(e.message));
+    (e: Error) => e instanceof UnsupportedError && /float32 model \(tensor \d+ "[^"]*" is float32\); compile it with --precision int8, fp8 or auto/.test(e.message));
 });
 
 // SQNR floors, from the measured figures (bench/precision.json, docs/precision.md) less a margin:
@@ -246,7 +246,7 @@ test("CLI: --precision int8 compiles and runs float models on raw float32; witho
   const model = modelPath("ad01_fp32");
   let r = tinyloop("compile", model, "-o", join(tmp, "x.tlm"));
   assert.equal(r.code, 1);
-  assert.match(r.err, /float32 model \(tensor \d+ "[^"]*" is float32\); quantize it to int8 with --precision int8/);
+  assert.match(r.err, /float32 model \(tensor \d+ "[^"]*" is float32\); compile it with --precision int8, fp8 or auto/);
 
   const samples = syntheticInputs(3, 4, [1, 640], -80, 10);
   const files = samples.map((s, i) => {
@@ -280,12 +280,12 @@ test("CLI: --precision int8 compiles and runs float models on raw float32; witho
   r = tinyloop("bench", model, "--precision", "int8", "--input-range=-80,10", "--board", "host", "--runs", "1");
   assert.equal(r.code, 0, r.err);
 
-  r = tinyloop("compile", model, "--precision", "fp8", "-o", join(tmp, "y.tlm"));
+  r = tinyloop("compile", model, "--precision", "fp9", "-o", join(tmp, "y.tlm"));
   assert.equal(r.code, 2);
-  assert.match(r.err, /--precision must be int8/);
+  assert.match(r.err, /--precision must be one of int8, fp8, auto, not "fp9"/);
   r = tinyloop("compile", model, "--calibration", files[0], "-o", join(tmp, "y.tlm"));
   assert.equal(r.code, 2);
-  assert.match(r.err, /pass --precision int8/);
+  assert.match(r.err, /pass --precision int8, fp8 or auto/);
   writeFileSync(join(tmp, "short.bin"), new Uint8Array(6));
   r = tinyloop("compile", model, "--precision", "int8", "--calibration", join(tmp, "short.bin"), "-o", join(tmp, "y.tlm"));
   assert.equal(r.code, 2);

@@ -7,20 +7,7 @@
 import { STATUS_OK, STATUS_KERNEL } from "../../format";
 import { fp8_table } from "../../fp8";
 import { tapBegin, tapEnd } from "../int8/common";
-import { Fp8ConvParams, fp8ParamsOk, inputTable, lut, channelScale, channelBias, storeOutput } from "./params";
-
-/** acc + sum over i < len (ascending) of xLut[x[i]] * wLut[w[i]]. */
-// @ts-ignore: decorator
-@inline
-function dotLut(acc: f32, x: usize, w: usize, len: i32, xLut: usize, wLut: usize): f32 {
-  const end = x + <usize>len;
-  while (x < end) {
-    acc += lut(xLut, x) * lut(wLut, w);
-    x++;
-    w++;
-  }
-  return acc;
-}
+import { Fp8ConvParams, fp8ParamsOk, dot, dotInputTable, channelScale, channelBias, storeOutput } from "./params";
 
 export function conv2d_fp8(p: Fp8ConvParams, oc0: i32, oc1: i32): i32 {
   const inH = p.inH, inW = p.inW, inC = p.inC;
@@ -37,7 +24,8 @@ export function conv2d_fp8(p: Fp8ConvParams, oc0: i32, oc1: i32): i32 {
   const n = oc1 - oc0;
   if (n == 0) return STATUS_OK;
 
-  const xLut = inputTable(p);
+  const xLut = dotInputTable(p);
+  const zp = <f32>p.inZeroPoint;
   const wLut = fp8_table(<u32>p.weightFormat);
   const perCh = kH * kW * inC;
   const rowBytes = inW * inC;
@@ -66,12 +54,12 @@ export function conv2d_fp8(p: Fp8ConvParams, oc0: i32, oc1: i32): i32 {
         let wRow = wCh + wStart;
         for (let r = 0; r < rows; r++) {
           if (dilW == 1) {
-            acc = dotLut(acc, inRow, wRow, spanBytes, xLut, wLut);
+            acc = dot(acc, inRow, wRow, spanBytes, xLut, zp, wLut);
           } else {
             let inP = inRow;
             let wP = wRow;
             for (let kx = 0; kx < kxCount; kx++) {
-              acc = dotLut(acc, inP, wP, inC, xLut, wLut);
+              acc = dot(acc, inP, wP, inC, xLut, zp, wLut);
               inP += kxStep;
               wP += <usize>inC;
             }

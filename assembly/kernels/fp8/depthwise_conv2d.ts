@@ -8,7 +8,28 @@
 import { STATUS_OK, STATUS_KERNEL } from "../../format";
 import { fp8_table } from "../../fp8";
 import { tapBegin, tapEnd } from "../int8/common";
-import { Fp8ConvParams, fp8ParamsOk, inputTable, lut, channelScale, channelBias, storeOutput } from "./params";
+import { Fp8ConvParams, fp8ParamsOk, dotInputTable, lut, channelScale, channelBias, storeOutput } from "./params";
+
+/** acc + sum over kx < count, ascending, of x[kx * step] * w[kx]: one row of taps. */
+// @ts-ignore: decorator
+@inline
+function tapRow(acc: f32, x: usize, w: usize, count: i32, step: usize, xLut: usize, zp: f32, wLut: usize): f32 {
+  const end = w + <usize>count;
+  if (xLut == 0) {
+    while (w < end) {
+      acc += (<f32>load<i8>(x) - zp) * lut(wLut, w); // int8 input: (q - zp), exact
+      x += step;
+      w++;
+    }
+    return acc;
+  }
+  while (w < end) {
+    acc += lut(xLut, x) * lut(wLut, w);
+    x += step;
+    w++;
+  }
+  return acc;
+}
 
 export function depthwise_conv2d_fp8(p: Fp8ConvParams, oc0: i32, oc1: i32): i32 {
   const inH = p.inH, inW = p.inW, inC = p.inC;
@@ -27,7 +48,8 @@ export function depthwise_conv2d_fp8(p: Fp8ConvParams, oc0: i32, oc1: i32): i32 
   const n = oc1 - oc0;
   if (n == 0) return STATUS_OK;
 
-  const xLut = inputTable(p);
+  const xLut = dotInputTable(p);
+  const zp = <f32>p.inZeroPoint;
   const wLut = fp8_table(<u32>p.weightFormat);
   const perCh = kH * kW;
   const rowBytes = inW * inC;
@@ -57,13 +79,7 @@ export function depthwise_conv2d_fp8(p: Fp8ConvParams, oc0: i32, oc1: i32): i32 
         let inRow = inStart + <usize>ic;
         let wRow = wCh + wStart;
         for (let r = 0; r < rows; r++) {
-          let inP = inRow;
-          let wP = wRow;
-          for (let kx = 0; kx < kxCount; kx++) {
-            acc += lut(xLut, inP) * lut(wLut, wP);
-            inP += kxStep;
-            wP++;
-          }
+          acc = tapRow(acc, inRow, wRow, kxCount, kxStep, xLut, zp, wLut);
           inRow += kyStep;
           wRow += <usize>kW;
         }

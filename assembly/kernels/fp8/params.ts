@@ -101,26 +101,73 @@ export function fp8ParamsOk(p: Fp8ConvParams): bool {
   return p.input != 0 && p.output != 0 && p.weights != 0 && p.weightScales != 0;
 }
 
-// Input lookup table: 256 f32, entry b = the exact value x of input byte b.
-const S8_LUT: usize = memory.data(256 * 4, 16);
-let s8LutZeroPoint: i32 = i32.MIN_VALUE; // zero point S8_LUT currently holds
-
-/** The 256-entry table of exact input values for p's input type (valid until the next call). */
-export function inputTable(p: Fp8ConvParams): usize {
-  if (p.inType == FP8_ACT_E4M3) return fp8_table(FP8_E4M3);
-  const zp = p.inZeroPoint;
-  if (zp != s8LutZeroPoint) {
-    for (let b = 0; b < 256; b++) store<f32>(S8_LUT + (<usize>b << 2), <f32>(<i32><i8>b - zp));
-    s8LutZeroPoint = zp;
-  }
-  return S8_LUT;
-}
-
 /** table[byte] for a 256-entry f32 table. */
 // @ts-ignore: decorator
 @inline
 export function lut(table: usize, byteAt: usize): f32 {
   return load<f32>(table + (<usize>load<u8>(byteAt) << 2));
+}
+
+/** The byte of `word` at `k` (0..3) as a signed value. */
+// @ts-ignore: decorator
+@inline
+function sbyte(word: u32, k: u32): i32 {
+  return <i32>(word << (24 - (k << 3))) >> 24;
+}
+
+/** The byte of `word` at `k` (0..3) unsigned. */
+// @ts-ignore: decorator
+@inline
+function ubyte(word: u32, k: u32): u32 {
+  return (word >> (k << 3)) & 0xff;
+}
+
+/**
+ * acc + sum over i < len, ascending, of x[i] * w[i], one rounding per add as written out:
+ * the contiguous dot product of the conv and fully connected kernels. The input's value
+ * comes from xLut, or, for int8 input (xLut = 0), is converted directly (q - zp, exact);
+ * four bytes of each side are read per word. The order of the adds is what params.ts fixes.
+ */
+export function dot(acc: f32, x: usize, w: usize, len: i32, xLut: usize, zp: f32, wLut: usize): f32 {
+  const end = x + <usize>len;
+  const end4 = x + <usize>(len & ~3);
+  if (xLut == 0) {
+    while (x < end4) {
+      const xs = load<u32>(x), ws = load<u32>(w);
+      acc += (<f32>sbyte(xs, 0) - zp) * load<f32>(wLut + (<usize>ubyte(ws, 0) << 2));
+      acc += (<f32>sbyte(xs, 1) - zp) * load<f32>(wLut + (<usize>ubyte(ws, 1) << 2));
+      acc += (<f32>sbyte(xs, 2) - zp) * load<f32>(wLut + (<usize>ubyte(ws, 2) << 2));
+      acc += (<f32>sbyte(xs, 3) - zp) * load<f32>(wLut + (<usize>ubyte(ws, 3) << 2));
+      x += 4;
+      w += 4;
+    }
+    while (x < end) {
+      acc += (<f32>load<i8>(x) - zp) * lut(wLut, w);
+      x++;
+      w++;
+    }
+    return acc;
+  }
+  while (x < end4) {
+    const xs = load<u32>(x), ws = load<u32>(w);
+    acc += load<f32>(xLut + (<usize>ubyte(xs, 0) << 2)) * load<f32>(wLut + (<usize>ubyte(ws, 0) << 2));
+    acc += load<f32>(xLut + (<usize>ubyte(xs, 1) << 2)) * load<f32>(wLut + (<usize>ubyte(ws, 1) << 2));
+    acc += load<f32>(xLut + (<usize>ubyte(xs, 2) << 2)) * load<f32>(wLut + (<usize>ubyte(ws, 2) << 2));
+    acc += load<f32>(xLut + (<usize>ubyte(xs, 3) << 2)) * load<f32>(wLut + (<usize>ubyte(ws, 3) << 2));
+    x += 4;
+    w += 4;
+  }
+  while (x < end) {
+    acc += lut(xLut, x) * lut(wLut, w);
+    x++;
+    w++;
+  }
+  return acc;
+}
+
+/** The table `dot` reads inputs through: 0 for int8 input (converted directly), else E4M3's. */
+export function dotInputTable(p: Fp8ConvParams): usize {
+  return p.inType == FP8_ACT_S8 ? 0 : fp8_table(FP8_E4M3);
 }
 
 /** inScale * weightScale of the j-th channel of the call's range. */

@@ -59,7 +59,14 @@ const WILD_WAT = `(module
       (else (i64.store (local.get $addr) (i64.load (i32.const 1032)))))
     (i64.store (i32.const 2048) (i64.load (local.get $addr)))
     (i32.const 0))
-  (func (export "tl_step") (result i32) (call $invoke)))
+  (func (export "tl_step") (result i32) (call $invoke))
+  (func (export "tl_train_init") (result i32) (i32.const 11))
+  (func (export "tl_train_set_lr") (param i32))
+  (func (export "tl_train_set_momentum") (param i32))
+  (func (export "tl_train_step") (param i32) (result i32) (i32.const 11))
+  (func (export "tl_train_loss_bits") (result i32) (i32.const 0))
+  (func (export "tl_train_state_offset") (result i32) (i32.const 0))
+  (func (export "tl_train_state_bytes") (result i32) (i32.const 0)))
 `;
 
 function wildEngine(): string | undefined {

@@ -2,7 +2,7 @@
 // loss, activation masks, error bookkeeping, and the backward + in-place update of
 // weighted layers. Like exec.ts, every buffer a record names is checked against the arena.
 import {
-  CHANNEL_DATA_BYTES, OVERLAY_FULL, OVERLAY_CHANNEL_DATA, RECORD_PARAMS,
+  CHANNEL_DATA_BYTES, RECORD_PARAMS,
   STATUS_OK, STATUS_BAD_RECORD, STATUS_OUT_OF_ARENA, STATUS_READ_FAILED, STATUS_BAD_LABEL,
   OP_TRAIN_LOSS, OP_TRAIN_MASK, OP_TRAIN_MASK_APPLY, OP_TRAIN_ZERO, OP_TRAIN_ACCUMULATE,
   OP_TRAIN_CONV_2D, OP_TRAIN_DEPTHWISE_CONV_2D, OP_TRAIN_FULLY_CONNECTED,
@@ -113,7 +113,7 @@ class Trained {
   perChannel: i32;
   tileCh: i32;
   overlay: i32;
-  overlayKind: i32;
+  overlayTiles: i32;
   master: i32;
   velocity: i32;
   trainChannels: i32;
@@ -122,14 +122,19 @@ class Trained {
 // Static data, never the heap: the heap would start where the arena does.
 const layer = changetype<Trained>(memory.data(offsetof<Trained>(), 16));
 
+/** Channels in the overlay's whole tiles, and those tiles' bytes (the channel records of later channels follow). */
+function tiledChannels(): i32 { return min(layer.outC, layer.overlayTiles * layer.tileCh); }
+function tiledBytes(): i32 { return tiledChannels() * (CHANNEL_DATA_BYTES + layer.perChannel); }
+
 /** Arena offset of output channel oc's [bias, multiplier, shift] in the layer's overlay. */
 function channelDataAt(oc: i32): i32 {
-  if (layer.overlayKind == OVERLAY_CHANNEL_DATA) return layer.overlay + oc * CHANNEL_DATA_BYTES;
+  const tiled = tiledChannels();
+  if (oc >= tiled) return layer.overlay + tiledBytes() + (oc - tiled) * CHANNEL_DATA_BYTES;
   const t = oc / layer.tileCh, j = oc - t * layer.tileCh;
   return layer.overlay + t * layer.tileCh * (CHANNEL_DATA_BYTES + layer.perChannel) + j * CHANNEL_DATA_BYTES;
 }
 
-/** Arena offset of output channel oc's weights in a whole-layer overlay. */
+/** Arena offset of output channel oc's weights (oc < trainChannels: inside the overlay's whole tiles). */
 function weightsAt(oc: i32): i32 {
   const t = oc / layer.tileCh, j = oc - t * layer.tileCh;
   const n = min(layer.tileCh, layer.outC - t * layer.tileCh);
@@ -150,18 +155,18 @@ function velocityWords(): i32 { return layer.trainChannels * layer.perChannel + 
 function checkLayer(): bool {
   const l = layer;
   if (l.outC <= 0 || l.perChannel <= 0 || l.tileCh <= 0 || l.trainChannels < 0 || l.trainChannels > l.outC) return false;
-  if (l.overlayKind != OVERLAY_FULL && l.overlayKind != OVERLAY_CHANNEL_DATA) return false;
-  if (l.trainChannels > 0 && l.overlayKind != OVERLAY_FULL) return false;
+  if (l.overlayTiles < 0 || size(l.overlayTiles, l.tileCh) < 0 || l.trainChannels > tiledChannels()) return false;
   if (l.trainChannels == 0 && l.trainBias == 0) return true;
-  const overlayBytes = l.overlayKind == OVERLAY_FULL ? size(l.outC, CHANNEL_DATA_BYTES + l.perChannel) : size(l.outC, CHANNEL_DATA_BYTES);
+  if (size(tiledChannels(), CHANNEL_DATA_BYTES + l.perChannel) < 0) return false;
+  const overlayBytes = tiledBytes() + (l.trainBias != 0 ? (l.outC - tiledChannels()) * CHANNEL_DATA_BYTES : 0);
   if (size(l.trainChannels, l.perChannel) < 0 || size(l.outC, 4) < 0) return false;
   if (!touch(l.overlay, overlayBytes) || !touch(l.master, masterBytes())) return false;
   return l.velocity < 0 || touch(l.velocity, size(velocityWords(), 4));
 }
 
-function loadLayer(outC: i32, perChannel: i32, tileCh: i32, overlay: i32, overlayKind: i32, master: i32, velocity: i32, trainChannels: i32, trainBias: i32): void {
+function loadLayer(outC: i32, perChannel: i32, tileCh: i32, overlay: i32, overlayTiles: i32, master: i32, velocity: i32, trainChannels: i32, trainBias: i32): void {
   layer.outC = outC; layer.perChannel = perChannel; layer.tileCh = tileCh;
-  layer.overlay = overlay; layer.overlayKind = overlayKind; layer.master = master; layer.velocity = velocity;
+  layer.overlay = overlay; layer.overlayTiles = overlayTiles; layer.master = master; layer.velocity = velocity;
   layer.trainChannels = trainChannels; layer.trainBias = trainBias;
 }
 
@@ -235,7 +240,7 @@ function execTrainConv(opcode: i32, q: TrainConvParams): i32 {
   const inN = size(q.inH, q.inW, q.inC), outN = size(q.outH, q.outW, q.outC);
   const perChannel = kind == KIND_CONV ? size(q.kH, q.kW, q.inC) : size(q.kH, q.kW);
   if (perChannel <= 0 || inN < 0 || outN < 0) return STATUS_BAD_RECORD;
-  loadLayer(q.outC, perChannel, q.tileCh, q.overlay, q.overlayKind, q.master, q.velocity, q.trainChannels, q.trainBias);
+  loadLayer(q.outC, perChannel, q.tileCh, q.overlay, q.overlayTiles, q.master, q.velocity, q.trainChannels, q.trainBias);
   return trainWeighted(kind, changetype<usize>(q), q.weights, q.tileBuf, q.gradOut, q.gradIn, inN, outN, size(q.outH, q.outW),
     q.input, -q.inputOffset, q.inputScaleBits, q.wScales, q.scaleBuf, q.gradBuf, q.weightLrScaleBits);
 }
@@ -243,7 +248,7 @@ function execTrainConv(opcode: i32, q: TrainConvParams): i32 {
 function execTrainFullyConnected(q: TrainFullyConnectedParams): i32 {
   const inN = size(q.batches, q.inC), outN = size(q.batches, q.outC);
   if (q.inC <= 0 || inN < 0 || outN < 0 || q.inChunk != q.inC) return STATUS_BAD_RECORD;
-  loadLayer(q.outC, q.inC, q.tileCh, q.overlay, q.overlayKind, q.master, q.velocity, q.trainChannels, q.trainBias);
+  loadLayer(q.outC, q.inC, q.tileCh, q.overlay, q.overlayTiles, q.master, q.velocity, q.trainChannels, q.trainBias);
   return trainWeighted(KIND_FC, changetype<usize>(q), q.weights, q.tileBuf, q.gradOut, q.gradIn, inN, outN, q.batches,
     q.input, -q.inputOffset, q.inputScaleBits, q.wScales, q.scaleBuf, q.gradBuf, q.weightLrScaleBits);
 }
@@ -275,10 +280,10 @@ export function initLayerState(): i32 {
   if (opcode == OP_TRAIN_CONV_2D || opcode == OP_TRAIN_DEPTHWISE_CONV_2D) {
     const q = changetype<TrainConvParams>(p);
     const perChannel = opcode == OP_TRAIN_CONV_2D ? size(q.kH, q.kW, q.inC) : size(q.kH, q.kW);
-    loadLayer(q.outC, perChannel, q.tileCh, q.overlay, q.overlayKind, q.master, q.velocity, q.trainChannels, q.trainBias);
+    loadLayer(q.outC, perChannel, q.tileCh, q.overlay, q.overlayTiles, q.master, q.velocity, q.trainChannels, q.trainBias);
   } else if (opcode == OP_TRAIN_FULLY_CONNECTED) {
     const q = changetype<TrainFullyConnectedParams>(p);
-    loadLayer(q.outC, q.inC, q.tileCh, q.overlay, q.overlayKind, q.master, q.velocity, q.trainChannels, q.trainBias);
+    loadLayer(q.outC, q.inC, q.tileCh, q.overlay, q.overlayTiles, q.master, q.velocity, q.trainChannels, q.trainBias);
   } else {
     return STATUS_OK;
   }

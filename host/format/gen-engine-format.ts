@@ -18,8 +18,6 @@ export function engineFormatSource(): string {
     `export const FP8_BIAS_BYTES: i32 = ${spec.FP8_BIAS_BYTES};`,
     `export const FP8_SCALE_BYTES: i32 = ${spec.FP8_SCALE_BYTES};`,
     `export const TRAIN_OVERLAY_WORDS: i32 = ${spec.TRAIN_OVERLAY_WORDS};`,
-    `export const OVERLAY_FULL: i32 = ${spec.OVERLAY_FULL};`,
-    `export const OVERLAY_CHANNEL_DATA: i32 = ${spec.OVERLAY_CHANNEL_DATA};`,
     "",
     "// Header word offsets (bytes).",
     ...spec.HEADER_FIELDS.map((f, i) => `export const H_${constName(f)}: i32 = ${i * 4};`),

@@ -214,7 +214,7 @@ export const RECORDS = {
     "inputOffset", "outputOffset", "actMin", "actMax",
     "weights", "tileCh", "tileBuf",
     "gradOut", "gradIn", "inputScaleBits", "wScales", "scaleBuf", "gradBuf",
-    "master", "velocity", "overlay", "overlayKind", "trainChannels", "trainBias", "weightLrScaleBits",
+    "master", "velocity", "overlay", "overlayTiles", "trainChannels", "trainBias", "weightLrScaleBits",
   ],
   TrainFullyConnectedParams: [
     "input", "output", "batches", "inC", "outC",
@@ -222,7 +222,7 @@ export const RECORDS = {
     "weights", "tileCh", "tileBuf",
     "inChunk",
     "gradOut", "gradIn", "inputScaleBits", "wScales", "scaleBuf", "gradBuf",
-    "master", "velocity", "overlay", "overlayKind", "trainChannels", "trainBias", "weightLrScaleBits",
+    "master", "velocity", "overlay", "overlayTiles", "trainChannels", "trainBias", "weightLrScaleBits",
   ],
   TrainPoolParams: [
     "input", "inH", "inW", "channels",
@@ -284,8 +284,9 @@ export const OP_RECORD: Record<OpName, RecordName> = {
  * - overlays: arena copies of blob byte ranges (the overlay table maps blobOffset/bytes to
  *   arenaOffset). Once tl_train_init has filled them, every weight read of the blob range
  *   comes from the arena copy instead, so the forward pass sees the updated parameters.
- *   overlayKind 0 = the layer's whole weight section (tiles as stored); 1 = channel data only:
- *   tile t's [bias, multiplier, shift] x n at overlay + 12 * t * tileCh (bias-only layers).
+ *   A layer's overlay holds its first overlayTiles weight tiles as stored (those holding the
+ *   trainChannels trained channels: a sparse update copies only them), then, when trainBias = 1,
+ *   the [bias, multiplier, shift] records of every later channel, 12 bytes each.
  * - master: what keeps small steps from rounding away. Weights: one int8 residual per trained
  *   weight (trainChannels x perChannel, output channels 0 .. trainChannels-1, padded to 4 bytes):
  *   the value being trained is overlay weight + residual / 256. Then, when trainBias = 1, outC f32
@@ -301,8 +302,7 @@ export const OP_RECORD: Record<OpName, RecordName> = {
  * so that it trains as if its inputs were normalized to a unit range.
  */
 export const TRAIN_OVERLAY_WORDS = 3;
-export const OVERLAY_FULL = 0;
-export const OVERLAY_CHANNEL_DATA = 1;
+
 
 /** Bytes of per-channel data (bias, multiplier, shift) ahead of each tile's weights. */
 export const CHANNEL_DATA_BYTES = 12;

@@ -10,7 +10,8 @@ import { type Graph, elementCount, tensorBytes } from "../graph/graph.ts";
 import { firstFloatTensor } from "../float/interpreter.ts";
 import { lower, UnsupportedError, type Lowered, type LoweredOp } from "../passes/lower.ts";
 import { align, placeBuffers, rootOf, tileShape, type Buffer, type Plan, type TileShape } from "../passes/plan.ts";
-import { CHANNEL_DATA_BYTES, OVERLAY_CHANNEL_DATA, OVERLAY_FULL, TRAIN_OVERLAY_WORDS, type OpName } from "../format/spec.ts";
+import { CHANNEL_DATA_BYTES, TRAIN_OVERLAY_WORDS, type OpName } from "../format/spec.ts";
+import { overlayBytes, overlayRanges, tilesFor, type OverlayLayout } from "./overlay-layout.ts";
 import { encodeTiles, writeTlm, type EncodedOp, type TrainSection } from "../format/tlm.ts";
 import { describe } from "../compile.ts";
 import { layerUpdates, describeScheme, type Scheme, type LayerUpdate } from "./scheme.ts";
@@ -27,20 +28,14 @@ export interface TrainingMeta {
   layers: TrainedLayer[];
 }
 
-/** One weighted layer and what training does to it. */
-export interface TrainedLayer {
+/** One weighted layer and what training does to it (its overlay: see overlay-layout.ts). */
+export interface TrainedLayer extends OverlayLayout {
   layer: number; // weighted-layer number (scheme numbering)
   op: number; // index in the inference op list
   source: number; // TFLite op index
   kind: OpName;
-  outC: number;
-  perChannel: number;
-  tileCh: number;
   trainChannels: number;
-  trainBias: boolean;
-  /** Arena offset of the overlay (-1: not trained) and its kind (spec.ts OVERLAY_*). */
-  overlay: number;
-  overlayKind: number;
+  /** Arena offsets of the master block and the velocities (-1: none). */
   master: number;
   velocity: number;
 }
@@ -163,7 +158,7 @@ export function compileTraining(g: Graph, file: string, bytes: Uint8Array, schem
         const tile = tiles.get(i)!;
         const layer: TrainedLayer = {
           layer: weighted.indexOf(i), op: i, source: op.source, kind: op.kind, outC: ch.outC, perChannel: ch.perChannel, tileCh: tile.tileCh,
-          trainChannels: u.trainChannels, trainBias: u.trainBias, overlay: -1, overlayKind: u.trainChannels > 0 ? OVERLAY_FULL : OVERLAY_CHANNEL_DATA,
+          trainChannels: u.trainChannels, trainBias: u.trainBias, overlay: -1, overlayTiles: tilesFor(u.trainChannels, tile.tileCh),
           master: -1, velocity: -1,
         };
         if (trains(i)) layers.push(layer);
@@ -173,7 +168,7 @@ export function compileTraining(g: Graph, file: string, bytes: Uint8Array, schem
           scaleBuf: { buf: `bs${r}` }, gradBuf: { buf: `bg${r}` },
           // Filled in once the state is laid out (below).
           master: trains(i) ? { buf: `master${i}` } : -1, overlay: trains(i) ? { buf: `overlay${i}` } : -1,
-          velocity: trains(i) && options.momentum ? { buf: `velocity${i}` } : -1, overlayKind: layer.overlayKind,
+          velocity: trains(i) && options.momentum ? { buf: `velocity${i}` } : -1, overlayTiles: layer.overlayTiles,
           trainChannels: u.trainChannels, trainBias: u.trainBias ? 1 : 0,
           weightLrScaleBits: f32Bits(inputLrScale(g, input)),
         };
@@ -264,16 +259,12 @@ function layOut(g: Graph, file: string, bytes: Uint8Array, lowered: Lowered, rec
   const overlays: TrainSection["overlays"] = [];
   const state: { id: string; bytes: number }[] = [];
   for (const l of layers) {
-    if (l.overlayKind === OVERLAY_FULL) {
-      state.push({ id: `overlay${l.op}`, bytes: l.outC * (CHANNEL_DATA_BYTES + l.perChannel) });
-    } else {
-      state.push({ id: `overlay${l.op}`, bytes: l.outC * CHANNEL_DATA_BYTES });
-    }
+    state.push({ id: `overlay${l.op}`, bytes: overlayBytes(l) });
     // Masters: an int8 residual per trained weight (the weight itself is the overlay's), an f32 per bias.
     state.push({ id: `master${l.op}`, bytes: align(l.trainChannels * l.perChannel) + (l.trainBias ? 4 * l.outC : 0) });
     if (options.momentum) state.push({ id: `velocity${l.op}`, bytes: 4 * (l.trainChannels * l.perChannel + (l.trainBias ? l.outC : 0)) });
   }
-  const overlayEntries = layers.reduce((n, l) => n + (l.overlayKind === OVERLAY_FULL ? 1 : Math.ceil(l.outC / l.tileCh)), 0);
+  const overlayEntries = layers.reduce((n, l) => n + overlayRanges(l).length, 0);
   const stateOffset = new Map<string, number>();
   let stateBytes = align(overlayEntries * 4 * TRAIN_OVERLAY_WORDS);
   for (const s of state) { stateOffset.set(s.id, stateBytes); stateBytes += align(s.bytes); }
@@ -281,15 +272,7 @@ function layOut(g: Graph, file: string, bytes: Uint8Array, lowered: Lowered, rec
     l.overlay = stateOffset.get(`overlay${l.op}`)!;
     l.master = stateOffset.get(`master${l.op}`)!;
     l.velocity = stateOffset.get(`velocity${l.op}`) ?? -1;
-    const tileBytes = l.tileCh * (CHANNEL_DATA_BYTES + l.perChannel);
-    if (l.overlayKind === OVERLAY_FULL) {
-      overlays.push({ op: l.op, start: 0, bytes: l.outC * (CHANNEL_DATA_BYTES + l.perChannel), arenaOffset: l.overlay });
-    } else {
-      for (let t = 0, c0 = 0; c0 < l.outC; t++, c0 += l.tileCh) {
-        const n = Math.min(l.tileCh, l.outC - c0);
-        overlays.push({ op: l.op, start: t * tileBytes, bytes: n * CHANNEL_DATA_BYTES, arenaOffset: l.overlay + CHANNEL_DATA_BYTES * c0 });
-      }
-    }
+    for (const r of overlayRanges(l)) overlays.push({ op: l.op, ...r });
   }
 
   // Lifetimes over the training program; inputs are live from the start, outputs to the end.

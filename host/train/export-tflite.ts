@@ -2,22 +2,8 @@
 // int32 biases replaced by the values in the training state (the arena overlays). Nothing
 // else changes — same tensors, scales and layout — so TFLite, TFLM and `tinyloop run` load it.
 import type { Graph } from "../graph/graph.ts";
-import { CHANNEL_DATA_BYTES, OVERLAY_CHANNEL_DATA } from "../format/spec.ts";
-import type { TrainedLayer, TrainingMeta } from "./compile-training.ts";
-
-/** Byte offset of channel oc's [bias, multiplier, shift] inside the training state. */
-function channelDataAt(l: TrainedLayer, oc: number): number {
-  if (l.overlayKind === OVERLAY_CHANNEL_DATA) return l.overlay + oc * CHANNEL_DATA_BYTES;
-  const t = Math.floor(oc / l.tileCh), j = oc - t * l.tileCh;
-  return l.overlay + t * l.tileCh * (CHANNEL_DATA_BYTES + l.perChannel) + j * CHANNEL_DATA_BYTES;
-}
-
-/** Byte offset of channel oc's weights inside the training state (whole-layer overlays). */
-function weightsAt(l: TrainedLayer, oc: number): number {
-  const t = Math.floor(oc / l.tileCh), j = oc - t * l.tileCh;
-  const n = Math.min(l.tileCh, l.outC - t * l.tileCh);
-  return l.overlay + t * l.tileCh * (CHANNEL_DATA_BYTES + l.perChannel) + n * CHANNEL_DATA_BYTES + j * l.perChannel;
-}
+import type { TrainingMeta } from "./compile-training.ts";
+import { channelDataAt, weightsAt } from "./overlay-layout.ts";
 
 /** Where a constant tensor's bytes sit inside the source file (the importer keeps views into it). */
 function fileOffset(source: Uint8Array, data: Uint8Array): number {

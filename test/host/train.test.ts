@@ -12,6 +12,7 @@ import { importTflite } from "../../host/import/tflite.ts";
 import { compileGraph, compileTflite } from "../../host/compile.ts";
 import { compileTraining, UnsupportedError } from "../../host/train/compile-training.ts";
 import { exportTrainedTflite } from "../../host/train/export-tflite.ts";
+import { weightsAt } from "../../host/train/overlay-layout.ts";
 import { parseScheme, layerUpdates, SchemeError, type Scheme } from "../../host/train/scheme.ts";
 import { NodeEngine } from "../../host/runners/node-engine.ts";
 import { createFloatTrainer } from "../../host/train/float-train.ts";
@@ -71,11 +72,8 @@ test("int8 engine gradients point where the float32 reference's do, layer by lay
       const weightLr = l.layer === 0 ? lr / 255 ** 2 : lr;
       if (weightLr < 1e-4) continue; // below the residual's resolution: checked in a run of its own
       // Weights: the trained value is overlay weight + residual / 256 (see spec.ts "Training").
-      const value = (st: Uint8Array, oc: number, k: number) => {
-        const t = Math.floor(oc / l.tileCh), j = oc - t * l.tileCh, n = Math.min(l.tileCh, l.outC - t * l.tileCh);
-        const w = l.overlay + t * l.tileCh * (12 + l.perChannel) + n * 12 + j * l.perChannel + k;
-        return ((st[w] << 24) >> 24) + ((st[l.master + oc * l.perChannel + k] << 24) >> 24) / 256;
-      };
+      const value = (st: Uint8Array, oc: number, k: number) =>
+        ((st[weightsAt(l, oc) + k] << 24) >> 24) + ((st[l.master + oc * l.perChannel + k] << 24) >> 24) / 256;
       const w = Array.from({ length: l.outC * l.perChannel }, (_, k) => {
         const oc = Math.floor(k / l.perChannel);
         return -(value(after, oc, k % l.perChannel) - value(before, oc, k % l.perChannel)) * scaleOf(oc) / (sx * weightLr);

@@ -108,7 +108,6 @@ function generic(p: ConvParams, tile: usize, oc0: i32, n: i32, jBeg: i32, jEnd: 
   }
 }
 
-
 /** First output index whose window (kernel k, stride, padding pad) starts inside the input. */
 // @ts-ignore: decorator
 @inline

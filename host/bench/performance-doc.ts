@@ -38,9 +38,10 @@ lines.push(
   "",
   "What makes it fast today: 1x1 convolutions as a register-blocked matrix product reading words; pruned 1x1",
   "layers stored sparse and run without their zero weights (exact); a 3x3 depthwise path with no per-tap tests;",
-  "an interior path for other convolutions; masking instead of per-access bounds checks. What is next: FULLY_CONNECTED",
-  "word loads (AD), cheaper requantization, border handling on small maps, fewer register spills in the pointwise",
-  "block (see the issue notes).",
+  "other convolutions in 4-channel x 2-pixel blocks reading words, border rows included (a depthwise layer with one",
+  "input channel runs as one); masking instead of per-access bounds checks, its cost kept low by few loads per MAC",
+  "(docs/memory-safety.md). What is next: FULLY_CONNECTED word loads (AD), cheaper requantization, fewer register",
+  "spills in the blocked loops (see the issue notes).",
   "",
 );
 writeFileSync(join(REPO, "docs", "performance.md"), lines.join("\n"));

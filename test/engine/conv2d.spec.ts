@@ -304,8 +304,10 @@ describe("conv2d_s8", () => {
   });
 
   it("interior fast path (4 channels, all taps inside): borders, strides, spans not a multiple of 4", () => {
-    // conv2d.ts computes 4-channel blocks on interior pixels with word loads and the rest with
-    // the generic loop; these cases mix both in one output, as VWW's first layer (inC 3, stride 2).
+    // conv2d.ts computes 4-channel blocks with word loads (columns4x2 on the columns whose filter
+    // columns are all inside, rows clipped at the top and bottom included; sides4 on the other
+    // columns) and the channels left over with the generic loop; these cases mix all three in one
+    // output, as VWW's first layer (inC 3, stride 2).
     for (let t = 0; t < 24; t++) {
       seedRandom(9500 + t);
       const kH = randInt(1, 3), kW = randInt(2, 4), stride = randInt(1, 2);
@@ -321,6 +323,27 @@ describe("conv2d_s8", () => {
       setPreciseChannels(P.outC, (t & 2) == 0 ? -1 : 0);
       r = check(P.outC);
       if (r != -1) trace("precise interior case", 2, <f64>t, <f64>r);
+      expect<i32>(r).toBe(-1);
+    }
+  });
+  it("4-channel blocks: tall filters clipped at the top and bottom, long spans with word and byte tails", () => {
+    // columns4x2 folds the input offset over the valid filter rows only; spans of kW * inC up to
+    // 60 bytes run several words and a ragged byte tail, odd column counts end with a lone pixel.
+    for (let t = 0; t < 16; t++) {
+      seedRandom(9800 + t);
+      const kH = randInt(2, 5), kW = randInt(1, 3), stride = randInt(1, 2);
+      const inC = randInt(3, 20), outC = randInt(4, 9);
+      const inH = randInt(1, 7), inW = randInt(kW, 7);
+      geometry(inH, inW, inC, outC, kH, kW, stride, 1, (t & 1) == 0 || kH > inH);
+      P.inputOffset = randInt(-127, 128); P.outputOffset = randInt(-128, 127);
+      fillData(9900 + t, 128, 127, 4000);
+      let r = check(randInt(1, outC));
+      if (r != -1) trace("clipped-rows case", 2, <f64>t, <f64>r);
+      expect<i32>(r).toBe(-1);
+      fillData(9950 + t, 2, 2, 20);
+      setPreciseChannels(P.outC, (t & 2) == 0 ? -1 : 0);
+      r = check(P.outC);
+      if (r != -1) trace("precise clipped-rows case", 2, <f64>t, <f64>r);
       expect<i32>(r).toBe(-1);
     }
   });

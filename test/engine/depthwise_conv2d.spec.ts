@@ -305,4 +305,25 @@ describe("depthwise_conv2d_s8", () => {
       expect<i32>(r).toBe(-1);
     }
   });
+  it("one input channel runs as CONV_2D (micro_speech's 10x8 stride-2 filter, multipliers up to 8)", () => {
+    // depthwise_conv2d.ts hands inC == 1 to conv2d_s8: 4-channel interior and border blocks
+    // plus the generic loop for the channels left over.
+    for (let t = 0; t < 16; t++) {
+      seedRandom(5400 + t);
+      const kH = randInt(1, 10), kW = randInt(1, 8), stride = randInt(1, 2), dm = randInt(1, 8);
+      const inH = randInt(1, 14), inW = randInt(1, 12);
+      const same = (t & 1) == 0 || kH > inH || kW > inW;
+      geometry(inH, inW, 1, dm, kH, kW, stride, 1, same);
+      P.inputOffset = randInt(-127, 128); P.outputOffset = randInt(-128, 127);
+      fillData(5500 + t, 128, 127, 4000);
+      let r = check(randInt(1, P.outC));
+      if (r != -1) trace("inC 1 case", 2, <f64>t, <f64>r);
+      expect<i32>(r).toBe(-1);
+      fillData(5600 + t, 2, 2, 20);
+      setPreciseChannels(P.outC, (t & 2) == 0 ? -1 : 0);
+      r = check(P.outC);
+      if (r != -1) trace("precise inC 1 case", 2, <f64>t, <f64>r);
+      expect<i32>(r).toBe(-1);
+    }
+  });
 });

@@ -7,7 +7,8 @@
 // per output row/column instead of testing every tap.
 import { ConvParams, STATUS_OK, STATUS_KERNEL, CHANNEL_DATA_BYTES } from "../../format";
 import { ARENA } from "../../arena";
-import { tapBegin, tapEnd, dotOffset, requantizeChannel, channelTileOk, convGeometryOk, dot4, sumInt8, pack4, requantize } from "./common";
+import { tapBegin, tapEnd, dotOffset, requantizeChannel, channelTileOk, convGeometryOk, dot4, sumInt8, pack4, requantize,
+  lane0, lane1, lane2, lane3, dotLanes } from "./common";
 import { isPointwise, pointwise_s8 } from "./pointwise";
 
 export function conv2d_s8(p: ConvParams, tile: usize, oc0: i32, oc1: i32): i32 {
@@ -27,20 +28,24 @@ export function conv2d_s8(p: ConvParams, tile: usize, oc0: i32, oc1: i32): i32 {
     return STATUS_OK;
   }
 
-  // Blocks of 4 channels over the pixels whose taps are all inside the input (dilation 1);
-  // the generic loop does the border pixels of those channels and every pixel of the rest.
+  // Blocks of 4 channels (dilation 1): columns4x2 over the output columns whose filter columns
+  // all lie inside the input, sides4 over the other columns; the generic loop does every pixel
+  // of the channels left over.
   const n4 = dilH == 1 && dilW == 1 ? n & ~3 : 0;
-  for (let j = 0; j < n4; j += 4) interior4(p, tile, oc0, n, j);
-  if (n4 > 0) generic(p, tile, oc0, n, 0, n4, true);
-  generic(p, tile, oc0, n, n4, n, false);
+  const padW = p.padW;
+  const oxLo = insideLo(outW, padW, strideW), oxHi = insideHi(outW, inW, kW, padW, strideW, oxLo);
+  for (let j = 0; j < n4; j += 4) {
+    columns4x2(p, tile, oc0, n, j, oxLo, oxHi);
+    sides4(p, tile, oc0, n, j, oxLo, oxHi);
+  }
+  generic(p, tile, oc0, n, n4, n);
   return STATUS_OK;
 }
 
 /**
- * The reference loop for channels [jBeg, jEnd) of the tile (n channels from oc0); with
- * skipInterior it leaves out the pixels interior4 computes (every tap inside the input).
+ * The reference loop for channels [jBeg, jEnd) of the tile (n channels from oc0).
  */
-function generic(p: ConvParams, tile: usize, oc0: i32, n: i32, jBeg: i32, jEnd: i32, skipInterior: bool): void {
+function generic(p: ConvParams, tile: usize, oc0: i32, n: i32, jBeg: i32, jEnd: i32): void {
   const inH = p.inH, inW = p.inW, inC = p.inC;
   const outH = p.outH, outW = p.outW, outC = p.outC;
   const kH = p.kH, kW = p.kW;
@@ -72,7 +77,6 @@ function generic(p: ConvParams, tile: usize, oc0: i32, n: i32, jBeg: i32, jEnd: 
       const rows = kxCount > 0 ? kyEnd - kyBeg : 0;
       const spanBytes = kxCount * inC; // contiguous when dilW == 1
 
-      if (skipInterior && kyEnd - kyBeg == kH && kxCount == kW) continue;
       let outP = outBase + <usize>((oy * outW + ox) * outC + oc0 + jBeg);
       let chP = tile + <usize>(jBeg * CHANNEL_DATA_BYTES);
       let wCh = wBase + <usize>(jBeg * perCh);
@@ -104,67 +108,172 @@ function generic(p: ConvParams, tile: usize, oc0: i32, n: i32, jBeg: i32, jEnd: 
   }
 }
 
+/** First output index whose window (kernel k, stride, padding pad) starts inside the input. */
+// @ts-ignore: decorator
+@inline
+function insideLo(outN: i32, pad: i32, stride: i32): i32 {
+  return min(outN, (max(pad, 0) + stride - 1) / stride);
+}
+
+/** One past the last output index whose window lies wholly inside the input (at least lo). */
+// @ts-ignore: decorator
+@inline
+function insideHi(outN: i32, inN: i32, k: i32, pad: i32, stride: i32, lo: i32): i32 {
+  return inN - k + pad < 0 ? lo : max(lo, min(outN, (inN - k + pad) / stride + 1));
+}
+
 /**
- * Channels j..j+3 of the tile at every output pixel whose kH x kW taps all lie inside the input
- * (dilation 1). Each filter row of a pixel is one contiguous span of kW * inC input bytes; it is
- * read a word at a time and each input word serves all four channels. The input offset is
- * folded into a per-channel constant, bias + inputOffset * (sum of the channel's weights).
+ * Channels j..j+3 of the tile at output columns [oxLo, oxHi) of every row (dilation 1): the
+ * columns whose kW filter columns all lie inside the input. Rows whose filter rows stick out of
+ * the input use only their valid filter rows [kyBeg, kyEnd) (TFLite adds the input offset to
+ * valid taps only). Each filter row of a pixel is one contiguous span of kW * inC input bytes,
+ * read a word (4 lanes) at a time, two neighbouring pixels at once: each input word serves four
+ * channels and each weight word two pixels, so 6 loads feed 32 multiply-adds (on the Cortex-M
+ * build every load carries an address mask or check: few loads per MAC keep safety cheap; i64
+ * loads would halve them again but spill registers on the M4). The input offset is folded into a
+ * per-channel constant, bias + inputOffset * (sum of the channel's weights over the valid rows).
+ * A row with an odd number of columns re-reads its last pixel as the second of the final pair
+ * (same pointer) and discards those results.
  */
-function interior4(p: ConvParams, tile: usize, oc0: i32, n: i32, j: i32): void {
+function columns4x2(p: ConvParams, tile: usize, oc0: i32, n: i32, j: i32, oxLo: i32, oxHi: i32): void {
   const inH = p.inH, inW = p.inW, inC = p.inC;
   const outH = p.outH, outW = p.outW, outC = p.outC;
   const kH = p.kH, kW = p.kW, strideH = p.strideH, strideW = p.strideW, padH = p.padH, padW = p.padW;
   const inOff = p.inputOffset, outOff = p.outputOffset, actMin = p.actMin, actMax = p.actMax;
+  if (oxLo >= oxHi) return;
   const perCh = kH * kW * inC;
   const span = kW * inC, span4 = <usize>(span & ~3), spanEnd = <usize>span;
-  const rowBytes = <usize>(inW * inC);
+  const rowBytes = <usize>(inW * inC), pxStep = <usize>(strideW * inC);
   const ch0 = tile + <usize>(j * CHANNEL_DATA_BYTES);
   const ch1 = ch0 + <usize>CHANNEL_DATA_BYTES, ch2 = ch1 + <usize>CHANNEL_DATA_BYTES, ch3 = ch2 + <usize>CHANNEL_DATA_BYTES;
   const w0 = tile + <usize>(n * CHANNEL_DATA_BYTES + j * perCh);
   const w1 = w0 + <usize>perCh, w2 = w1 + <usize>perCh, w3 = w2 + <usize>perCh;
-  const base0 = load<i32>(ch0) + inOff * sumInt8(w0, perCh), base1 = load<i32>(ch1) + inOff * sumInt8(w1, perCh);
-  const base2 = load<i32>(ch2) + inOff * sumInt8(w2, perCh), base3 = load<i32>(ch3) + inOff * sumInt8(w3, perCh);
+  const bias0 = load<i32>(ch0), bias1 = load<i32>(ch1), bias2 = load<i32>(ch2), bias3 = load<i32>(ch3);
+  const full0 = bias0 + inOff * sumInt8(w0, perCh), full1 = bias1 + inOff * sumInt8(w1, perCh);
+  const full2 = bias2 + inOff * sumInt8(w2, perCh), full3 = bias3 + inOff * sumInt8(w3, perCh);
   const m0 = load<i32>(ch0, 4), m1 = load<i32>(ch1, 4), m2 = load<i32>(ch2, 4), m3 = load<i32>(ch3, 4);
   const s0 = load<i32>(ch0, 8), s1 = load<i32>(ch1, 8), s2 = load<i32>(ch2, 8), s3 = load<i32>(ch3, 8);
-  // Interior outputs: oy * strideH - padH in [0, inH - kH], likewise for x.
-  const oyLo = min(outH, (max(padH, 0) + strideH - 1) / strideH);
-  const oyHi = inH - kH + padH < 0 ? oyLo : max(oyLo, min(outH, (inH - kH + padH) / strideH + 1));
-  const oxLo = min(outW, (max(padW, 0) + strideW - 1) / strideW);
-  const oxHi = inW - kW + padW < 0 ? oxLo : max(oxLo, min(outW, (inW - kW + padW) / strideW + 1));
   const outBase = ARENA + <usize>p.output + <usize>(oc0 + j);
   const inBase = ARENA + <usize>p.input;
 
-  for (let oy = oyLo; oy < oyHi; oy++) {
+  for (let oy = 0; oy < outH; oy++) {
+    const iy0 = oy * strideH - padH;
+    const kyBeg = tapBegin(iy0, 1), rows = tapEnd(iy0, 1, inH, kH) - kyBeg;
+    // Constant part of each accumulator: over all filter rows, or only the valid ones.
+    let base0 = full0, base1 = full1, base2 = full2, base3 = full3;
+    const wRow = <usize>(kyBeg * span);
+    if (rows < kH) {
+      const len = max(rows, 0) * span;
+      base0 = bias0 + inOff * sumInt8(w0 + wRow, len); base1 = bias1 + inOff * sumInt8(w1 + wRow, len);
+      base2 = bias2 + inOff * sumInt8(w2 + wRow, len); base3 = bias3 + inOff * sumInt8(w3 + wRow, len);
+    }
     let outP = outBase + <usize>((oy * outW + oxLo) * outC);
-    let inP = inBase + <usize>((oy * strideH - padH) * inW * inC + (oxLo * strideW - padW) * inC);
-    for (let ox = oxLo; ox < oxHi; ox++) {
-      let a0 = base0, a1 = base1, a2 = base2, a3 = base3;
-      let x = inP;
-      let wOff: usize = 0; // offset of the filter row inside each channel's weights
-      for (let r = 0; r < kH; r++) {
+    let inP = inBase + <usize>((iy0 + kyBeg) * inW * inC + (oxLo * strideW - padW) * inC);
+    for (let ox = oxLo; ox < oxHi; ox += 2) {
+      const two = ox + 1 < oxHi;
+      const bStep = two ? pxStep : 0; // pixel b's input, relative to pixel a's
+      let a0 = base0, a1 = base1, a2 = base2, a3 = base3; // pixel a
+      let b0 = base0, b1 = base1, b2 = base2, b3 = base3; // pixel b
+      let xa = inP;
+      let wOff = wRow; // offset of the filter row inside each channel's weights
+      for (let r = 0; r < rows; r++) {
+        const xb = xa + bStep;
         let k: usize = 0;
         for (; k < span4; k += 4) {
-          const xv = load<i32>(x + k);
-          a0 += dot4(xv, load<i32>(w0 + wOff + k));
-          a1 += dot4(xv, load<i32>(w1 + wOff + k));
-          a2 += dot4(xv, load<i32>(w2 + wOff + k));
-          a3 += dot4(xv, load<i32>(w3 + wOff + k));
+          const xA = load<i32>(xa + k), xB = load<i32>(xb + k);
+          let w = load<i32>(w0 + wOff + k);
+          a0 += dot4(xA, w); b0 += dot4(xB, w);
+          w = load<i32>(w1 + wOff + k);
+          a1 += dot4(xA, w); b1 += dot4(xB, w);
+          w = load<i32>(w2 + wOff + k);
+          a2 += dot4(xA, w); b2 += dot4(xB, w);
+          w = load<i32>(w3 + wOff + k);
+          a3 += dot4(xA, w); b3 += dot4(xB, w);
         }
         for (; k < spanEnd; k++) {
-          const xv = <i32>load<i8>(x + k);
-          a0 += xv * <i32>load<i8>(w0 + wOff + k);
-          a1 += xv * <i32>load<i8>(w1 + wOff + k);
-          a2 += xv * <i32>load<i8>(w2 + wOff + k);
-          a3 += xv * <i32>load<i8>(w3 + wOff + k);
+          const xA = <i32>load<i8>(xa + k), xB = <i32>load<i8>(xb + k);
+          let w = <i32>load<i8>(w0 + wOff + k);
+          a0 += xA * w; b0 += xB * w;
+          w = <i32>load<i8>(w1 + wOff + k);
+          a1 += xA * w; b1 += xB * w;
+          w = <i32>load<i8>(w2 + wOff + k);
+          a2 += xA * w; b2 += xB * w;
+          w = <i32>load<i8>(w3 + wOff + k);
+          a3 += xA * w; b3 += xB * w;
         }
-        x += rowBytes;
+        xa += rowBytes;
         wOff += spanEnd;
       }
       store<i32>(outP, pack4(
         requantize(a0, m0, s0, outOff, actMin, actMax), requantize(a1, m1, s1, outOff, actMin, actMax),
         requantize(a2, m2, s2, outOff, actMin, actMax), requantize(a3, m3, s3, outOff, actMin, actMax)));
-      outP += <usize>outC;
-      inP += <usize>(strideW * inC);
+      if (two) {
+        store<i32>(outP + <usize>outC, pack4(
+          requantize(b0, m0, s0, outOff, actMin, actMax), requantize(b1, m1, s1, outOff, actMin, actMax),
+          requantize(b2, m2, s2, outOff, actMin, actMax), requantize(b3, m3, s3, outOff, actMin, actMax)));
+      }
+      outP += <usize>(2 * outC);
+      inP += <usize>(2 * pxStep);
+    }
+  }
+}
+
+/**
+ * Channels j..j+3 of the tile at the output columns columns4x2 leaves out, [0, oxLo) and
+ * [oxHi, outW) (dilation 1): some filter columns fall outside the input. Taps outside add nothing,
+ * so each valid filter row is one contiguous span of kxCount * inC input bytes, read a word at a
+ * time, the input offset added to the word's lanes once for all four channels.
+ */
+function sides4(p: ConvParams, tile: usize, oc0: i32, n: i32, j: i32, oxLo: i32, oxHi: i32): void {
+  const inH = p.inH, inW = p.inW, inC = p.inC;
+  const outH = p.outH, outW = p.outW, outC = p.outC;
+  const kH = p.kH, kW = p.kW, strideH = p.strideH, strideW = p.strideW, padH = p.padH, padW = p.padW;
+  const off = p.inputOffset, outOff = p.outputOffset, actMin = p.actMin, actMax = p.actMax;
+  const perCh = kH * kW * inC;
+  const rowBytes = <usize>(inW * inC), filterRow = <usize>(kW * inC);
+  const ch0 = tile + <usize>(j * CHANNEL_DATA_BYTES);
+  const ch1 = ch0 + <usize>CHANNEL_DATA_BYTES, ch2 = ch1 + <usize>CHANNEL_DATA_BYTES, ch3 = ch2 + <usize>CHANNEL_DATA_BYTES;
+  const w0 = tile + <usize>(n * CHANNEL_DATA_BYTES + j * perCh);
+  const w1 = w0 + <usize>perCh, w2 = w1 + <usize>perCh, w3 = w2 + <usize>perCh;
+  const outBase = ARENA + <usize>p.output + <usize>(oc0 + j);
+  const inBase = ARENA + <usize>p.input;
+
+  for (let oy = 0; oy < outH; oy++) {
+    const iy0 = oy * strideH - padH;
+    const kyBeg = tapBegin(iy0, 1), kyEnd = tapEnd(iy0, 1, inH, kH);
+    for (let ox = 0; ox < outW; ox++) {
+      if (ox == oxLo) ox = oxHi; // columns4x2's columns
+      if (ox >= outW) break;
+      const ix0 = ox * strideW - padW;
+      const kxBeg = tapBegin(ix0, 1), kxEnd = tapEnd(ix0, 1, inW, kW);
+      const rows = kxEnd > kxBeg ? kyEnd - kyBeg : 0;
+      const span = <usize>(max(kxEnd - kxBeg, 0) * inC), span4 = span & ~3;
+      let x = inBase + <usize>((iy0 + kyBeg) * inW * inC + (ix0 + kxBeg) * inC);
+      let wOff = <usize>((kyBeg * kW + kxBeg) * inC);
+      let a0: i32 = 0, a1: i32 = 0, a2: i32 = 0, a3: i32 = 0;
+      for (let r = 0; r < rows; r++) {
+        let k: usize = 0;
+        for (; k < span4; k += 4) {
+          const xv = load<i32>(x + k);
+          const x0 = lane0(xv) + off, x1 = lane1(xv) + off, x2 = lane2(xv) + off, x3 = lane3(xv) + off;
+          a0 += dotLanes(x0, x1, x2, x3, load<i32>(w0 + wOff + k));
+          a1 += dotLanes(x0, x1, x2, x3, load<i32>(w1 + wOff + k));
+          a2 += dotLanes(x0, x1, x2, x3, load<i32>(w2 + wOff + k));
+          a3 += dotLanes(x0, x1, x2, x3, load<i32>(w3 + wOff + k));
+        }
+        for (; k < span; k++) {
+          const xk = <i32>load<i8>(x + k) + off;
+          a0 += xk * <i32>load<i8>(w0 + wOff + k);
+          a1 += xk * <i32>load<i8>(w1 + wOff + k);
+          a2 += xk * <i32>load<i8>(w2 + wOff + k);
+          a3 += xk * <i32>load<i8>(w3 + wOff + k);
+        }
+        x += rowBytes;
+        wOff += filterRow;
+      }
+      store<i32>(outBase + <usize>((oy * outW + ox) * outC), pack4(
+        requantizeChannel(a0, ch0, outOff, actMin, actMax), requantizeChannel(a1, ch1, outOff, actMin, actMax),
+        requantizeChannel(a2, ch2, outOff, actMin, actMax), requantizeChannel(a3, ch3, outOff, actMin, actMax)));
     }
   }
 }

@@ -11,6 +11,7 @@ import { ConvParams, STATUS_OK, STATUS_KERNEL, CHANNEL_DATA_BYTES } from "../../
 import { ARENA } from "../../arena";
 import { tapBegin, tapEnd, requantizeChannel, channelTileOk, convGeometryOk } from "./common";
 import { isDepthwise3x3, depthwise3x3_s8 } from "./depthwise3x3";
+import { conv2d_s8 } from "./conv2d";
 
 export function depthwise_conv2d_s8(p: ConvParams, tile: usize, oc0: i32, oc1: i32): i32 {
   const inH = p.inH, inW = p.inW, inC = p.inC;
@@ -27,6 +28,9 @@ export function depthwise_conv2d_s8(p: ConvParams, tile: usize, oc0: i32, oc1: i
   if (!channelTileOk(tile, oc0, oc1, outC, actMin, actMax)) return STATUS_KERNEL;
   const n = oc1 - oc0;
   if (n == 0) return STATUS_OK;
+  // One input channel: output channel oc is input channel 0 filtered by oc's kH x kW weights,
+  // exactly CONV_2D with inC = 1 (same tile layout, same sums): its blocked paths apply.
+  if (inC == 1) return conv2d_s8(p, tile, oc0, oc1);
   if (isDepthwise3x3(p)) { // 3x3, multiplier 1, stride 1/2: the sliding window of depthwise3x3.ts
     depthwise3x3_s8(p, tile, oc0, n);
     return STATUS_OK;

@@ -201,7 +201,7 @@ function propagate(kind: i32, p: usize, weights: i32, tileBuf: i32, gradOut: usi
  * integer units is lr * s_x / s_w[oc] on the integer-unit gradient sum(g * (x_q - z_x)), the bias
  * step lr / (s_x * s_w[oc]) on sum(g); the updated master is rounded back into the overlay.
  */
-function update(kind: i32, p: usize, gradOut: usize, positions: i32, input: usize, inputZeroPoint: i32, inputScale: f32, scales: usize, gradBuf: i32, weightLrScale: f32): i32 {
+function update(kind: i32, p: usize, gradOut: usize, positions: i32, input: usize, inputZeroPoint: i32, inputScale: f32, scales: usize, gradBuf: i32, weightLrScale: f32, biasLrScale: f32): i32 {
   if (!touch(gradBuf, size(layer.perChannel, 4))) return STATUS_OUT_OF_ARENA;
   const grad = ARENA + <usize>gradBuf;
   const vel = layer.velocity >= 0 ? ARENA + <usize>layer.velocity : 0;
@@ -220,7 +220,7 @@ function update(kind: i32, p: usize, gradOut: usize, positions: i32, input: usiz
     if (layer.trainBias != 0) {
       store<f32>(grad, biasGrad);
       const at = masterBiasAt(oc);
-      sgd_update_f32(ARENA + <usize>at, grad, 1, learningRate / (inputScale * sw),
+      sgd_update_f32(ARENA + <usize>at, grad, 1, learningRate * biasLrScale / (inputScale * sw),
         vel != 0 ? ARENA + <usize>velocityBiasAt(oc) : 0, momentum);
       store<i32>(ARENA + <usize>channelDataAt(oc), store_bias_s32(load<f32>(ARENA + <usize>at)));
     }
@@ -242,7 +242,7 @@ function execTrainConv(opcode: i32, q: TrainConvParams): i32 {
   if (perChannel <= 0 || inN < 0 || outN < 0) return STATUS_BAD_RECORD;
   loadLayer(q.outC, perChannel, q.tileCh, q.overlay, q.overlayTiles, q.master, q.velocity, q.trainChannels, q.trainBias);
   return trainWeighted(kind, changetype<usize>(q), q.weights, q.tileBuf, q.gradOut, q.gradIn, inN, outN, size(q.outH, q.outW),
-    q.input, -q.inputOffset, q.inputScaleBits, q.wScales, q.scaleBuf, q.gradBuf, q.weightLrScaleBits);
+    q.input, -q.inputOffset, q.inputScaleBits, q.wScales, q.scaleBuf, q.gradBuf, q.weightLrScaleBits, q.biasLrScaleBits);
 }
 
 function execTrainFullyConnected(q: TrainFullyConnectedParams): i32 {
@@ -250,11 +250,11 @@ function execTrainFullyConnected(q: TrainFullyConnectedParams): i32 {
   if (q.inC <= 0 || inN < 0 || outN < 0 || q.inChunk != q.inC) return STATUS_BAD_RECORD;
   loadLayer(q.outC, q.inC, q.tileCh, q.overlay, q.overlayTiles, q.master, q.velocity, q.trainChannels, q.trainBias);
   return trainWeighted(KIND_FC, changetype<usize>(q), q.weights, q.tileBuf, q.gradOut, q.gradIn, inN, outN, q.batches,
-    q.input, -q.inputOffset, q.inputScaleBits, q.wScales, q.scaleBuf, q.gradBuf, q.weightLrScaleBits);
+    q.input, -q.inputOffset, q.inputScaleBits, q.wScales, q.scaleBuf, q.gradBuf, q.weightLrScaleBits, q.biasLrScaleBits);
 }
 
 function trainWeighted(kind: i32, p: usize, weights: i32, tileBuf: i32, gradOut: i32, gradIn: i32, inN: i32, outN: i32, positions: i32,
-  input: i32, inputZeroPoint: i32, inputScaleBits: i32, wScales: i32, scaleBuf: i32, gradBuf: i32, weightLrScaleBits: i32): i32 {
+  input: i32, inputZeroPoint: i32, inputScaleBits: i32, wScales: i32, scaleBuf: i32, gradBuf: i32, weightLrScaleBits: i32, biasLrScaleBits: i32): i32 {
   if (!checkLayer()) return STATUS_OUT_OF_ARENA;
   if (!touch(gradOut, size(outN, 4))) return STATUS_OUT_OF_ARENA;
   let s = readScales(wScales, scaleBuf, layer.outC);
@@ -268,7 +268,7 @@ function trainWeighted(kind: i32, p: usize, weights: i32, tileBuf: i32, gradOut:
   if (layer.trainChannels == 0 && layer.trainBias == 0) return STATUS_OK;
   if (layer.trainChannels > 0 && !touch(input, inN)) return STATUS_OUT_OF_ARENA;
   return update(kind, p, ARENA + <usize>gradOut, positions, ARENA + <usize>input, inputZeroPoint,
-    reinterpret<f32>(inputScaleBits), scales, gradBuf, reinterpret<f32>(weightLrScaleBits));
+    reinterpret<f32>(inputScaleBits), scales, gradBuf, reinterpret<f32>(weightLrScaleBits), reinterpret<f32>(biasLrScaleBits));
 }
 
 // ---- the training state ----

@@ -235,6 +235,7 @@ withRuntimeFlags(program.command("train"))
   .option("--test-limit <n>", "test samples evaluated (default: the whole test split)")
   .option("--lr <rate>", "SGD learning rate (on real-valued parameters; QAS scales it per tensor)", "0.01")
   .option("--momentum <m>", "SGD momentum (0 = none; otherwise a velocity buffer per trained parameter)", "0")
+  .option("--head-lr <factor>", "learning-rate factor of the classifier (the last weighted layer)", "1")
   .option("--seed <n>", "shuffling seed", "1")
   .option("--checkpoint-every <n>", "boards: save the trained state in flash every N steps (0 = never)", "1")
   .option("--search-samples <n>", "sparse search: training samples per candidate", "1000")
@@ -249,6 +250,7 @@ withRuntimeFlags(program.command("train"))
       data: str("data"), scheme: str("scheme"), epochs: wholeNumber("--epochs", str("epochs"), 1),
       limit: optional("limit", "--limit"), testLimit: optional("testLimit", "--test-limit"),
       lr: realNumber("--lr", str("lr"), Number.MIN_VALUE), momentum: realNumber("--momentum", str("momentum"), 0, 1),
+      headLr: realNumber("--head-lr", str("headLr"), Number.MIN_VALUE),
       seed: wholeNumber("--seed", str("seed"), 0), checkpointEvery: wholeNumber("--checkpoint-every", str("checkpointEvery"), 0),
       searchSamples: wholeNumber("--search-samples", str("searchSamples"), 1), searchHeldOut: wholeNumber("--search-held-out", str("searchHeldOut"), 1),
       json: !!opts.json, out: opts.out === undefined ? undefined : str("out"),

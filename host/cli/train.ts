@@ -22,6 +22,7 @@ export interface TrainFlags {
   testLimit?: number;
   lr: number;
   momentum: number;
+  headLr: number;
   seed: number;
   json?: boolean;
   out?: string;
@@ -71,7 +72,7 @@ export async function trainCommand(model: string, board: string, flags: TrainFla
     log(`searching a sparse update scheme${request.budgetBytes ? ` within ${request.budgetBytes} B` : ""} (contribution analysis on ${plan.heldOut.length} held-out samples)...`);
     const found = await searchSparseScheme(bytes, model, ds, {
       budgetBytes: request.budgetBytes, train: plan.train.subarray(0, flags.searchSamples), heldOut: plan.heldOut,
-      lr: flags.lr, seed: flags.seed, log,
+      lr: flags.lr, headLr: flags.headLr, seed: flags.seed, log,
     });
     scheme = found.scheme;
     log(`sparse scheme: ${JSON.stringify(found.scheme)} (${found.trainPeakBytes} B planned, budget ${found.budgetBytes} B)`);
@@ -87,7 +88,7 @@ export async function trainCommand(model: string, board: string, flags: TrainFla
   let started = false, evalStarted = false;
   const result = await trainModel(bytes, basename(model), ds,
     (blob) => (board === "host" ? new HostTarget(blob) : new BoardTarget(board, blob, open)), {
-      scheme, epochs: flags.epochs, lr: flags.lr, momentum: flags.momentum, seed: flags.seed, trainIndices: plan.train,
+      scheme, epochs: flags.epochs, lr: flags.lr, momentum: flags.momentum, headLr: flags.headLr, seed: flags.seed, trainIndices: plan.train,
       testLimit: flags.testLimit, checkpointEvery: board === "host" ? 0 : flags.checkpointEvery,
       onStep: (p) => {
         if (!bar) return;

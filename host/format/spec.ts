@@ -214,7 +214,7 @@ export const RECORDS = {
     "inputOffset", "outputOffset", "actMin", "actMax",
     "weights", "tileCh", "tileBuf",
     "gradOut", "gradIn", "inputScaleBits", "wScales", "scaleBuf", "gradBuf",
-    "master", "velocity", "overlay", "overlayTiles", "trainChannels", "trainBias", "weightLrScaleBits",
+    "master", "velocity", "overlay", "overlayTiles", "trainChannels", "trainBias", "weightLrScaleBits", "biasLrScaleBits",
   ],
   TrainFullyConnectedParams: [
     "input", "output", "batches", "inC", "outC",
@@ -222,7 +222,7 @@ export const RECORDS = {
     "weights", "tileCh", "tileBuf",
     "inChunk",
     "gradOut", "gradIn", "inputScaleBits", "wScales", "scaleBuf", "gradBuf",
-    "master", "velocity", "overlay", "overlayTiles", "trainChannels", "trainBias", "weightLrScaleBits",
+    "master", "velocity", "overlay", "overlayTiles", "trainChannels", "trainBias", "weightLrScaleBits", "biasLrScaleBits",
   ],
   TrainPoolParams: [
     "input", "inH", "inW", "channels",
@@ -297,9 +297,10 @@ export const OP_RECORD: Record<OpName, RecordName> = {
  * (-1 = not needed) with the weights as they were, then each trained channel's gradient is
  * computed into gradBuf (f32 x perChannel) and applied at once (SGD with QAS: the step in
  * integer units is lr * gradient / scale^2, i.e. plain SGD on the real-valued parameter), so no gradient tensor is ever held. wScales is
- * the blob offset of f32 x outC weight scales, read into scaleBuf. weightLrScaleBits (f32) multiplies
- * the weight step: below 1 for a layer reading raw model inputs of a wide real range (pixels 0..255),
- * so that it trains as if its inputs were normalized to a unit range.
+ * the blob offset of f32 x outC weight scales, read into scaleBuf. weightLrScaleBits and biasLrScaleBits
+ * (f32) multiply the learning rate of the layer's weights and biases: below 1 for the weights of a layer
+ * reading raw model inputs of a wide real range (pixels 0..255), so that it trains as if its inputs were
+ * normalized to a unit range; the classifier's head factor (--head-lr) on both.
  */
 export const TRAIN_OVERLAY_WORDS = 3;
 

@@ -42,7 +42,11 @@ export interface TrainedLayer extends OverlayLayout {
 
 export interface CompiledTraining { blob: Uint8Array; training: TrainingMeta }
 
-export interface TrainingOptions { momentum?: boolean }
+export interface TrainingOptions {
+  momentum?: boolean;
+  /** Learning-rate factor of the classifier, the last weighted layer (default 1). */
+  headLr?: number;
+}
 
 type Field = number | { buf: string };
 interface Rec { kind: OpName; fields: Record<string, Field>; tail?: Field[]; weightsFrom?: number; blobs?: Record<string, Uint8Array>; uses: string[] }
@@ -153,6 +157,8 @@ export function compileTraining(g: Graph, file: string, bytes: Uint8Array, schem
         const input = op.reads[0];
         const gradIn = needs(input) ? errorOf(input) : -1;
         const u = updates.get(i) ?? { trainChannels: 0, trainBias: false };
+        // The classifier (the last weighted layer) may take larger steps: it maps the features onto new classes.
+        const head = i === weighted[weighted.length - 1] ? options.headLr ?? 1 : 1;
         const r = recs.length;
         const ch = op.channels!;
         const tile = tiles.get(i)!;
@@ -170,7 +176,7 @@ export function compileTraining(g: Graph, file: string, bytes: Uint8Array, schem
           master: trains(i) ? { buf: `master${i}` } : -1, overlay: trains(i) ? { buf: `overlay${i}` } : -1,
           velocity: trains(i) && options.momentum ? { buf: `velocity${i}` } : -1, overlayTiles: layer.overlayTiles,
           trainChannels: u.trainChannels, trainBias: u.trainBias ? 1 : 0,
-          weightLrScaleBits: f32Bits(inputLrScale(g, input)),
+          weightLrScaleBits: f32Bits(inputLrScale(g, input) * head), biasLrScaleBits: f32Bits(head),
         };
         if (op.kind === "FULLY_CONNECTED") fields.inChunk = tile.inChunk;
         const uses = [`e${out}`, `bt${r}`, `bs${r}`, `bg${r}`];

@@ -15,6 +15,8 @@ export interface TrainRunOptions {
   epochs: number;
   lr: number;
   momentum: number;
+  /** Learning-rate factor of the classifier (default 1). */
+  headLr?: number;
   seed: number;
   /** Training sample indices (into the train split) in epoch-0 order. */
   trainIndices: Uint32Array;
@@ -63,7 +65,7 @@ export function argmax(output: Uint8Array, t: TensorMeta): number {
 export async function trainModel(modelBytes: Uint8Array, modelFile: string, ds: Dataset, target: (blob: Uint8Array) => TrainTarget, o: TrainRunOptions): Promise<TrainRunResult> {
   const t0 = performance.now();
   const graph = importTflite(modelBytes, modelFile);
-  const compiled = compileTraining(graph, basename(modelFile), modelBytes, o.scheme, { momentum: o.momentum > 0 });
+  const compiled = compileTraining(graph, basename(modelFile), modelBytes, o.scheme, { momentum: o.momentum > 0, headLr: o.headLr });
   const meta = readTlm(compiled.blob);
   const input = meta.tensors.find((t) => t.index === meta.inputs[0])!;
   const output = meta.tensors.find((t) => t.index === meta.outputs[0])!;

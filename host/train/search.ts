@@ -19,6 +19,8 @@ export interface SearchOptions {
   train: Uint32Array;
   heldOut: Uint32Array;
   lr: number;
+  /** Learning-rate factor of the classifier (default 1). */
+  headLr?: number;
   seed: number;
   /** How many of the last weighted layers (before the classifier) are candidates (default 6). */
   depth?: number;
@@ -52,7 +54,7 @@ export async function searchSparseScheme(bytes: Uint8Array, file: string, ds: Da
   const scheme = (biasFrom: number, weights: WeightPick[]): Scheme => ({ kind: "sparse", biasFrom, weights: [...weights, { layer: classifier, ratio: 1 }] });
   const score = async (s: Scheme): Promise<number> => {
     const r = await trainModel(bytes, file, ds, (blob) => new HostTarget(blob), {
-      scheme: s, epochs: 1, lr: o.lr, momentum: 0, seed: o.seed, trainIndices: o.train, checkpointEvery: 0,
+      scheme: s, epochs: 1, lr: o.lr, headLr: o.headLr, momentum: 0, seed: o.seed, trainIndices: o.train, checkpointEvery: 0,
       evaluate: { split: ds.train, indices: o.heldOut },
     });
     return r.accuracy;

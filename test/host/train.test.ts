@@ -88,6 +88,31 @@ test("int8 engine gradients point where the float32 reference's do, layer by lay
   check({ kind: "sparse", biasFrom: 10, weights: [{ layer: 0, ratio: 1 }] }, lr * 255 ** 2, true);
 });
 
+test("--head-lr scales the classifier's steps and nothing else", async () => {
+  const ds = await fashion();
+  const s = sampleAt(ds, ds.train, 2);
+  const x = fitToInput(s, qGraph.tensors[qGraph.inputs[0]]);
+  const deltas = (headLr: number) => {
+    const c = compileTraining(qGraph, "ic", qBytes, { kind: "last", k: 2 }, { headLr });
+    const e = NodeEngine.load(c.blob);
+    e.trainInit();
+    e.trainConfig(0.01);
+    const before = e.trainState();
+    e.trainStep(x, s.label);
+    const after = e.trainState();
+    // f32 bias masters of the classifier and of the layer before it
+    return c.training.layers.map((l) => Array.from({ length: l.outC }, (_, oc) => {
+      const at = l.master + Math.ceil(l.trainChannels * l.perChannel / 4) * 4 + 4 * oc;
+      return f32(after, at) - f32(before, at);
+    }));
+  };
+  const one = deltas(1), three = deltas(3);
+  // layers are listed classifier first (backward order)
+  one[0].forEach((d, i) => assert.ok(Math.abs(three[0][i] - 3 * d) <= 0.01 * Math.abs(3 * d) + 1e-3, `classifier bias ${i}: ${d} vs ${three[0][i]}`));
+  assert.ok(one[0].some((d) => Math.abs(d) > 0.5), "the classifier's biases moved");
+  assert.deepEqual(three[1], one[1]);
+});
+
 test("the loss goes down on a fixed seed (last layer, 120 steps)", async () => {
   const ds = await fashion();
   const c = compileTraining(qGraph, "ic", qBytes, { kind: "last", k: 1 });

@@ -10,11 +10,15 @@ import { importTflite } from "../import/tflite.ts";
 import type { Graph } from "../graph/graph.ts";
 import { modelPath } from "../util/shared-models.ts";
 import { loadDataset, sampleAt, fitToFloatInput, planTrain, firstIndices, type Dataset } from "./dataset.ts";
-import { createFloatTrainer, evaluate, parseFloatScheme, FloatTrainDivergedError, type FloatScheme } from "./float-train.ts";
+import { createFloatTrainer, evaluate, parseFloatScheme, weightedLayers, FloatTrainDivergedError, type FloatScheme } from "./float-train.ts";
 
 export interface FloatBenchRow { scheme: string; lr: number; norm: boolean; momentum: number; trainSamples: number; testSamples: number; accuracy: number; seconds: number; meanLoss: number }
 
-export interface FloatBenchOptions { samples: number; test: number; seed: number; momentum: number }
+export interface FloatBenchOptions {
+  samples: number; test: number; seed: number; momentum: number;
+  /** Learning-rate factor of the classifier, the last weighted layer (as `train --head-lr`). */
+  headLr?: number;
+}
 
 /** Test inputs (float, fitted to the model) of the first `n` test samples. */
 export function testSet(ds: Dataset, shape: number[], n: number): { input: Float32Array; label: number }[] {
@@ -29,7 +33,9 @@ export function benchScheme(g: Graph, ds: Dataset, name: string, scheme: FloatSc
   test: { input: Float32Array; label: number }[]): FloatBenchRow {
   const shape = g.tensors[g.inputs[0]].shape;
   const t0 = performance.now();
-  const lrScale = norm ? (p: { layer: number; kind: string }) => (p.layer === 0 && p.kind === "weights" ? 1 / 255 ** 2 : 1) : undefined;
+  const head = weightedLayers(g).length - 1;
+  const lrScale = (p: { layer: number; kind: string }) =>
+    (norm && p.layer === 0 && p.kind === "weights" ? 1 / 255 ** 2 : 1) * (p.layer === head ? opts.headLr ?? 1 : 1);
   const trainer = createFloatTrainer(g, scheme, { lr, momentum: opts.momentum, lrScale });
   const plan = planTrain(ds.train.count, { seed: opts.seed, limit: opts.samples });
   let lossSum = 0;

@@ -268,3 +268,19 @@ export function setConvGeometry(p: ConvParams, inH: i32, inW: i32, inC: i32, out
     p.padH = 0; p.padW = 0;
   }
 }
+
+// ---- finite differences for the training kernels' specs (f64 arrays of real values) ----
+
+export function f64At(b: usize, i: i32): f64 { return load<f64>(b + (<usize>i << 3)); }
+export function setF64(b: usize, i: i32, v: f64): void { store<f64>(b + (<usize>i << 3), v); }
+
+/** Central difference of `loss` in the f64 value at buf[i], step h; the value is restored. */
+export function centralDifference(buf: usize, i: i32, h: f64, loss: () => f64): f64 {
+  const v = f64At(buf, i);
+  setF64(buf, i, v + h);
+  const lp = loss();
+  setF64(buf, i, v - h);
+  const lm = loss();
+  setF64(buf, i, v);
+  return (lp - lm) / (2 * h);
+}

@@ -12,7 +12,7 @@ import { conv2d_backward_input_f32, conv2d_weight_grad_f32 } from "../../assembl
 import { fully_connected_backward_input_f32 } from "../../assembly/train/fully_connected_backward";
 import { activation_mask_pack, activation_mask_apply_f32 } from "../../assembly/train/activation_mask";
 import { zero_f32 } from "../../assembly/train/elementwise";
-import { seedRandom, xorshift32, randInt, staticParams, setConvGeometry } from "./support";
+import { seedRandom, xorshift32, randInt, staticParams, setConvGeometry, f64At, setF64, centralDifference } from "./support";
 
 const TOL: f64 = 1e-3;
 const H: f64 = 1e-6;
@@ -45,8 +45,6 @@ const F = staticParams<FullyConnectedParams>();
 let sX: f64 = 0.04, zX: i32 = 3, sY: f64 = 0;
 
 function randF(lo: f64, hi: f64): f64 { return lo + (hi - lo) * (<f64>xorshift32() / 4294967296.0); }
-function f64At(b: usize, i: i32): f64 { return load<f64>(b + (<usize>i << 3)); }
-function setF64(b: usize, i: i32, v: f64): void { store<f64>(b + (<usize>i << 3), v); }
 function f32At(b: usize, i: i32): f64 { return <f64>load<f32>(b + (<usize>i << 2)); }
 
 function inN(): i32 { return P.inH * P.inW * P.inC; }
@@ -85,15 +83,7 @@ function loss(): f64 {
   return Math.log(s) + m - f64At(Z, LABEL);
 }
 
-function fdAt(buf: usize, i: i32): f64 {
-  const v = f64At(buf, i);
-  setF64(buf, i, v + H);
-  const lp = loss();
-  setF64(buf, i, v - H);
-  const lm = loss();
-  setF64(buf, i, v);
-  return (lp - lm) / (2 * H);
-}
+function fdAt(buf: usize, i: i32): f64 { return centralDifference(buf, i, H, loss); }
 
 /** Draws a network from `seed`; false when a pre-activation is within 1.5 output steps of 0 or hi. */
 function draw(seed: u32): bool {

@@ -13,7 +13,7 @@ import {
 import {
   fully_connected_backward_input_f32, fully_connected_weight_grad_f32,
 } from "../../assembly/train/fully_connected_backward";
-import { seedRandom, xorshift32, randInt, staticParams, setConvGeometry } from "./support";
+import { seedRandom, xorshift32, randInt, staticParams, setConvGeometry, f64At, setF64, centralDifference } from "./support";
 
 const TOL: f64 = 1e-3;
 const H: f64 = 1e-3; // perturbation of one real value (L is linear in each, so any small h works)
@@ -39,8 +39,6 @@ let sX: f64 = 0.05; // input scale
 let zX: i32 = 0; // input zero point
 
 function randF(lo: f64, hi: f64): f64 { return lo + (hi - lo) * (<f64>xorshift32() / 4294967296.0); }
-function f64At(b: usize, i: i32): f64 { return load<f64>(b + (<usize>i << 3)); }
-function setF64(b: usize, i: i32, v: f64): void { store<f64>(b + (<usize>i << 3), v); }
 function f32At(b: usize, i: i32): f64 { return <f64>load<f32>(b + (<usize>i << 2)); }
 
 /** Random int8 input around zX (with its real values), weights, scales, biases and G (~20% zeros). */
@@ -124,15 +122,7 @@ function loss(): f64 {
 }
 
 /** Central difference of the loss in the f64 value at buf[i]. */
-function fdAt(buf: usize, i: i32): f64 {
-  const v = f64At(buf, i);
-  setF64(buf, i, v + H);
-  const lp = loss();
-  setF64(buf, i, v - H);
-  const lm = loss();
-  setF64(buf, i, v);
-  return (lp - lm) / (2 * H);
-}
+function fdAt(buf: usize, i: i32): f64 { return centralDifference(buf, i, H, loss); }
 
 function rms(buf: usize, n: i32): f64 {
   let s: f64 = 0;

@@ -2,7 +2,7 @@
 // is checked against central finite differences of the f64 loss log(sum exp z) - z[label] on the
 // real logits z = scale * (q - zeroPoint), the loss against its f64 value.
 import { softmax_cross_entropy_f32, argmax_s8 } from "../../assembly/train/softmax_cross_entropy";
-import { seedRandom, xorshift32, randInt } from "./support";
+import { seedRandom, xorshift32, randInt, f64At, setF64 } from "./support";
 
 const TOL: f64 = 1e-3;
 const H: f64 = 1e-4;
@@ -11,8 +11,6 @@ const Q = memory.data(256, 16); // int8 logits
 const Z = memory.data(256 * 8, 16); // f64 real logits
 const GR = memory.data(256 * 4 + 16, 16); // f32 gradient from the kernel (+ a guard word)
 
-function f64At(b: usize, i: i32): f64 { return load<f64>(b + (<usize>i << 3)); }
-function setF64(b: usize, i: i32, v: f64): void { store<f64>(b + (<usize>i << 3), v); }
 
 /** -log softmax(z)[label] in f64, shifted by the maximum. */
 function refLoss(n: i32, label: i32): f64 {

@@ -5,7 +5,7 @@
 import { PoolParams, MeanParams } from "../../assembly/format";
 import { average_pool_backward_f32, max_pool_backward_f32 } from "../../assembly/train/pool_backward";
 import { mean_backward_f32 } from "../../assembly/train/mean_backward";
-import { seedRandom, xorshift32, randInt, staticParams } from "./support";
+import { seedRandom, xorshift32, randInt, staticParams, f64At, setF64, centralDifference } from "./support";
 
 const TOL: f64 = 1e-3;
 const H: f64 = 1e-4; // below the gap between distinct real inputs (s >= 0.01)
@@ -20,8 +20,6 @@ const P = staticParams<PoolParams>();
 const M = staticParams<MeanParams>();
 
 function randF(lo: f64, hi: f64): f64 { return lo + (hi - lo) * (<f64>xorshift32() / 4294967296.0); }
-function f64At(b: usize, i: i32): f64 { return load<f64>(b + (<usize>i << 3)); }
-function setF64(b: usize, i: i32, v: f64): void { store<f64>(b + (<usize>i << 3), v); }
 function f32At(b: usize, i: i32): f64 { return <f64>load<f32>(b + (<usize>i << 2)); }
 
 let scale: f64 = 0.05;
@@ -93,15 +91,7 @@ function lossMean(): f64 {
 
 function loss(): f64 { return kind == MEAN ? lossMean() : lossPool(kind == MAX); }
 
-function fdAt(i: i32): f64 {
-  const v = f64At(XR, i);
-  setF64(XR, i, v + H);
-  const lp = loss();
-  setF64(XR, i, v - H);
-  const lm = loss();
-  setF64(XR, i, v);
-  return (lp - lm) / (2 * H);
-}
+function fdAt(i: i32): f64 { return centralDifference(XR, i, H, loss); }
 
 /** Runs the kernel onto random GIN contents and counts elements off the finite differences. */
 function check(nIn: i32): i32 {

@@ -31,7 +31,7 @@ export interface TrainFlags {
   searchHeldOut: number;
 }
 
-/** Reads the model and data set, turning their problems into usage errors that say what to pass. */
+/** Reads the model and the data set. */
 async function inputs(model: string, flags: TrainFlags): Promise<{ bytes: Uint8Array; ds: Dataset; classes: number }> {
   let bytes: Uint8Array;
   try {
@@ -42,31 +42,24 @@ async function inputs(model: string, flags: TrainFlags): Promise<{ bytes: Uint8A
   const g = importTflite(bytes, model);
   const out = g.tensors[g.outputs[0]];
   const classes = out.shape.reduce((a, b) => a * b, 1);
+  return { bytes, ds: await loadDataset(flags.data, { classes }), classes };
+}
+
+/** Runs `train`; data that cannot be used and schemes that cannot be met are usage errors (exit 2). */
+export async function trainCommand(model: string, board: string, flags: TrainFlags, open: OpenOptions): Promise<TrainRunResult> {
   try {
-    return { bytes, ds: await loadDataset(flags.data, { classes }), classes };
+    return await train(model, board, flags, open);
   } catch (e) {
-    if (e instanceof DatasetError) throw new UsageError(e.message);
+    if (e instanceof DatasetError || e instanceof SchemeError) throw new UsageError(e.message);
     throw e;
   }
 }
 
-export async function trainCommand(model: string, board: string, flags: TrainFlags, open: OpenOptions): Promise<TrainRunResult> {
-  let request;
-  try {
-    request = parseScheme(flags.scheme);
-  } catch (e) {
-    if (e instanceof SchemeError) throw new UsageError(e.message);
-    throw e;
-  }
+async function train(model: string, board: string, flags: TrainFlags, open: OpenOptions): Promise<TrainRunResult> {
+  const request = parseScheme(flags.scheme);
   const { bytes, ds } = await inputs(model, flags);
   const log = (s: string) => { if (!flags.json) console.error(s); };
-  let plan;
-  try {
-    plan = planTrain(ds.train.count, { seed: flags.seed, limit: flags.limit, heldOut: request.kind === "sparse-search" ? flags.searchHeldOut : 0 });
-  } catch (e) {
-    if (e instanceof DatasetError) throw new UsageError(e.message);
-    throw e;
-  }
+  const plan = planTrain(ds.train.count, { seed: flags.seed, limit: flags.limit, heldOut: request.kind === "sparse-search" ? flags.searchHeldOut : 0 });
   let scheme: Scheme;
   if (request.kind === "sparse-search") {
     log(`searching a sparse update scheme${request.budgetBytes ? ` within ${request.budgetBytes} B` : ""} (contribution analysis on ${plan.heldOut.length} held-out samples)...`);

@@ -7,7 +7,7 @@
 // fits the budget, and the combination with the largest total contribution wins.
 import { importTflite } from "../import/tflite.ts";
 import { compileTraining } from "./compile-training.ts";
-import { describeScheme, type Scheme } from "./scheme.ts";
+import { describeScheme, SchemeError, type Scheme } from "./scheme.ts";
 import { trainModel } from "./run-training.ts";
 import { HostTarget } from "./targets.ts";
 import type { Dataset } from "./dataset.ts";
@@ -61,7 +61,9 @@ export async function searchSparseScheme(bytes: Uint8Array, file: string, ds: Da
   };
 
   const base = scheme(classifier, []);
-  if (peakOf(base) > budget) throw new Error(`even training the classifier alone needs ${peakOf(base)} B, over the budget of ${budget} B`);
+  if (peakOf(base) > budget) {
+    throw new SchemeError(`a sparse scheme within ${budget} B is impossible: training the classifier alone needs ${peakOf(base)} B; give a larger budget (sparse:BYTES) or use --scheme bias`);
+  }
   const baseAccuracy = await score(base);
   o.log?.(`  classifier only: ${(100 * baseAccuracy).toFixed(1)}% (${peakOf(base)} B)`);
   const contributions: Contribution[] = [];

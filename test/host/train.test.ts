@@ -235,6 +235,7 @@ test("tinyloop train: bad flags and data are usage errors (exit 2) that say what
     [["--epochs", "0"], /--epochs/],
     [["--lr", "-1"], /--lr/],
     [["--data", "/nonexistent/data"], /not found/],
+    [["--scheme", "sparse:1000"], /sparse scheme within 1000 B is impossible/],
   ] as [string[], RegExp][]) {
     const r = cli("train", QUANT, "--board", "host", "--data", "fashion-mnist", ...args);
     assert.equal(r.status, 2, `${args.join(" ")}: ${r.stderr}`);

@@ -1,6 +1,7 @@
 // A session with one board: start it (QEMU / native process, or a real board's serial
 // port), then load a model, set inputs, invoke, read outputs and stats over the protocol.
 // The CLI's build/flash/run/bench/hil commands sit on top of this API.
+import { f32Bits, f32FromBits } from "../util/f32-bits.ts";
 import { loadBoard, type Board } from "./boards.ts";
 import { buildFirmware, type BuildOptions, type BuildResult } from "./build.ts";
 import { BoardLink, BoardError, type LinkOptions } from "./link.ts";
@@ -99,17 +100,7 @@ export interface TrainConfig { lr: number; momentum?: number }
 
 const u64 = (lo: number, hi: number) => hi * 2 ** 32 + lo;
 
-/** f32 <-> its bit pattern, as the engine's training exports take and give them. */
-export function f32Bits(x: number): number {
-  const dv = new DataView(new ArrayBuffer(4));
-  dv.setFloat32(0, x, true);
-  return dv.getUint32(0, true);
-}
-export function f32FromBits(bits: number): number {
-  const dv = new DataView(new ArrayBuffer(4));
-  dv.setUint32(0, bits >>> 0, true);
-  return dv.getFloat32(0, true);
-}
+export { f32Bits, f32FromBits };
 
 const CHECKPOINT_MISS_TEXT: Record<number, string> = {
   [CHECKPOINT_MISSES.NONE]: "none was saved (or a save was interrupted)",

@@ -1,6 +1,7 @@
 // Lowers each TFLite op to one engine op record: checks that tinyloop supports
 // it, computes every quantization parameter the kernel needs, and names the
 // buffers it reads and writes. Arena offsets are filled in later by the planner.
+import { f32Bits } from "../util/f32-bits.ts";
 import { type Graph, type Op, type Tensor, elementCount, tensorBytes } from "../graph/graph.ts";
 import type { OpName } from "../format/spec.ts";
 import { activationRange, leadingPadding, outputSize, quantizeMultiplier, softmaxParams } from "./tflite-quant.ts";
@@ -265,12 +266,12 @@ function fp8Layer(ctx: OpContext, input: Tensor, w: Float32Array, output: Tensor
   const qi = ctx.perTensor(input);
   const fields = {
     inType: 0, outType: 0, // int8 activations
-    inScaleBits: floatBits(qi.scale), inZeroPoint: qi.zp,
-    outScaleBits: floatBits(ctx.perTensor(output).scale),
+    inScaleBits: f32Bits(qi.scale), inZeroPoint: qi.zp,
+    outScaleBits: f32Bits(ctx.perTensor(output).scale),
     ...renameOffset(outputQuant(ctx, output, ctx.option("activation", "NONE"))),
-    actMinBits: floatBits(-Infinity), actMaxBits: floatBits(Infinity),
+    actMinBits: f32Bits(-Infinity), actMaxBits: f32Bits(Infinity),
     weightFormat: 0, // E4M3
-    perChannelScale: q.perChannelScale ? 1 : 0, weightScaleBits: q.perChannelScale ? 0 : floatBits(q.scales[0]),
+    perChannelScale: q.perChannelScale ? 1 : 0, weightScaleBits: q.perChannelScale ? 0 : f32Bits(q.scales[0]),
     weights: { weights: true } as FieldValue, tileCh: 0, tileBuf: { scratch: true } as FieldValue,
   };
   const codes = new Int8Array(q.codes.buffer, q.codes.byteOffset, q.codes.length);
@@ -427,7 +428,7 @@ function lowerQuantize(ctx: OpContext): LoweredOp {
     return {
       kind: "QUANTIZE_F32", source: ctx.op.index, sourceType: ctx.op.type,
       fields: { input: { tensor: input.index }, output: { tensor: output.index }, count,
-        scaleBits: floatBits(qo.scale), zeroPoint: qo.zp },
+        scaleBits: f32Bits(qo.scale), zeroPoint: qo.zp },
       reads: [input.index], writes: [output.index], macs: count,
     };
   }
@@ -448,7 +449,7 @@ function lowerDequantize(ctx: OpContext): LoweredOp {
   return {
     kind: "DEQUANTIZE", source: ctx.op.index, sourceType: ctx.op.type,
     fields: { input: { tensor: input.index }, output: { tensor: output.index }, count: elementCount(input.shape),
-      scaleBits: floatBits(qi.scale), zeroPoint: qi.zp },
+      scaleBits: f32Bits(qi.scale), zeroPoint: qi.zp },
     reads: [input.index], writes: [output.index], macs: elementCount(input.shape),
   };
 }
@@ -537,8 +538,3 @@ function lowerMean(ctx: OpContext): LoweredOp {
   };
 }
 
-function floatBits(x: number): number {
-  const b = new DataView(new ArrayBuffer(4));
-  b.setFloat32(0, x, true);
-  return b.getInt32(0, true);
-}

@@ -5,6 +5,7 @@ import * as loader from "@assemblyscript/loader";
 import { fileURLToPath } from "node:url";
 import { STATUS } from "../format/spec.ts";
 import { EngineError } from "./engine-status.ts";
+import { f32Bits, f32FromBits } from "../util/f32-bits.ts";
 
 export const ENGINE_WASM = fileURLToPath(new URL("../../build/engine.wasm", import.meta.url));
 
@@ -35,8 +36,7 @@ interface EngineExports {
   tl_train_state_bytes(): number;
 }
 
-const f32Bits = (x: number) => { const v = new DataView(new ArrayBuffer(4)); v.setFloat32(0, x, true); return v.getUint32(0, true); };
-const bitsF32 = (b: number) => { const v = new DataView(new ArrayBuffer(4)); v.setUint32(0, b >>> 0, true); return v.getFloat32(0, true); };
+
 
 let compiled: WebAssembly.Module | undefined;
 function engineModule(): WebAssembly.Module {
@@ -140,7 +140,7 @@ export class NodeEngine {
   trainStep(input: Uint8Array, label: number): { loss: number; output: Uint8Array } {
     this.setInput(input);
     this.check(this.guarded("train step", () => this.e.tl_train_step(label)), "train step");
-    return { loss: bitsF32(this.e.tl_train_loss_bits()), output: this.output() };
+    return { loss: f32FromBits(this.e.tl_train_loss_bits()), output: this.output() };
   }
 
   /** The persistent training state (what a checkpoint holds), copied. */

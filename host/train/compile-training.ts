@@ -14,6 +14,7 @@ import { CHANNEL_DATA_BYTES, TRAIN_OVERLAY_WORDS, type OpName } from "../format/
 import { overlayBytes, overlayRanges, tilesFor, type OverlayLayout } from "./overlay-layout.ts";
 import { encodeTiles, writeTlm, type EncodedOp, type TrainSection } from "../format/tlm.ts";
 import { describe } from "../compile.ts";
+import { f32Bits } from "../util/f32-bits.ts";
 import { layerUpdates, describeScheme, type Scheme, type LayerUpdate } from "./scheme.ts";
 
 export { UnsupportedError };
@@ -241,11 +242,6 @@ function inputLrScale(g: Graph, input: number): number {
   return range > 1 ? 1 / (range * range) : 1;
 }
 
-function f32Bits(x: number): number {
-  const b = new DataView(new ArrayBuffer(4));
-  b.setFloat32(0, x, true);
-  return b.getInt32(0, true);
-}
 
 /** f32 per-channel weight scales of a weighted op (a per-tensor scale repeated). */
 function weightScales(g: Graph, op: LoweredOp): Uint8Array {

@@ -9,6 +9,7 @@ import type { TensorMeta } from "../format/tlm.ts";
 import { NodeEngine } from "../runners/node-engine.ts";
 import { withBoard, invokeOnBoard } from "../runners/board-runner.ts";
 import { samples, type SampleOptions } from "../stream/sources.ts";
+import { topClass } from "../stream/tensor.ts";
 import { UsageError } from "./errors.ts";
 import type { OpenOptions } from "../board/session.ts";
 
@@ -25,16 +26,6 @@ export interface Prediction {
   score: number; // the winning output, dequantized
   latencyMs: number;
   instructions?: number;
-}
-
-/** The output's argmax, dequantized with the output tensor's quantization. */
-export function topClass(output: Uint8Array, t: TensorMeta): { index: number; score: number } {
-  const values = t.dtype === "float32"
-    ? Array.from(new Float32Array(output.buffer.slice(output.byteOffset, output.byteOffset + output.length)))
-    : Array.from(new Int8Array(output.buffer, output.byteOffset, output.length), (q) => (q - (t.zeroPoint[0] ?? 0)) * (t.scale[0] ?? 1));
-  let index = 0;
-  values.forEach((v, i) => { if (v > values[index]) index = i; });
-  return { index, score: values[index] };
 }
 
 function readLabels(file?: string): string[] {

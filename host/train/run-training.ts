@@ -3,7 +3,8 @@
 // parameters, and hand back the trained state (for --out) and the figures (--json).
 import { basename } from "node:path";
 import { importTflite } from "../import/tflite.ts";
-import { readTlm, type TensorMeta } from "../format/tlm.ts";
+import { readTlm } from "../format/tlm.ts";
+import { topClass } from "../stream/tensor.ts";
 import { compileTraining, type TrainingMeta } from "./compile-training.ts";
 import { exportTrainedTflite } from "./export-tflite.ts";
 import { describeScheme, type Scheme } from "./scheme.ts";
@@ -54,14 +55,6 @@ export interface TrainRunResult {
   tflite: Uint8Array;
 }
 
-/** Index of the largest output value (int8 or float32 output). */
-export function argmax(output: Uint8Array, t: TensorMeta): number {
-  const v = t.dtype === "float32" ? new Float32Array(output.slice().buffer) : new Int8Array(output.buffer, output.byteOffset, output.length);
-  let best = 0;
-  for (let i = 1; i < v.length; i++) if (v[i] > v[best]) best = i;
-  return best;
-}
-
 export async function trainModel(modelBytes: Uint8Array, modelFile: string, ds: Dataset, target: (blob: Uint8Array) => TrainTarget, o: TrainRunOptions): Promise<TrainRunResult> {
   const t0 = performance.now();
   const graph = importTflite(modelBytes, modelFile);
@@ -79,10 +72,11 @@ export async function trainModel(modelBytes: Uint8Array, modelFile: string, ds: 
     await run.start(o.lr, o.momentum);
     const n = o.trainIndices.length, total = n * o.epochs;
     let lossSum = 0, correct = 0, seen = 0, resumedFrom: number | undefined;
+    let order = o.trainIndices, orderEpoch = 0; // this epoch's sample order, shuffled once per epoch
     for (let step = 0; step < total;) {
       const epoch = Math.floor(step / n);
       if (step % n === 0) { lossSum = 0; correct = 0; seen = 0; }
-      const order = epochOrder(o.trainIndices, o.seed, epoch);
+      if (epoch !== orderEpoch) { order = epochOrder(o.trainIndices, o.seed, epoch); orderEpoch = epoch; }
       const { input: x, label } = fit(ds.train, order[step % n]);
       let r: { loss: number; output: Uint8Array };
       try {
@@ -95,7 +89,7 @@ export async function trainModel(modelBytes: Uint8Array, modelFile: string, ds: 
       }
       step++;
       lossSum += r.loss; seen++;
-      if (argmax(r.output, output) === label) correct++;
+      if (topClass(r.output, output).index === label) correct++;
       if (o.checkpointEvery > 0 && step % o.checkpointEvery === 0) await run.checkpoint(step);
       o.onStep?.({ step, total, epoch, loss: r.loss, runningLoss: lossSum / seen, runningAccuracy: correct / seen, resumedFrom });
       resumedFrom = undefined;
@@ -105,7 +99,7 @@ export async function trainModel(modelBytes: Uint8Array, modelFile: string, ds: 
     let right = 0;
     for (let k = 0; k < testIdx.length; k++) {
       const { input: x, label } = fit(evalSplit, testIdx[k]);
-      if (argmax(await run.infer(x), output) === label) right++;
+      if (topClass(await run.infer(x), output).index === label) right++;
       o.onEval?.(k + 1, testIdx.length);
     }
     const state = await run.state();

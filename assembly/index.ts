@@ -131,7 +131,7 @@ export function tl_train_init(): i32 {
   if (!touch(0, <i32>state)) return STATUS_OUT_OF_ARENA;
   if (tl_read(<u32>header(H_OVERLAY_OFFSET), ARENA, table) != 0) return STATUS_READ_FAILED;
   for (let i: u32 = 0; i < count; i++) {
-    const e = ARENA + <usize>(i * 12);
+    const e = ARENA + <usize>overlayTableBytes(i); // entry i
     const src = load<u32>(e), bytes = load<u32>(e, 4), dst = load<u32>(e, 8);
     if (dst < table || <u64>dst + <u64>bytes > <u64>state) return STATUS_BAD_RECORD;
     if (tl_read(src, ARENA + <usize>dst, bytes) != 0) return STATUS_READ_FAILED;

@@ -235,12 +235,21 @@ function channelSum(gradOut: usize, positions: i32, oc: i32): f32 {
   return s;
 }
 
+/** Loads the layer a TRAIN_CONV_2D / TRAIN_DEPTHWISE_CONV_2D record names; returns its weight bytes per channel. */
+function loadConvLayer(opcode: i32, q: TrainConvParams): i32 {
+  const perChannel = opcode == OP_TRAIN_CONV_2D ? size(q.kH, q.kW, q.inC) : size(q.kH, q.kW);
+  loadLayer(q.outC, perChannel, q.tileCh, q.overlay, q.overlayTiles, q.master, q.velocity, q.trainChannels, q.trainBias);
+  return perChannel;
+}
+
+function loadFullyConnectedLayer(q: TrainFullyConnectedParams): void {
+  loadLayer(q.outC, q.inC, q.tileCh, q.overlay, q.overlayTiles, q.master, q.velocity, q.trainChannels, q.trainBias);
+}
+
 function execTrainConv(opcode: i32, q: TrainConvParams): i32 {
   const kind = opcode == OP_TRAIN_CONV_2D ? KIND_CONV : KIND_DEPTHWISE;
   const inN = size(q.inH, q.inW, q.inC), outN = size(q.outH, q.outW, q.outC);
-  const perChannel = kind == KIND_CONV ? size(q.kH, q.kW, q.inC) : size(q.kH, q.kW);
-  if (perChannel <= 0 || inN < 0 || outN < 0) return STATUS_BAD_RECORD;
-  loadLayer(q.outC, perChannel, q.tileCh, q.overlay, q.overlayTiles, q.master, q.velocity, q.trainChannels, q.trainBias);
+  if (loadConvLayer(opcode, q) <= 0 || inN < 0 || outN < 0) return STATUS_BAD_RECORD;
   return trainWeighted(kind, changetype<usize>(q), q.weights, q.tileBuf, q.gradOut, q.gradIn, inN, outN, size(q.outH, q.outW),
     q.input, -q.inputOffset, q.inputScaleBits, q.wScales, q.scaleBuf, q.gradBuf, q.weightLrScaleBits, q.biasLrScaleBits);
 }
@@ -248,7 +257,7 @@ function execTrainConv(opcode: i32, q: TrainConvParams): i32 {
 function execTrainFullyConnected(q: TrainFullyConnectedParams): i32 {
   const inN = size(q.batches, q.inC), outN = size(q.batches, q.outC);
   if (q.inC <= 0 || inN < 0 || outN < 0 || q.inChunk != q.inC) return STATUS_BAD_RECORD;
-  loadLayer(q.outC, q.inC, q.tileCh, q.overlay, q.overlayTiles, q.master, q.velocity, q.trainChannels, q.trainBias);
+  loadFullyConnectedLayer(q);
   return trainWeighted(KIND_FC, changetype<usize>(q), q.weights, q.tileBuf, q.gradOut, q.gradIn, inN, outN, q.batches,
     q.input, -q.inputOffset, q.inputScaleBits, q.wScales, q.scaleBuf, q.gradBuf, q.weightLrScaleBits, q.biasLrScaleBits);
 }
@@ -278,12 +287,9 @@ export function initLayerState(): i32 {
   const opcode = load<i32>(RECORD);
   const p = RECORD + RECORD_PARAMS;
   if (opcode == OP_TRAIN_CONV_2D || opcode == OP_TRAIN_DEPTHWISE_CONV_2D) {
-    const q = changetype<TrainConvParams>(p);
-    const perChannel = opcode == OP_TRAIN_CONV_2D ? size(q.kH, q.kW, q.inC) : size(q.kH, q.kW);
-    loadLayer(q.outC, perChannel, q.tileCh, q.overlay, q.overlayTiles, q.master, q.velocity, q.trainChannels, q.trainBias);
+    loadConvLayer(opcode, changetype<TrainConvParams>(p));
   } else if (opcode == OP_TRAIN_FULLY_CONNECTED) {
-    const q = changetype<TrainFullyConnectedParams>(p);
-    loadLayer(q.outC, q.inC, q.tileCh, q.overlay, q.overlayTiles, q.master, q.velocity, q.trainChannels, q.trainBias);
+    loadFullyConnectedLayer(changetype<TrainFullyConnectedParams>(p));
   } else {
     return STATUS_OK;
   }

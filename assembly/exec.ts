@@ -9,6 +9,7 @@ import {
   OP_ADD, OP_MUL, OP_SOFTMAX, OP_REQUANTIZE, OP_QUANTIZE_F32, OP_DEQUANTIZE, OP_PAD,
   OP_CONCATENATION, OP_MEAN, OP_COPY, OP_CONV_2D_SPARSE, CONCAT_PARAMS_WORDS,
   OP_CONV_2D_FP8, OP_DEPTHWISE_CONV_2D_FP8, OP_FULLY_CONNECTED_FP8,
+  OP_STAGE, STAGE_STEP_HEADER_WORDS, MAX_STAGE_PATCHES, StageParams,
   ConvParams, FullyConnectedParams, PoolParams, ElementwiseParams, SoftmaxParams,
   RequantizeParams, QuantizeF32Params, DequantizeParams, PadParams, ConcatParams, MeanParams, CopyParams, Fp8Params,
 } from "./format";
@@ -31,24 +32,38 @@ import { isFp8Op, fp8ChannelBytes, fp8Setup, fp8Tile, fp8Accumulate, fp8Finish }
 /** Buffer for the record being executed. */
 export const RECORD: usize = memory.data(MAX_RECORD_BYTES, 16);
 
+/** A stage step's sub-record, patched, and the step itself (see "Stages" in host/format/spec.ts). */
+const SUB_RECORD: usize = memory.data(MAX_RECORD_BYTES, 16);
+const STEP_WORDS: i32 = STAGE_STEP_HEADER_WORDS + 2 * MAX_STAGE_PATCHES;
+const STEP: usize = memory.data(STEP_WORDS << 2, 16);
+
 /** Reads the record at blob offset `at` into RECORD; returns its byte length or a negative status. */
 export function readRecord(at: u32): i32 {
-  if (tl_read(at, RECORD, 8) != 0) return -STATUS_READ_FAILED;
-  const bytes = load<i32>(RECORD, 4);
+  return readRecordInto(at, RECORD);
+}
+
+function readRecordInto(at: u32, buf: usize): i32 {
+  if (tl_read(at, buf, 8) != 0) return -STATUS_READ_FAILED;
+  const bytes = load<i32>(buf, 4);
   if (bytes < 8 || bytes > MAX_RECORD_BYTES || (bytes & 3) != 0) return -STATUS_BAD_RECORD;
-  if (tl_read(at + 8, RECORD + 8, bytes - 8) != 0) return -STATUS_READ_FAILED;
+  if (tl_read(at + 8, buf + 8, bytes - 8) != 0) return -STATUS_READ_FAILED;
   return bytes;
 }
 
 /** Runs the record in RECORD. */
 export function execRecord(): i32 {
-  const opcode = load<i32>(RECORD);
-  const p = RECORD + RECORD_PARAMS;
+  return execRecordAt(RECORD);
+}
+
+function execRecordAt(record: usize): i32 {
+  const opcode = load<i32>(record);
+  const p = record + RECORD_PARAMS;
   switch (opcode) {
     case OP_CONV_2D:
     case OP_DEPTHWISE_CONV_2D: return execConv(opcode, changetype<ConvParams>(p));
     case OP_FULLY_CONNECTED: return execFullyConnected(changetype<FullyConnectedParams>(p));
     case OP_CONV_2D_SPARSE: return execSparseConv(changetype<ConvParams>(p));
+    case OP_STAGE: return record == RECORD ? execStage(changetype<StageParams>(p)) : STATUS_BAD_RECORD; // never nested
     case OP_CONV_2D_FP8:
     case OP_DEPTHWISE_CONV_2D_FP8:
     case OP_FULLY_CONNECTED_FP8: return execFp8(opcode, changetype<Fp8Params>(p));
@@ -97,7 +112,7 @@ export function execRecord(): i32 {
     case OP_CONCATENATION: {
       const q = changetype<ConcatParams>(p);
       const pairs = p + <usize>(CONCAT_PARAMS_WORDS << 2);
-      if (<usize>RECORD + <usize>load<i32>(RECORD, 4) < pairs + <usize>(q.count << 3)) return STATUS_BAD_RECORD;
+      if (record + <usize>load<i32>(record, 4) < pairs + <usize>(q.count << 3)) return STATUS_BAD_RECORD;
       if (!touch(q.output, size(q.outer, q.outInner))) return STATUS_OUT_OF_ARENA;
       for (let i = 0; i < q.count; i++) {
         if (!touch(load<i32>(pairs + (<usize>i << 3)), size(q.outer, load<i32>(pairs + (<usize>i << 3), 4)))) return STATUS_OUT_OF_ARENA;
@@ -119,6 +134,38 @@ export function execRecord(): i32 {
     }
   }
   return STATUS_BAD_RECORD;
+}
+
+/**
+ * Replays a stage's steps: each reads its sub-record from the blob, patches some of its words
+ * (row addresses, row counts, padding) and runs it like any other record, checks included.
+ */
+function execStage(q: StageParams): i32 {
+  if (q.stepCount < 0 || q.stepBytes < 0) return STATUS_BAD_RECORD;
+  let at = <u64><u32>q.steps;
+  const end = at + <u64><u32>q.stepBytes;
+  if (end > <u64>u32.MAX_VALUE) return STATUS_BAD_RECORD;
+  for (let i = 0; i < q.stepCount; i++) {
+    if (at + 8 > end) return STATUS_BAD_RECORD;
+    if (tl_read(<u32>at, STEP, 8) != 0) return STATUS_READ_FAILED;
+    const sub = load<u32>(STEP), n = load<i32>(STEP, 4);
+    if (n < 0 || n > MAX_STAGE_PATCHES) return STATUS_BAD_RECORD;
+    const stepBytes = <u64>(8 + (n << 3));
+    if (at + stepBytes > end) return STATUS_BAD_RECORD;
+    if (n > 0 && tl_read(<u32>at + 8, STEP + 8, n << 3) != 0) return STATUS_READ_FAILED;
+    const bytes = readRecordInto(sub, SUB_RECORD);
+    if (bytes < 0) return -bytes;
+    const words = (bytes - RECORD_PARAMS) >> 2;
+    for (let k = 0; k < n; k++) {
+      const w = load<i32>(STEP + 8 + (<usize>k << 3));
+      if (w < 0 || w >= words) return STATUS_BAD_RECORD;
+      store<i32>(SUB_RECORD + RECORD_PARAMS + (<usize>w << 2), load<i32>(STEP + 12 + (<usize>k << 3)));
+    }
+    const s = execRecordAt(SUB_RECORD);
+    if (s != STATUS_OK) return s;
+    at += stepBytes;
+  }
+  return STATUS_OK;
 }
 
 /** Product of up to four sizes, or -1 if any is negative or the product passes 2^31 - 1. */

@@ -8,8 +8,9 @@ import { firstFloatTensor, isFloatGraph } from "./float/interpreter.ts";
 import { quantizeGraph, calibrate, type Sample, type PtqResult } from "./passes/ptq.ts";
 import { chooseAuto, WEIGHTED_OPS, type AutoBudget, type AutoReport } from "./passes/auto-precision.ts";
 import { defaultCalibration, readCalibration } from "./float/calibration.ts";
-import { lower, UnsupportedError, type Lowered } from "./passes/lower.ts";
-import { planMemory, rootOf, type Plan, type PlanOptions } from "./passes/plan.ts";
+import { lower, UnsupportedError, type Lowered, type LoweredOp } from "./passes/lower.ts";
+import { planMemory, planSmallestTiles, rootOf, type Plan, type PlanOptions, type TileShape } from "./passes/plan.ts";
+import { chooseStages, encodeStageSteps } from "./passes/stages.ts";
 import { FP8_OPS, CHUNKED_OPS } from "./format/spec.ts";
 import { writeTlm, rewriteMeta, encodeTiles, encodeSparseTiles, readTlm, isTlm, TlmFormatError, type TlmMeta, type EncodedOp } from "./format/tlm.ts";
 
@@ -20,7 +21,15 @@ export interface Compiled {
   meta: TlmMeta;
 }
 
-export function compileTflite(bytes: Uint8Array, file = "model.tflite", options: PlanOptions = {}): Compiled {
+/** `--patch`: run stages of ops row by row where that shrinks the arena (auto), or never (off). */
+export type PatchMode = "auto" | "off";
+export const PATCH_MODES: readonly PatchMode[] = ["auto", "off"];
+
+export interface CompileOptions extends PlanOptions {
+  patch?: PatchMode;
+}
+
+export function compileTflite(bytes: Uint8Array, file = "model.tflite", options: CompileOptions = {}): Compiled {
   const graph = importTflite(bytes, file);
   const float = firstFloatTensor(graph);
   if (float) {
@@ -30,28 +39,40 @@ export function compileTflite(bytes: Uint8Array, file = "model.tflite", options:
 }
 
 /** Lowers, plans and encodes an already imported (or quantized) Graph; `bytes` are the source model's, for its hash. */
-export function compileGraph(graph: Graph, file: string, bytes: Uint8Array, options: PlanOptions = {}): Compiled {
-  const lowered = lower(graph);
+export function compileGraph(graph: Graph, file: string, bytes: Uint8Array, options: CompileOptions = {}): Compiled {
+  const plain = lower(graph);
+  // Row-streamed stages where they shrink the arena (--patch auto, the default).
+  const lowered = options.patch === "off" ? plain : chooseStages(graph, plain, (l) => planSmallestTiles(graph, l, options));
   const plan = planMemory(graph, lowered, options);
   const meta = describe(graph, lowered, plan, file, bytes);
+  if (lowered !== plain) meta.plan.withoutStages = planMemory(graph, plain, options).arenaBytes;
   const ops: EncodedOp[] = lowered.ops.map((op, i) => {
-    const params: Record<string, number> = {};
-    for (const [k, v] of Object.entries(op.fields)) {
-      if (typeof v === "number") params[k] = v;
-      else if ("tensor" in v) params[k] = plan.tensorOffset.get(v.tensor)!;
-      else if ("scratch" in v) params[k] = plan.scratch.get(i)!.offset;
-    }
-    const tile = plan.tiles.get(i);
-    if (tile) params.tileCh = tile.tileCh;
-    if (tile && CHUNKED_OPS.includes(op.kind)) params.inChunk = tile.inChunk;
-    const tail = op.tail?.map((v) => (typeof v === "number" ? v : plan.tensorOffset.get((v as { tensor: number }).tensor)!));
-    const tiles = !tile ? undefined : op.channels!.sparse ? encodeSparseTiles(op.channels!, tile.tileCh) : encodeTiles(op.channels!, tile.tileCh);
-    return { kind: op.kind, params, tail, tiles };
+    const offset = (t: number) => plan.tensorOffset.get(t)!;
+    if (op.stage) return { kind: op.kind, params: {}, stage: encodeStageSteps(op.stage, offset, plan.scratch.get(i)!.offset, encodeOp) };
+    return encodeOp(op, offset, plan.scratch.get(i)?.offset, plan.tiles.get(i));
   });
-  ops.forEach((op, i) => { if (op.tiles) meta.ops[i].flashBytes = op.tiles.length; });
+  ops.forEach((op, i) => {
+    const tiles = op.tiles ? [op.tiles] : (op.stage?.subs ?? []).flatMap((sub) => (sub.tiles ? [sub.tiles] : []));
+    if (tiles.length) meta.ops[i].flashBytes = tiles.reduce((s, t) => s + t.length, 0);
+  });
   const io = (ts: number[]) => ts.map((t): [number, number] => [plan.tensorOffset.get(t)!, tensorBytes(graph.tensors[t])]);
   const blob = writeTlm(ops, plan.arenaBytes, { inputs: io(graph.inputs), outputs: io(graph.outputs) }, meta);
   return { blob, meta };
+}
+
+/** One op's record: tensor fields at their arena offsets, its scratch, and its weights cut into `tile`s. */
+function encodeOp(op: LoweredOp, tensorOffset: (t: number) => number, scratchOffset: number | undefined, tile: TileShape | undefined): EncodedOp {
+  const params: Record<string, number> = {};
+  for (const [k, v] of Object.entries(op.fields)) {
+    if (typeof v === "number") params[k] = v;
+    else if ("tensor" in v) params[k] = tensorOffset(v.tensor);
+    else if ("scratch" in v) params[k] = scratchOffset!;
+  }
+  if (tile) params.tileCh = tile.tileCh;
+  if (tile && CHUNKED_OPS.includes(op.kind)) params.inChunk = tile.inChunk;
+  const tail = op.tail?.map((v) => (typeof v === "number" ? v : tensorOffset((v as { tensor: number }).tensor)));
+  const tiles = !tile ? undefined : op.channels!.sparse ? encodeSparseTiles(op.channels!, tile.tileCh) : encodeTiles(op.channels!, tile.tileCh);
+  return { kind: op.kind, params, tail, tiles };
 }
 
 export function describe(g: Graph, lowered: Lowered, plan: Plan, file: string, bytes: Uint8Array): TlmMeta {
@@ -90,7 +111,7 @@ export function describe(g: Graph, lowered: Lowered, plan: Plan, file: string, b
 export type Precision = "int8" | "fp8" | "auto";
 export const PRECISIONS: readonly Precision[] = ["int8", "fp8", "auto"];
 
-export interface QuantizeOptions extends PlanOptions {
+export interface QuantizeOptions extends CompileOptions {
   /** Weight precision of CONV_2D, DEPTHWISE_CONV_2D and FULLY_CONNECTED (default int8); activations are int8. */
   precision?: Precision;
   /** With `auto`: the weight flash and arena it must fit (default: the int8 build's). */
@@ -137,7 +158,7 @@ export function compileFloatTflite(bytes: Uint8Array, file = "model.tflite", opt
   return { blob: rewriteMeta(compiled.blob, meta), meta, ptq: results.get(compiled)!, float: graph, auto: report };
 }
 
-export interface LoadOptions extends PlanOptions {
+export interface LoadOptions extends CompileOptions {
   /** Compile a float32 .tflite at this precision (required for float models). */
   precision?: Precision;
   /** With precision `auto`: the budget it must fit. */

@@ -66,6 +66,7 @@ export const OPCODES = {
   MEAN: 14,
   COPY: 15, // RESHAPE that could not be aliased
   CONV_2D_SPARSE: 16, // 1x1 CONV_2D with sparse weight tiles
+  STAGE: 17, // a row-streamed run of spatial ops (see "Stages" below)
   // fp8 (E4M3/E5M2) weights, f32 accumulation; opcodes 24-31 are reserved for fp8.
   CONV_2D_FP8: 24,
   DEPTHWISE_CONV_2D_FP8: 25,
@@ -182,6 +183,8 @@ export const RECORDS = {
     "inputZeroPoint", "outputZeroPoint", "multiplier", "shift",
   ],
   CopyParams: ["input", "output", "bytes"],
+  // A row-streamed stage: stepCount steps stored from blob offset `steps`, stepBytes long in all.
+  StageParams: ["steps", "stepCount", "stepBytes"],
   Fp8Params: [
     "input", "inH", "inW", "inC",
     "output", "outH", "outW", "outC",
@@ -259,6 +262,7 @@ export const OP_RECORD: Record<OpName, RecordName> = {
   MEAN: "MeanParams",
   COPY: "CopyParams",
   CONV_2D_SPARSE: "ConvParams",
+  STAGE: "StageParams",
   CONV_2D_FP8: "Fp8Params",
   DEPTHWISE_CONV_2D_FP8: "Fp8Params",
   FULLY_CONNECTED_FP8: "Fp8Params",
@@ -274,6 +278,20 @@ export const OP_RECORD: Record<OpName, RecordName> = {
   TRAIN_MAX_POOL_2D: "TrainPoolParams",
   TRAIN_MEAN: "TrainMeanParams",
 };
+
+/**
+ * Stages (patch-based inference in full-width row patches). A STAGE record runs several
+ * spatial ops (CONV_2D, DEPTHWISE_CONV_2D, CONV_2D_SPARSE, pooling, ADD) one output row at a
+ * time, so the tensors between them never exist whole: each lives in a ring of a few rows in
+ * the arena. The host plans every step; the engine only replays them. A step is, in the blob,
+ *   [sub-record blob offset, patchCount, (word index, value) x patchCount]
+ * where the sub-record is an ordinary op record stored in the blob (never a STAGE), and each
+ * patch replaces word `index` of its params (0 = the first param) before the record runs:
+ * typically its input and output row addresses, its row count and its top padding. The
+ * patched record goes through the same checks as any other, so a step can only touch the arena.
+ */
+export const STAGE_STEP_HEADER_WORDS = 2;
+export const MAX_STAGE_PATCHES = 16;
 
 /**
  * Training. A training .tlm carries, besides the inference op list, a training program

@@ -2,7 +2,7 @@
 // The engine reads the header, records and tiles; the JSON is for the host only
 // (names, shapes, quantization and the plan, for inspect, run --dump and hil).
 import {
-  TLM_MAGIC, TLM_VERSION, HEADER_FIELDS, HEADER_BYTES, MAX_IO, MAX_RECORD_BYTES, CHANNEL_DATA_BYTES,
+  TLM_MAGIC, TLM_VERSION, HEADER_FIELDS, HEADER_BYTES, MAX_IO, MAX_RECORD_BYTES, MAX_STAGE_PATCHES, CHANNEL_DATA_BYTES,
   OPCODES, OP_RECORD, RECORDS, fp8ChannelDataBytes, TRAIN_OVERLAY_WORDS, type OpName,
 } from "./spec.ts";
 import type { AutoReport } from "../passes/auto-precision.ts";
@@ -18,7 +18,8 @@ export interface TlmMeta {
   ops: OpMeta[];
   /** Tensors whose bytes are ready before the first op (model inputs and their aliases). */
   readyBeforeOps: number[];
-  plan: { arenaBytes: number; peakOp: number; timeline: number[]; buffers: PlanBuffer[] };
+  /** withoutStages: the arena the plain op list would need, when stages (--patch auto) made it smaller. */
+  plan: { arenaBytes: number; peakOp: number; timeline: number[]; buffers: PlanBuffer[]; withoutStages?: number };
   weightBytes: number; // weight bytes as stored in the blob (tiles incl. channel data)
   tfliteWeightBytes: number; // constant tensor bytes in the source model
   macs: number;
@@ -54,6 +55,14 @@ export interface EncodedOp {
   weightsFrom?: number;
   /** Other constant data the record points at (field name -> bytes), e.g. a layer's weight scales. */
   blobs?: Record<string, Uint8Array>;
+  /** STAGE: its sub-ops (records stored in the blob) and the steps that replay them. */
+  stage?: EncodedStage;
+}
+
+/** A STAGE's content (see "Stages" in spec.ts): step k runs subs[steps[k].sub] with its words patched. */
+export interface EncodedStage {
+  subs: EncodedOp[];
+  steps: { sub: number; patches: [field: string, value: number][] }[];
 }
 
 /** The training part of a training .tlm (see "Training" in spec.ts). */
@@ -77,12 +86,13 @@ export function writeTlm(ops: EncodedOp[], arenaBytes: number, io: { inputs: [nu
   let cursor = opsOffset + opsBytes + trainOpsBytes;
   const place = (bytes: Uint8Array) => { const at = cursor; cursor += Math.ceil(bytes.length / 4) * 4; return at; };
   const weightOffsets = ops.map((op) => (op.tiles ? place(op.tiles) : 0));
+  const stageChunks = ops.map((op) => (op.stage ? encodeStage(op.stage, place) : undefined));
   const blobOffsets = trainOps.map((op) => Object.fromEntries(Object.entries(op.blobs ?? {}).map(([f, b]) => [f, place(b)])));
   const overlays = train?.overlays ?? [];
   const overlayOffset = train ? cursor : 0;
   cursor += overlays.length * 4 * TRAIN_OVERLAY_WORDS;
   const metaOffset = cursor;
-  meta.weightBytes = ops.reduce((s, op) => s + (op.tiles?.length ?? 0), 0);
+  meta.weightBytes = ops.reduce((s, op) => s + (op.tiles?.length ?? 0) + (op.stage?.subs.reduce((t, sub) => t + (sub.tiles?.length ?? 0), 0) ?? 0), 0);
   const metaJson = new TextEncoder().encode(JSON.stringify(meta));
   const blob = new Uint8Array(metaOffset + metaJson.length);
   const dv = new DataView(blob.buffer);
@@ -102,23 +112,17 @@ export function writeTlm(ops: EncodedOp[], arenaBytes: number, io: { inputs: [nu
 
   const writeRecords = (list: EncodedOp[], sizes: number[], at: number, fieldOffset: (i: number, f: string) => number | undefined) => {
     list.forEach((op, i) => {
-      dv.setInt32(at, OPCODES[op.kind], true);
-      dv.setInt32(at + 4, sizes[i], true);
-      const words = RECORDS[OP_RECORD[op.kind]].map((f) => {
-        const v = fieldOffset(i, f) ?? op.params[f];
-        if (v === undefined || !Number.isInteger(v)) throw new Error(`${op.kind} record field ${f} has no integer value (${v})`);
-        return v;
-      });
-      [...words, ...(op.tail ?? [])].forEach((w, k) => dv.setInt32(at + 8 + 4 * k, w | 0, true));
+      recordWords(op, (f) => fieldOffset(i, f)).forEach((w, k) => dv.setInt32(at + 4 * k, w | 0, true));
       at += sizes[i];
     });
   };
-  writeRecords(ops, recordBytes, opsOffset, (i, f) => (f === "weights" ? weightOffsets[i] : undefined));
+  writeRecords(ops, recordBytes, opsOffset, (i, f) => (f === "weights" ? weightOffsets[i] : stageChunks[i]?.fields[f]));
   writeRecords(trainOps, trainRecordBytes, trainOpsOffset, (i, f) => {
     if (f === "weights" && trainOps[i].weightsFrom !== undefined) return weightOffsets[trainOps[i].weightsFrom!];
     return blobOffsets[i][f];
   });
   ops.forEach((op, i) => { if (op.tiles) blob.set(op.tiles, weightOffsets[i]); });
+  for (const chunk of stageChunks) chunk?.chunks.forEach(([at, bytes]) => blob.set(bytes, at));
   trainOps.forEach((op, i) => Object.entries(op.blobs ?? {}).forEach(([f, b]) => blob.set(b, blobOffsets[i][f])));
   overlays.forEach((o, i) => {
     const tiles = ops[o.op]?.tiles;
@@ -130,6 +134,49 @@ export function writeTlm(ops: EncodedOp[], arenaBytes: number, io: { inputs: [nu
   });
   blob.set(metaJson, metaOffset);
   return blob;
+}
+
+/** Words of one op record: opcode, byte length, its params in spec order (`fieldOffset` may supply some), then its tail. */
+function recordWords(op: EncodedOp, fieldOffset: (f: string) => number | undefined): number[] {
+  const words = RECORDS[OP_RECORD[op.kind]].map((f) => {
+    const v = fieldOffset(f) ?? op.params[f];
+    if (v === undefined || !Number.isInteger(v)) throw new Error(`${op.kind} record field ${f} has no integer value (${v})`);
+    return v;
+  });
+  const all = [...words, ...(op.tail ?? [])];
+  return [OPCODES[op.kind], 8 + 4 * all.length, ...all];
+}
+
+const wordBytes = (words: number[]) => new Uint8Array(Int32Array.from(words, (w) => w | 0).buffer);
+
+/**
+ * Lays out a stage in the blob through `place` (which returns a blob offset): its subs' weight
+ * tiles, its sub-records, then its steps. Returns the stage record's fields and the bytes to copy.
+ */
+function encodeStage(stage: EncodedStage, place: (bytes: Uint8Array) => number): { fields: Record<string, number>; chunks: [number, Uint8Array][] } {
+  const chunks: [number, Uint8Array][] = [];
+  const put = (bytes: Uint8Array) => { const at = place(bytes); chunks.push([at, bytes]); return at; };
+  const subOffsets = stage.subs.map((sub) => {
+    if (sub.kind === "STAGE") throw new Error("a stage cannot contain a stage");
+    const weights = sub.tiles ? put(sub.tiles) : undefined;
+    const words = recordWords(sub, (f) => (f === "weights" ? weights : undefined));
+    if (words[1] > MAX_RECORD_BYTES) throw new Error(`a stage's ${sub.kind} record needs ${words[1]} bytes; the engine holds ${MAX_RECORD_BYTES}`);
+    return put(wordBytes(words));
+  });
+  const steps: number[] = [];
+  for (const step of stage.steps) {
+    const sub = stage.subs[step.sub];
+    const fields = RECORDS[OP_RECORD[sub.kind]] as readonly string[];
+    if (step.patches.length > MAX_STAGE_PATCHES) throw new Error(`a stage step patches ${step.patches.length} words; at most ${MAX_STAGE_PATCHES}`);
+    steps.push(subOffsets[step.sub], step.patches.length);
+    for (const [field, value] of step.patches) {
+      const word = fields.indexOf(field);
+      if (word < 0) throw new Error(`${sub.kind} has no field ${field}`);
+      steps.push(word, value);
+    }
+  }
+  const stepBytes = wordBytes(steps);
+  return { fields: { steps: put(stepBytes), stepCount: stage.steps.length, stepBytes: stepBytes.length }, chunks };
 }
 
 /** A weighted op's weights, [outC][perChannel] bytes, and the channel data its tiles carry. */

@@ -8,6 +8,7 @@ import { activationRange, leadingPadding, outputSize, quantizeMultiplier, softma
 import { int8ChannelData, fp8ChannelData, type Channels } from "../format/tlm.ts";
 import { floatData } from "../float/interpreter.ts";
 import { quantizeFp8Weights } from "./fp8-weights.ts";
+import type { Stage } from "./stages.ts";
 
 export class UnsupportedError extends Error {}
 
@@ -46,6 +47,12 @@ export interface LoweredOp {
   /** Output may share the buffer of this input when the input dies here. */
   inPlaceInput?: number;
   macs: number;
+  /** A row-streamed stage (host/passes/stages.ts) standing for several ops. */
+  stage?: Stage;
+  /** Scratch of a fixed size (a stage's rings and weight tile). */
+  scratchBytes?: number;
+  /** The output is placed `delta` bytes below this input, which dies here (a stage writing over its input). */
+  shift?: { input: number; output: number; delta: number };
 }
 
 export interface Lowered {

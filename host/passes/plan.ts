@@ -90,7 +90,8 @@ function wholeLayerBytes(op: LoweredOp): number {
   return ch.sparse ? tileShape(op, Infinity).bytes : ch.outC * (ch.channelBytes + ch.perChannel);
 }
 
-export function planMemory(g: Graph, lowered: Lowered, options: PlanOptions = {}): Plan {
+/** Each weighted op's smallest weight tile budget. */
+function floorBudgets(lowered: Lowered, options: PlanOptions): Map<number, number> {
   const budget = new Map<number, number>();
   lowered.ops.forEach((op, i) => {
     if (!op.channels) return;
@@ -99,6 +100,16 @@ export function planMemory(g: Graph, lowered: Lowered, options: PlanOptions = {}
     const floor = CHUNKED_OPS.includes(op.kind) ? 0 : tileShape(op, 0).bytes * Math.min(BLOCK_CHANNELS, op.channels.outC);
     budget.set(i, Math.max(options.minTileBytes ?? 0, floor));
   });
+  return budget;
+}
+
+/** The plan with every weight tile at its smallest: a quick lower bound on the arena for comparing op lists. */
+export function planSmallestTiles(g: Graph, lowered: Lowered, options: PlanOptions = {}): Plan {
+  return place(g, lowered, new Map([...floorBudgets(lowered, options)].map(([i, b]) => [i, tileShape(lowered.ops[i], b)])));
+}
+
+export function planMemory(g: Graph, lowered: Lowered, options: PlanOptions = {}): Plan {
+  const budget = floorBudgets(lowered, options);
   const shapes = () => new Map([...budget].map(([i, b]) => [i, tileShape(lowered.ops[i], b)]));
   let best = place(g, lowered, shapes());
   // Grow each op's weight tile as far as it fits under the peak set by everything else:
@@ -125,31 +136,74 @@ const PLACEMENT_ORDERS: Order[] = [
   (a, b) => b.last - b.first - (a.last - a.first) || b.bytes - a.bytes, // longest-lived first
 ];
 
-/** First-fit: each buffer at the lowest offset clear of every placed buffer live at the same time. */
-function placeInOrder(order: Buffer[]): number {
+/** `lower` sits `delta` bytes below `upper` (a stage writing its output over its input). */
+export interface Link { upper: string; lower: string; delta: number }
+
+/** Buffers placed together at fixed distances (linked), each member with its own lifetime. */
+interface Unit { members: { buffer: Buffer; rel: number }[]; key: Buffer }
+
+function unitsOf(buffers: Buffer[], links: Link[]): Unit[] {
+  const rel = new Map<string, number>(), unitOf = new Map<string, Buffer[]>();
+  const byId = new Map(buffers.map((b) => [b.id, b]));
+  for (const b of buffers) {
+    if (rel.has(b.id)) continue;
+    // Walk the links from b, giving each reached buffer its offset relative to b.
+    rel.set(b.id, 0);
+    const group = [b], queue = [b.id];
+    while (queue.length) {
+      const id = queue.pop()!;
+      for (const l of links) {
+        const [other, at] = l.upper === id ? [l.lower, rel.get(id)! - l.delta] : l.lower === id ? [l.upper, rel.get(id)! + l.delta] : [undefined, 0];
+        if (other === undefined) continue;
+        if (rel.has(other)) {
+          if (rel.get(other) !== at) throw new Error(`inconsistent in-place links around buffer ${other}`);
+          continue;
+        }
+        rel.set(other, at); group.push(byId.get(other)!); queue.push(other);
+      }
+    }
+    unitOf.set(b.id, group);
+  }
+  return [...unitOf.values()].map((group) => {
+    const low = Math.min(...group.map((m) => rel.get(m.id)!));
+    const members = group.map((buffer) => ({ buffer, rel: rel.get(buffer.id)! - low }));
+    const key: Buffer = {
+      id: group[0].id, offset: -1,
+      bytes: Math.max(...members.map((m) => m.rel + m.buffer.bytes)),
+      first: Math.min(...group.map((m) => m.first)), last: Math.max(...group.map((m) => m.last)),
+    };
+    return { members, key };
+  });
+}
+
+/** First-fit: each unit at the lowest offset where no member overlaps a placed buffer live at the same time. */
+function placeInOrder(order: Unit[]): number {
   const placed: Buffer[] = [];
   let end = 0;
-  for (const b of order) {
-    const clashes = placed
-      .filter((p) => p.first <= b.last && b.first <= p.last)
-      .sort((x, y) => x.offset - y.offset);
+  for (const unit of order) {
+    const clashes = unit.members.map(({ buffer: b }) => placed.filter((p) => p.first <= b.last && b.first <= p.last));
+    const fits = (at: number) => unit.members.every(({ buffer: b, rel }, k) =>
+      clashes[k].every((p) => at + rel + b.bytes <= p.offset || p.offset + p.bytes <= at + rel));
     let offset = 0;
-    for (const p of clashes) {
-      if (offset + b.bytes <= p.offset) break;
-      offset = Math.max(offset, p.offset + p.bytes);
+    if (!fits(0)) {
+      const candidates = unit.members.flatMap(({ rel }, k) => clashes[k].map((p) => p.offset + p.bytes - rel)).filter((c) => c > 0).sort((a, b) => a - b);
+      offset = candidates.find(fits)!;
     }
-    b.offset = offset;
-    placed.push(b);
-    end = Math.max(end, offset + b.bytes);
+    for (const { buffer, rel } of unit.members) {
+      buffer.offset = offset + rel;
+      placed.push(buffer);
+      end = Math.max(end, buffer.offset + buffer.bytes);
+    }
   }
   return end;
 }
 
 /** Sets every buffer's offset (first-fit in several orders, keeping the smallest); returns the arena end. */
-export function placeBuffers(buffers: Buffer[]): number {
+export function placeBuffers(buffers: Buffer[], links: Link[] = []): number {
+  const units = unitsOf(buffers, links);
   let bestEnd = Infinity, bestOffsets: number[] = [];
   for (const order of PLACEMENT_ORDERS) {
-    const end = placeInOrder([...buffers].sort(order));
+    const end = placeInOrder([...units].sort((a, b) => order(a.key, b.key)));
     if (end < bestEnd) { bestEnd = end; bestOffsets = buffers.map((b) => b.offset); }
   }
   buffers.forEach((b, i) => { b.offset = bestOffsets[i]; });
@@ -199,8 +253,21 @@ function place(g: Graph, lowered: Lowered, tiles: Map<number, TileShape>): Plan 
   for (const [i, tile] of tiles) {
     buffers.push({ id: `s${i}`, bytes: align(tile.bytes), first: i, last: i, offset: -1 });
   }
+  lowered.ops.forEach((op, i) => {
+    if (op.scratchBytes) buffers.push({ id: `s${i}`, bytes: align(op.scratchBytes), first: i, last: i, offset: -1 });
+  });
 
-  placeBuffers(buffers);
+  // A stage writing over its input: the output's buffer sits `delta` below the input's.
+  const links: Link[] = [];
+  lowered.ops.forEach((op, i) => {
+    if (!op.shift) return;
+    const x = find(op.shift.input), y = find(op.shift.output);
+    if (x === y || last.get(x) !== i || first.get(y) !== i || g.outputs.some((t) => find(t) === x)) {
+      throw new Error(`op ${i} cannot write tensor ${op.shift.output} over tensor ${op.shift.input}`);
+    }
+    links.push({ upper: `t${x}`, lower: `t${y}`, delta: op.shift.delta });
+  });
+  placeBuffers(buffers, links);
 
   const tensorOffset = new Map<number, number>();
   const byId = new Map(buffers.map((b) => [b.id, b]));
@@ -208,7 +275,7 @@ function place(g: Graph, lowered: Lowered, tiles: Map<number, TileShape>): Plan 
   lowered.ops.forEach((op) => [...op.reads, ...op.writes].forEach((t) => allTensors.add(t)));
   for (const t of allTensors) tensorOffset.set(t, byId.get(`t${find(t)}`)!.offset);
   const scratch = new Map<number, { offset: number; bytes: number }>();
-  for (const [i] of tiles) { const b = byId.get(`s${i}`)!; scratch.set(i, { offset: b.offset, bytes: b.bytes }); }
+  for (const b of buffers) if (b.id.startsWith("s")) scratch.set(Number(b.id.slice(1)), { offset: b.offset, bytes: b.bytes });
 
   const arenaBytes = buffers.reduce((m, b) => Math.max(m, b.offset + b.bytes), 0);
   const timeline: number[] = [];

@@ -1,0 +1,290 @@
+// Row-streamed stages: patch-based inference with patches of full-width rows (MCUNetV2's idea,
+// without recomputation). A run of spatial ops (convolutions, depthwise, pooling, ADD) is
+// executed one output row at a time, pulling rows through the chain on demand, so the tensors
+// between them live in rings of a few rows instead of whole. The stage's output may be written
+// over its input as the input's rows are used up (in place, shifted by `delta` bytes). The host
+// plans every step here; the engine only replays them (see "Stages" in host/format/spec.ts).
+import type { Graph } from "../graph/graph.ts";
+import type { Lowered, LoweredOp } from "./lower.ts";
+import { align, tileShape, type TileShape } from "./plan.ts";
+import type { OpName } from "../format/spec.ts";
+import type { EncodedOp, EncodedStage } from "../format/tlm.ts";
+
+const CONV_LIKE: readonly OpName[] = ["CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D_SPARSE", "AVERAGE_POOL_2D", "MAX_POOL_2D"];
+const WEIGHTED: readonly OpName[] = ["CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D_SPARSE"];
+
+/** Most ops one stage chains. */
+export const MAX_STAGE_OPS = 6;
+/** Weight-tile budget of a stage's weighted ops (their tiles share one buffer, re-read per row). */
+const STAGE_TILE_BYTES = 2048;
+
+/** Row layout of an NHWC int8 tensor with batch 1. */
+interface Rows { rows: number; rowBytes: number }
+
+/** Where a stage keeps a tensor: whole (its planned buffer) or in a ring of `slots` rows (+ `dup` mirrored rows). */
+export interface StageTensor extends Rows {
+  ring?: { slots: number; dup: number; offset: number };
+}
+
+/** One step: a sub-op computing one output row, or the copy of a ring row into its mirror slot. */
+export type StageStep = { sub: number; row: number } | { copyOf: number; row: number };
+
+export interface Stage {
+  /** The lowered ops the stage replaces, in order. */
+  subs: LoweredOp[];
+  tensors: Map<number, StageTensor>;
+  steps: StageStep[];
+  /** Each weighted sub's weight tile; the tiles share the scratch after the rings. */
+  tiles: Map<number, TileShape>;
+  ringBytes: number;
+  scratchBytes: number;
+  inputs: number[];
+  outputs: number[];
+}
+
+/** The input rows [lo, hi] output row `y` of `op` reads from its input `k`; undefined if `op` cannot stream. */
+function window(op: LoweredOp, y: number): [number, number] {
+  const f = op.fields as Record<string, number>;
+  if (op.kind === "ADD") return [y, y];
+  const first = y * f.strideH - f.padH, span = (f.kH - 1) * (f.dilH ?? 1);
+  return [Math.max(0, first), Math.min(f.inH - 1, first + span)];
+}
+
+function rowsOf(g: Graph, t: number): Rows | undefined {
+  const s = g.tensors[t].shape;
+  if (s.length !== 4 || s[0] !== 1 || g.tensors[t].dtype !== "int8") return undefined;
+  return { rows: s[1], rowBytes: s[2] * s[3] };
+}
+
+/** Whether `op` can run row by row: a spatial op on batch-1 NHWC int8 tensors (ADD: same shapes, no broadcast). */
+export function streamable(g: Graph, op: LoweredOp): boolean {
+  if (![...CONV_LIKE, "ADD"].includes(op.kind)) return false;
+  if (![...op.reads, ...op.writes].every((t) => rowsOf(g, t))) return false;
+  const f = op.fields as Record<string, number>;
+  if (op.kind === "ADD") {
+    const dense = [f.d1 * f.d2 * f.d3, f.d2 * f.d3, f.d3, 1];
+    return f.d0 === 1 && [0, 1, 2, 3].every((i) => f[`s1_${i}`] === dense[i] && f[`s2_${i}`] === dense[i]);
+  }
+  const out = rowsOf(g, op.writes[0])!;
+  for (let y = 0; y < out.rows; y++) { const [lo, hi] = window(op, y); if (hi < lo) return false; }
+  return true;
+}
+
+/**
+ * Builds the stage that runs `subs` (consecutive lowered ops, all streamable) row by row, or
+ * undefined when it would not stream (a tensor aliased by a RESHAPE, or nothing to keep in a ring
+ * or write in place). `readLater` says whether a tensor is read after the stage (or is a model output).
+ */
+export function buildStage(g: Graph, lowered: Lowered, subs: LoweredOp[], readLater: (t: number) => boolean): Stage | undefined {
+  if (!subs.length || !subs.every((op) => streamable(g, op))) return undefined;
+  const aliased = new Set([...lowered.aliases.keys(), ...lowered.aliases.values()]);
+  const written = new Set(subs.flatMap((op) => op.writes));
+  const touched = [...new Set(subs.flatMap((op) => [...op.reads, ...op.writes]))];
+  if (touched.some((t) => aliased.has(t))) return undefined;
+  const readInside = new Set(subs.flatMap((op) => op.reads));
+  const inputs = touched.filter((t) => !written.has(t));
+  const outputs = touched.filter((t) => written.has(t) && (readLater(t) || !readInside.has(t)));
+  const producer = new Map(subs.map((op, j) => [op.writes[0], j]));
+
+  // Demand-driven order: each stage output advances row by row (several outputs in step), and
+  // a row is computed only once the input rows it reads exist.
+  const produced = new Map<number, number>();
+  const steps: StageStep[] = [];
+  const ensure = (t: number, row: number): void => {
+    const j = producer.get(t);
+    if (j === undefined) return;
+    while ((produced.get(t) ?? 0) <= row) {
+      const y = produced.get(t) ?? 0;
+      subs[j].reads.forEach((input) => ensure(input, window(subs[j], y)[1]));
+      steps.push({ sub: j, row: y });
+      produced.set(t, y + 1);
+    }
+  };
+  const rowsOfT = (t: number) => rowsOf(g, t)!;
+  const longest = Math.max(...outputs.map((t) => rowsOfT(t).rows));
+  for (let k = 1; k <= longest; k++) {
+    for (const t of outputs) ensure(t, Math.ceil((k * rowsOfT(t).rows) / longest) - 1);
+  }
+
+  // Ring sizes from each internal row's lifetime: row r's slot is reused by row r + slots,
+  // which must be computed only after the last step reading row r.
+  const tensors = new Map<number, StageTensor>(touched.map((t) => [t, { ...rowsOfT(t) }]));
+  let ringBytes = 0;
+  for (const t of touched) {
+    if (inputs.includes(t) || outputs.includes(t)) continue;
+    const { rows, rowBytes } = rowsOfT(t);
+    const producedAt = new Array<number>(rows).fill(-1), lastRead = new Array<number>(rows).fill(-1);
+    let widest = 1;
+    steps.forEach((s, i) => {
+      if (!("sub" in s)) return;
+      const op = subs[s.sub];
+      if (op.writes[0] === t) producedAt[s.row] = i;
+      if (!op.reads.includes(t)) return;
+      const [lo, hi] = window(op, s.row);
+      widest = Math.max(widest, hi - lo + 1);
+      for (let r = lo; r <= hi; r++) lastRead[r] = i;
+    });
+    let slots = widest;
+    while (slots < rows && !lastRead.every((u, r) => r + slots >= rows || producedAt[r + slots] > u)) slots++;
+    const dup = slots < rows ? widest - 1 : 0;
+    const ring = { slots: Math.min(slots, rows), dup, offset: ringBytes };
+    tensors.get(t)!.ring = ring;
+    ringBytes += align((ring.slots + dup) * rowBytes);
+  }
+  if (ringBytes === 0 && subs.length > 1) return undefined;
+
+  // A row written into a ring slot below `dup` is copied into its mirror slot at once, so any
+  // window of rows is contiguous in the ring.
+  const withCopies: StageStep[] = [];
+  for (const s of steps) {
+    withCopies.push(s);
+    if (!("sub" in s)) continue;
+    const out = subs[s.sub].writes[0], ring = tensors.get(out)!.ring;
+    if (ring && s.row % ring.slots < ring.dup) withCopies.push({ copyOf: out, row: s.row });
+  }
+
+  const tiles = new Map<number, TileShape>();
+  let tileBytes = 0;
+  subs.forEach((op, j) => {
+    if (!WEIGHTED.includes(op.kind) || !op.channels) return;
+    const floor = tileShape(op, 0).bytes * Math.min(4, op.channels.outC);
+    const tile = tileShape(op, Math.max(floor, STAGE_TILE_BYTES));
+    tiles.set(j, tile);
+    tileBytes = Math.max(tileBytes, align(tile.bytes));
+  });
+  return { subs, tensors, steps: withCopies, tiles, ringBytes, scratchBytes: ringBytes + tileBytes, inputs, outputs };
+}
+
+/**
+ * The least `delta` (bytes, multiple of 4) such that `output`, placed `delta` bytes below
+ * `input`, never overwrites input rows a later step (or the writing step itself) still reads.
+ * An ADD reading the input row at the same position it writes may overlap it exactly: it
+ * reads each element before writing the one at the same address.
+ */
+export function inPlaceDelta(stage: Stage, input: number, output: number): number {
+  const X = stage.tensors.get(input)!, Y = stage.tensors.get(output)!;
+  const reads: { step: number; lo: number; hi: number; sameRowAdd: boolean }[] = [];
+  const writes: { step: number; row: number }[] = [];
+  stage.steps.forEach((s, i) => {
+    if (!("sub" in s)) return;
+    const op = stage.subs[s.sub];
+    if (op.writes[0] === output) writes.push({ step: i, row: s.row });
+    if (op.reads.includes(input)) {
+      const [lo, hi] = window(op, s.row);
+      reads.push({ step: i, lo, hi, sameRowAdd: op.kind === "ADD" && op.writes[0] === output && X.rowBytes === Y.rowBytes });
+    }
+  });
+  // Lowest input row read at or after each step.
+  const laterLow = new Array<number>(stage.steps.length + 1).fill(Infinity);
+  const lowAt = new Array<number>(stage.steps.length).fill(Infinity);
+  for (const r of reads) if (!r.sameRowAdd) lowAt[r.step] = Math.min(lowAt[r.step], r.lo);
+  for (let i = stage.steps.length - 1; i >= 0; i--) laterLow[i] = Math.min(laterLow[i + 1], lowAt[i]);
+  let delta = 0;
+  for (const w of writes) {
+    const end = (w.row + 1) * Y.rowBytes;
+    const sameRow = reads.find((r) => r.step === w.step && r.sameRowAdd);
+    if (sameRow) delta = Math.max(delta, end - (sameRow.lo + 1) * X.rowBytes);
+    // Steps after this one read from laterLow[step + 1]; this step's other reads from lowAt.
+    const low = Math.min(laterLow[w.step + 1], lowAt[w.step]);
+    if (low !== Infinity) delta = Math.max(delta, end - low * X.rowBytes);
+  }
+  return align(delta);
+}
+
+/** The STAGE op that replaces `stage.subs` in the op list; `shift` writes an output over a dying input. */
+export function stageOp(stage: Stage, shift?: { input: number; output: number; delta: number }): LoweredOp {
+  return {
+    kind: "STAGE", source: stage.subs[0].source, sourceType: `STAGE(${stage.subs.map((op) => op.sourceType).join("+")})`,
+    fields: {}, reads: stage.inputs, writes: stage.outputs, macs: stage.subs.reduce((s, op) => s + op.macs, 0),
+    stage, scratchBytes: stage.scratchBytes, shift,
+  };
+}
+
+/** Encodes one lowered op given where its tensors, scratch and tile are: `encode` is compile.ts's. */
+export type OpEncoder = (op: LoweredOp, tensorOffset: (t: number) => number, scratchOffset: number | undefined, tile: TileShape | undefined) => EncodedOp;
+
+/** The STAGE record's content: its subs (plus a COPY for ring mirrors) and every step's patches. */
+export function encodeStageSteps(stage: Stage, tensorOffset: (t: number) => number, scratchOffset: number, encode: OpEncoder): EncodedStage {
+  const place = (t: number) => {
+    const ring = stage.tensors.get(t)!.ring;
+    return ring ? scratchOffset + ring.offset : tensorOffset(t);
+  };
+  const at = (t: number, row: number) => {
+    const { ring, rowBytes } = stage.tensors.get(t)!;
+    return place(t) + (ring ? row % ring.slots : row) * rowBytes;
+  };
+  const tileBuf = scratchOffset + stage.ringBytes;
+  const subs = stage.subs.map((op, j) => encode(op, place, tileBuf, stage.tiles.get(j)));
+  const copy = subs.length;
+  subs.push({ kind: "COPY", params: { input: tileBuf, output: tileBuf, bytes: 0 } });
+  const steps = stage.steps.map((s) => {
+    if (!("sub" in s)) {
+      const { ring, rowBytes } = stage.tensors.get(s.copyOf)!;
+      const slot = s.row % ring!.slots;
+      const patches: [string, number][] = [["input", at(s.copyOf, s.row)], ["output", place(s.copyOf) + (ring!.slots + slot) * rowBytes], ["bytes", rowBytes]];
+      return { sub: copy, patches };
+    }
+    const op = stage.subs[s.sub], out = op.writes[0];
+    if (op.kind === "ADD") {
+      const patches: [string, number][] = [["input1", at(op.reads[0], s.row)], ["input2", at(op.reads[1], s.row)], ["output", at(out, s.row)], ["d1", 1]];
+      return { sub: s.sub, patches };
+    }
+    const f = op.fields as Record<string, number>;
+    const [lo, hi] = window(op, s.row);
+    const patches: [string, number][] = [
+      ["input", at(op.reads[0], lo)], ["inH", hi - lo + 1], ["padH", lo - (s.row * f.strideH - f.padH)],
+      ["output", at(out, s.row)], ["outH", 1],
+    ];
+    return { sub: s.sub, patches };
+  });
+  return { subs, steps };
+}
+
+/** What an op list costs: its arena and the op where the arena peaks. */
+export type ArenaOf = (lowered: Lowered) => { arenaBytes: number; peakOp: number };
+
+/**
+ * Replaces runs of ops by stages while that shrinks the arena: greedily, each round trying every
+ * run of up to MAX_STAGE_OPS ops through the op where the arena currently peaks.
+ */
+export function chooseStages(g: Graph, lowered: Lowered, arenaOf: ArenaOf): Lowered {
+  let current = lowered, best = arenaOf(lowered);
+  for (;;) {
+    let found: { lowered: Lowered; arenaBytes: number; peakOp: number } | undefined;
+    const n = current.ops.length, peak = best.peakOp;
+    for (let a = Math.max(0, peak - MAX_STAGE_OPS + 1); a <= peak; a++) {
+      for (let b = peak; b < Math.min(n, a + MAX_STAGE_OPS); b++) {
+        const candidate = withStage(g, current, a, b);
+        if (!candidate) continue;
+        let cost;
+        try { cost = arenaOf(candidate); } catch { continue; } // a link the planner cannot honour
+        if (cost.arenaBytes < (found ?? best).arenaBytes) found = { lowered: candidate, ...cost };
+      }
+    }
+    if (!found) return current;
+    current = found.lowered;
+    best = found;
+  }
+}
+
+/** `lowered` with ops a..b run as one stage, writing over its input where that saves bytes; undefined if they cannot be. */
+export function withStage(g: Graph, lowered: Lowered, a: number, b: number): Lowered | undefined {
+  const ops = lowered.ops;
+  if (ops.slice(a, b + 1).some((op) => op.stage)) return undefined;
+  const readLater = (t: number) => g.outputs.includes(t) || ops.slice(b + 1).some((op) => op.reads.includes(t));
+  const stage = buildStage(g, lowered, ops.slice(a, b + 1), readLater);
+  if (!stage) return undefined;
+  let shift: { input: number; output: number; delta: number } | undefined, saved = 0;
+  for (const x of stage.inputs) {
+    if (readLater(x)) continue;
+    for (const y of stage.outputs) {
+      const delta = inPlaceDelta(stage, x, y);
+      const bx = align(stage.tensors.get(x)!.rows * stage.tensors.get(x)!.rowBytes);
+      const by = align(stage.tensors.get(y)!.rows * stage.tensors.get(y)!.rowBytes);
+      const saving = bx + by - Math.max(delta + bx, by);
+      if (saving > saved) { saved = saving; shift = { input: x, output: y, delta }; }
+    }
+  }
+  if (!shift && stage.ringBytes === 0) return undefined; // nothing to gain
+  return { ops: [...ops.slice(0, a), stageOp(stage, shift), ...ops.slice(b + 1)], aliases: lowered.aliases };
+}

@@ -6,7 +6,7 @@
 // plans every step here; the engine only replays them (see "Stages" in host/format/spec.ts).
 import type { Graph } from "../graph/graph.ts";
 import type { Lowered, LoweredOp } from "./lower.ts";
-import { align, tileShape, type TileShape } from "./plan.ts";
+import { align, tileShape, type TileShape, type Buffer } from "./plan.ts";
 import type { OpName } from "../format/spec.ts";
 import type { EncodedOp, EncodedStage } from "../format/tlm.ts";
 
@@ -240,30 +240,50 @@ export function encodeStageSteps(stage: Stage, tensorOffset: (t: number) => numb
   return { subs, steps };
 }
 
-/** What an op list costs: its arena and the op where the arena peaks. */
-export type ArenaOf = (lowered: Lowered) => { arenaBytes: number; peakOp: number };
+/** What an op list costs: its planned buffers (offsets and lifetimes), arena and peak op. */
+export type ArenaOf = (lowered: Lowered) => { arenaBytes: number; peakOp: number; buffers: Buffer[] };
+
+/** Highest arena byte in use during ops [a, b]. */
+function highestDuring(buffers: Buffer[], a: number, b: number): number {
+  return buffers.reduce((m, x) => (x.first <= b && a <= x.last ? Math.max(m, x.offset + x.bytes) : m), 0);
+}
 
 /**
  * Replaces runs of ops by stages while that shrinks the arena: greedily, each round trying every
- * run of up to MAX_STAGE_OPS ops through the op where the arena currently peaks.
+ * run of up to MAX_STAGE_OPS ops through the op where the arena currently peaks, as one stage or
+ * split into two back-to-back stages (one long stage can need more rings than two short ones).
+ * A round keeps the candidate with the least memory during the ops it replaces (not the least
+ * arena overall: the next round lowers the next peak), provided the arena does not grow.
  */
 export function chooseStages(g: Graph, lowered: Lowered, arenaOf: ArenaOf): Lowered {
   let current = lowered, best = arenaOf(lowered);
   for (;;) {
-    let found: { lowered: Lowered; arenaBytes: number; peakOp: number } | undefined;
-    const n = current.ops.length, peak = best.peakOp;
-    for (let a = Math.max(0, peak - MAX_STAGE_OPS + 1); a <= peak; a++) {
-      for (let b = peak; b < Math.min(n, a + MAX_STAGE_OPS); b++) {
-        const candidate = withStage(g, current, a, b);
-        if (!candidate) continue;
-        let cost;
-        try { cost = arenaOf(candidate); } catch { continue; } // a link the planner cannot honour
-        if (cost.arenaBytes < (found ?? best).arenaBytes) found = { lowered: candidate, ...cost };
-      }
+    let found: { lowered: Lowered; local: number; arenaBytes: number; peakOp: number; buffers: Buffer[] } | undefined;
+    const peakEnd = highestDuring(best.buffers, best.peakOp, best.peakOp);
+    for (const ranges of candidateRanges(best.peakOp, current.ops.length)) {
+      let candidate: Lowered | undefined = current;
+      for (const [a, b] of ranges) candidate = candidate && withStage(g, candidate, a, b); // right to left: indices hold
+      if (!candidate) continue;
+      let cost;
+      try { cost = arenaOf(candidate); } catch { continue; } // a link the planner cannot honour
+      const a = ranges[ranges.length - 1][0], b = a + candidate.ops.length - current.ops.length + (ranges[0][1] - a);
+      const local = highestDuring(cost.buffers, a, b);
+      if (local >= peakEnd || cost.arenaBytes > best.arenaBytes) continue;
+      if (!found || local < found.local || (local === found.local && cost.arenaBytes < found.arenaBytes)) found = { lowered: candidate, local, ...cost };
     }
     if (!found) return current;
     current = found.lowered;
     best = found;
+  }
+}
+
+/** Runs [a, b] through op `peak`, whole or split at m into [a, m] and [m + 1, b] (listed right to left). */
+function* candidateRanges(peak: number, n: number): Generator<[number, number][]> {
+  for (let a = Math.max(0, peak - MAX_STAGE_OPS + 1); a <= peak; a++) {
+    for (let b = peak; b < Math.min(n, a + MAX_STAGE_OPS); b++) {
+      yield [[a, b]];
+      for (let m = a; m < b; m++) yield [[m + 1, b], [a, m]];
+    }
   }
 }
 

@@ -10,7 +10,7 @@ import { chooseAuto, WEIGHTED_OPS, type AutoBudget, type AutoReport } from "./pa
 import { defaultCalibration, readCalibration } from "./float/calibration.ts";
 import { lower, UnsupportedError, type Lowered, type LoweredOp } from "./passes/lower.ts";
 import { planMemory, planSmallestTiles, rootOf, type Plan, type PlanOptions, type TileShape } from "./passes/plan.ts";
-import { chooseStages, encodeStageSteps } from "./passes/stages.ts";
+import { chooseStages, coarsenStages, encodeStageSteps } from "./passes/stages.ts";
 import { FP8_OPS, CHUNKED_OPS } from "./format/spec.ts";
 import { writeTlm, rewriteMeta, encodeTiles, encodeSparseTiles, readTlm, isTlm, TlmFormatError, type TlmMeta, type EncodedOp } from "./format/tlm.ts";
 
@@ -42,7 +42,7 @@ export function compileTflite(bytes: Uint8Array, file = "model.tflite", options:
 export function compileGraph(graph: Graph, file: string, bytes: Uint8Array, options: CompileOptions = {}): Compiled {
   const plain = lower(graph);
   // Row-streamed stages where they shrink the arena (--patch auto, the default).
-  const lowered = options.patch === "off" ? plain : chooseStages(graph, plain, (l) => planSmallestTiles(graph, l, options));
+  const lowered = options.patch === "off" ? plain : streamInStages(graph, plain, options);
   const plan = planMemory(graph, lowered, options);
   const meta = describe(graph, lowered, plan, file, bytes);
   if (lowered !== plain) meta.plan.withoutStages = planMemory(graph, plain, options).arenaBytes;
@@ -58,6 +58,13 @@ export function compileGraph(graph: Graph, file: string, bytes: Uint8Array, opti
   const io = (ts: number[]) => ts.map((t): [number, number] => [plan.tensorOffset.get(t)!, tensorBytes(graph.tensors[t])]);
   const blob = writeTlm(ops, plan.arenaBytes, { inputs: io(graph.inputs), outputs: io(graph.outputs) }, meta);
   return { blob, meta };
+}
+
+/** The op list with stages where they shrink the arena, each as coarse as that arena allows. */
+function streamInStages(graph: Graph, plain: Lowered, options: PlanOptions): Lowered {
+  const arenaOf = (l: Lowered) => planSmallestTiles(graph, l, options);
+  const staged = chooseStages(graph, plain, arenaOf);
+  return staged === plain ? plain : coarsenStages(graph, staged, arenaOf, arenaOf(staged).arenaBytes);
 }
 
 /** One op's record: tensor fields at their arena offsets, its scratch, and its weights cut into `tile`s. */

@@ -15,8 +15,6 @@ const WEIGHTED: readonly OpName[] = ["CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D_SP
 
 /** Most ops one stage chains. */
 export const MAX_STAGE_OPS = 6;
-/** Weight-tile budget of a stage's weighted ops (their tiles share one buffer, re-read per row). */
-const STAGE_TILE_BYTES = 2048;
 
 /** Row layout of an NHWC int8 tensor with batch 1. */
 interface Rows { rows: number; rowBytes: number }
@@ -26,8 +24,12 @@ export interface StageTensor extends Rows {
   ring?: { slots: number; dup: number; offset: number };
 }
 
-/** One step: a sub-op computing one output row, or the copy of a ring row into its mirror slot. */
-export type StageStep = { sub: number; row: number } | { copyOf: number; row: number };
+/** One step: a sub-op computing output rows [row, row + rows), or the copy of ring rows into their mirror slots. */
+export type StageStep = { sub: number; row: number; rows: number } | { copyOf: number; row: number; rows: number };
+
+/** How finely a stage streams: output rows per step, and the byte budget of its weight tile. */
+export interface StageGrain { rowsPerStep: number; tileBytes: number }
+export const FINEST: StageGrain = { rowsPerStep: 1, tileBytes: 2048 };
 
 export interface Stage {
   /** The lowered ops the stage replaces, in order. */
@@ -40,14 +42,15 @@ export interface Stage {
   scratchBytes: number;
   inputs: number[];
   outputs: number[];
+  grain: StageGrain;
 }
 
-/** The input rows [lo, hi] output row `y` of `op` reads from its input `k`; undefined if `op` cannot stream. */
-function window(op: LoweredOp, y: number): [number, number] {
+/** The input rows [lo, hi] that output rows [y, y + n) of `op` read (the same rows of each input). */
+function window(op: LoweredOp, y: number, n = 1): [number, number] {
   const f = op.fields as Record<string, number>;
-  if (op.kind === "ADD") return [y, y];
-  const first = y * f.strideH - f.padH, span = (f.kH - 1) * (f.dilH ?? 1);
-  return [Math.max(0, first), Math.min(f.inH - 1, first + span)];
+  if (op.kind === "ADD") return [y, y + n - 1];
+  const first = y * f.strideH - f.padH, last = (y + n - 1) * f.strideH - f.padH + (f.kH - 1) * (f.dilH ?? 1);
+  return [Math.max(0, first), Math.min(f.inH - 1, last)];
 }
 
 function rowsOf(g: Graph, t: number): Rows | undefined {
@@ -75,7 +78,7 @@ export function streamable(g: Graph, op: LoweredOp): boolean {
  * undefined when it would not stream (a tensor aliased by a RESHAPE, or nothing to keep in a ring
  * or write in place). `readLater` says whether a tensor is read after the stage (or is a model output).
  */
-export function buildStage(g: Graph, lowered: Lowered, subs: LoweredOp[], readLater: (t: number) => boolean): Stage | undefined {
+export function buildStage(g: Graph, lowered: Lowered, subs: LoweredOp[], readLater: (t: number) => boolean, grain: StageGrain = FINEST): Stage | undefined {
   if (!subs.length || !subs.every((op) => streamable(g, op))) return undefined;
   const aliased = new Set([...lowered.aliases.keys(), ...lowered.aliases.values()]);
   const written = new Set(subs.flatMap((op) => op.writes));
@@ -85,29 +88,31 @@ export function buildStage(g: Graph, lowered: Lowered, subs: LoweredOp[], readLa
   const inputs = touched.filter((t) => !written.has(t));
   const outputs = touched.filter((t) => written.has(t) && (readLater(t) || !readInside.has(t)));
   const producer = new Map(subs.map((op, j) => [op.writes[0], j]));
+  const rowsOfT = (t: number) => rowsOf(g, t)!;
 
-  // Demand-driven order: each stage output advances row by row (several outputs in step), and
-  // a row is computed only once the input rows it reads exist.
+  // Demand-driven order: each stage output advances a few rows at a time (several outputs in
+  // step), and rows are computed only once the input rows they read exist.
   const produced = new Map<number, number>();
   const steps: StageStep[] = [];
+  const k = grain.rowsPerStep;
   const ensure = (t: number, row: number): void => {
     const j = producer.get(t);
     if (j === undefined) return;
     while ((produced.get(t) ?? 0) <= row) {
-      const y = produced.get(t) ?? 0;
-      subs[j].reads.forEach((input) => ensure(input, window(subs[j], y)[1]));
-      steps.push({ sub: j, row: y });
-      produced.set(t, y + 1);
+      const y = produced.get(t) ?? 0, n = Math.min(k, rowsOfT(t).rows - y);
+      subs[j].reads.forEach((input) => ensure(input, window(subs[j], y, n)[1]));
+      steps.push({ sub: j, row: y, rows: n });
+      produced.set(t, y + n);
     }
   };
-  const rowsOfT = (t: number) => rowsOf(g, t)!;
   const longest = Math.max(...outputs.map((t) => rowsOfT(t).rows));
-  for (let k = 1; k <= longest; k++) {
-    for (const t of outputs) ensure(t, Math.ceil((k * rowsOfT(t).rows) / longest) - 1);
+  for (let i = 1; i <= longest; i++) {
+    for (const t of outputs) ensure(t, Math.ceil((i * rowsOfT(t).rows) / longest) - 1);
   }
 
   // Ring sizes from each internal row's lifetime: row r's slot is reused by row r + slots,
-  // which must be computed only after the last step reading row r.
+  // which must be computed only after the last step reading row r. Steps write whole blocks of
+  // k rows, so the ring holds a whole number of blocks and a block never wraps.
   const tensors = new Map<number, StageTensor>(touched.map((t) => [t, { ...rowsOfT(t) }]));
   let ringBytes = 0;
   for (const t of touched) {
@@ -118,14 +123,14 @@ export function buildStage(g: Graph, lowered: Lowered, subs: LoweredOp[], readLa
     steps.forEach((s, i) => {
       if (!("sub" in s)) return;
       const op = subs[s.sub];
-      if (op.writes[0] === t) producedAt[s.row] = i;
+      if (op.writes[0] === t) for (let r = s.row; r < s.row + s.rows; r++) producedAt[r] = i;
       if (!op.reads.includes(t)) return;
-      const [lo, hi] = window(op, s.row);
+      const [lo, hi] = window(op, s.row, s.rows);
       widest = Math.max(widest, hi - lo + 1);
       for (let r = lo; r <= hi; r++) lastRead[r] = i;
     });
-    let slots = widest;
-    while (slots < rows && !lastRead.every((u, r) => r + slots >= rows || producedAt[r + slots] > u)) slots++;
+    let slots = Math.ceil(widest / k) * k;
+    while (slots < rows && !lastRead.every((u, r) => r + slots >= rows || producedAt[r + slots] > u)) slots += k;
     const dup = slots < rows ? widest - 1 : 0;
     const ring = { slots: Math.min(slots, rows), dup, offset: ringBytes };
     tensors.get(t)!.ring = ring;
@@ -133,26 +138,29 @@ export function buildStage(g: Graph, lowered: Lowered, subs: LoweredOp[], readLa
   }
   if (ringBytes === 0 && subs.length > 1) return undefined;
 
-  // A row written into a ring slot below `dup` is copied into its mirror slot at once, so any
+  // Rows written into ring slots below `dup` are copied into their mirror slots at once, so any
   // window of rows is contiguous in the ring.
   const withCopies: StageStep[] = [];
   for (const s of steps) {
     withCopies.push(s);
     if (!("sub" in s)) continue;
     const out = subs[s.sub].writes[0], ring = tensors.get(out)!.ring;
-    if (ring && s.row % ring.slots < ring.dup) withCopies.push({ copyOf: out, row: s.row });
+    const slot = ring ? s.row % ring.slots : 0;
+    if (ring && slot < ring.dup) withCopies.push({ copyOf: out, row: s.row, rows: Math.min(s.rows, ring.dup - slot) });
   }
 
   const tiles = new Map<number, TileShape>();
   let tileBytes = 0;
   subs.forEach((op, j) => {
     if (!WEIGHTED.includes(op.kind) || !op.channels) return;
-    const floor = tileShape(op, 0).bytes * Math.min(4, op.channels.outC);
-    const tile = tileShape(op, Math.max(floor, STAGE_TILE_BYTES));
+    // Whole blocks of 4 channels, what the kernels block over (a remainder takes the slow loop).
+    const perChannel = tileShape(op, 0).bytes, fit = Math.floor(Math.max(grain.tileBytes, 0) / perChannel);
+    const channels = Math.min(op.channels.outC, Math.max(4, fit >= op.channels.outC ? fit : fit - (fit % 4)));
+    const tile = tileShape(op, channels * perChannel);
     tiles.set(j, tile);
     tileBytes = Math.max(tileBytes, align(tile.bytes));
   });
-  return { subs, tensors, steps: withCopies, tiles, ringBytes, scratchBytes: ringBytes + tileBytes, inputs, outputs };
+  return { subs, tensors, steps: withCopies, tiles, ringBytes, scratchBytes: ringBytes + tileBytes, inputs, outputs, grain };
 }
 
 /**
@@ -168,9 +176,9 @@ export function inPlaceDelta(stage: Stage, input: number, output: number): numbe
   stage.steps.forEach((s, i) => {
     if (!("sub" in s)) return;
     const op = stage.subs[s.sub];
-    if (op.writes[0] === output) writes.push({ step: i, row: s.row });
+    if (op.writes[0] === output) writes.push({ step: i, row: s.row + s.rows - 1 });
     if (op.reads.includes(input)) {
-      const [lo, hi] = window(op, s.row);
+      const [lo, hi] = window(op, s.row, s.rows);
       reads.push({ step: i, lo, hi, sameRowAdd: op.kind === "ADD" && op.writes[0] === output && X.rowBytes === Y.rowBytes });
     }
   });
@@ -183,7 +191,7 @@ export function inPlaceDelta(stage: Stage, input: number, output: number): numbe
   for (const w of writes) {
     const end = (w.row + 1) * Y.rowBytes;
     const sameRow = reads.find((r) => r.step === w.step && r.sameRowAdd);
-    if (sameRow) delta = Math.max(delta, end - (sameRow.lo + 1) * X.rowBytes);
+    if (sameRow) delta = Math.max(delta, end - (sameRow.hi + 1) * X.rowBytes);
     // Steps after this one read from laterLow[step + 1]; this step's other reads from lowAt.
     const low = Math.min(laterLow[w.step + 1], lowAt[w.step]);
     if (low !== Infinity) delta = Math.max(delta, end - low * X.rowBytes);
@@ -221,19 +229,19 @@ export function encodeStageSteps(stage: Stage, tensorOffset: (t: number) => numb
     if (!("sub" in s)) {
       const { ring, rowBytes } = stage.tensors.get(s.copyOf)!;
       const slot = s.row % ring!.slots;
-      const patches: [string, number][] = [["input", at(s.copyOf, s.row)], ["output", place(s.copyOf) + (ring!.slots + slot) * rowBytes], ["bytes", rowBytes]];
+      const patches: [string, number][] = [["input", at(s.copyOf, s.row)], ["output", place(s.copyOf) + (ring!.slots + slot) * rowBytes], ["bytes", s.rows * rowBytes]];
       return { sub: copy, patches };
     }
     const op = stage.subs[s.sub], out = op.writes[0];
     if (op.kind === "ADD") {
-      const patches: [string, number][] = [["input1", at(op.reads[0], s.row)], ["input2", at(op.reads[1], s.row)], ["output", at(out, s.row)], ["d1", 1]];
+      const patches: [string, number][] = [["input1", at(op.reads[0], s.row)], ["input2", at(op.reads[1], s.row)], ["output", at(out, s.row)], ["d1", s.rows]];
       return { sub: s.sub, patches };
     }
     const f = op.fields as Record<string, number>;
-    const [lo, hi] = window(op, s.row);
+    const [lo, hi] = window(op, s.row, s.rows);
     const patches: [string, number][] = [
       ["input", at(op.reads[0], lo)], ["inH", hi - lo + 1], ["padH", lo - (s.row * f.strideH - f.padH)],
-      ["output", at(out, s.row)], ["outH", 1],
+      ["output", at(out, s.row)], ["outH", s.rows],
     ];
     return { sub: s.sub, patches };
   });
@@ -288,11 +296,11 @@ function* candidateRanges(peak: number, n: number): Generator<[number, number][]
 }
 
 /** `lowered` with ops a..b run as one stage, writing over its input where that saves bytes; undefined if they cannot be. */
-export function withStage(g: Graph, lowered: Lowered, a: number, b: number): Lowered | undefined {
+export function withStage(g: Graph, lowered: Lowered, a: number, b: number, grain: StageGrain = FINEST): Lowered | undefined {
   const ops = lowered.ops;
   if (ops.slice(a, b + 1).some((op) => op.stage)) return undefined;
   const readLater = (t: number) => g.outputs.includes(t) || ops.slice(b + 1).some((op) => op.reads.includes(t));
-  const stage = buildStage(g, lowered, ops.slice(a, b + 1), readLater);
+  const stage = buildStage(g, lowered, ops.slice(a, b + 1), readLater, grain);
   if (!stage) return undefined;
   let shift: { input: number; output: number; delta: number } | undefined, saved = 0;
   for (const x of stage.inputs) {
@@ -307,4 +315,28 @@ export function withStage(g: Graph, lowered: Lowered, a: number, b: number): Low
   }
   if (!shift && stage.ringBytes === 0) return undefined; // nothing to gain
   return { ops: [...ops.slice(0, a), stageOp(stage, shift), ...ops.slice(b + 1)], aliases: lowered.aliases };
+}
+
+/**
+ * Coarsens each stage (more rows per step, bigger weight tiles: fewer kernel calls and weight
+ * reads) as far as the arena stays within `arenaBytes`: speed at no cost in memory.
+ */
+export function coarsenStages(g: Graph, lowered: Lowered, arenaOf: ArenaOf, arenaBytes: number): Lowered {
+  let current = lowered;
+  for (let i = 0; i < current.ops.length; i++) {
+    const stage = current.ops[i].stage;
+    if (!stage) continue;
+    const plain: Lowered = { ops: [...current.ops.slice(0, i), ...stage.subs, ...current.ops.slice(i + 1)], aliases: current.aliases };
+    const rows = Math.max(...stage.outputs.map((t) => stage.tensors.get(t)!.rows));
+    const grains: StageGrain[] = [];
+    for (let k = 1; k < rows * 2; k *= 2) for (const tileBytes of [FINEST.tileBytes, 8192, Infinity]) grains.push({ rowsPerStep: Math.min(k, rows), tileBytes });
+    for (const grain of grains.reverse()) { // coarsest first
+      const candidate = withStage(g, plain, i, i + stage.subs.length - 1, grain);
+      if (!candidate) continue;
+      let cost;
+      try { cost = arenaOf(candidate); } catch { continue; }
+      if (cost.arenaBytes <= arenaBytes) { current = candidate; break; }
+    }
+  }
+  return current;
 }

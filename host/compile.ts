@@ -98,7 +98,11 @@ export function describe(g: Graph, lowered: Lowered, plan: Plan, file: string, b
     outputs: g.outputs,
     ops: lowered.ops.map((op, i) => ({
       kind: op.kind, source: op.source, sourceType: op.sourceType, macs: op.macs,
-      weightBytes: op.channels ? op.channels.weights.length + op.channels.outC * 4 : 0, // weights and bias, as in the .tflite
+      stage: op.stage && {
+        ops: op.stage.subs.map((sub) => sub.kind), tfliteOps: op.stage.subs.map((sub) => sub.source),
+        rowsPerStep: op.stage.grain.rowsPerStep, steps: op.stage.steps.length, ringBytes: op.stage.ringBytes, overInput: op.shift !== undefined,
+      },
+      weightBytes: (op.stage?.subs ?? [op]).reduce((sum, o) => sum + (o.channels ? o.channels.weights.length + o.channels.outC * 4 : 0), 0), // weights and bias, as in the .tflite
       precision: op.channels ? (FP8_OPS.includes(op.kind) ? "fp8" : "int8") : undefined,
       tileCh: plan.tiles.get(i)?.tileCh, inChunk: plan.tiles.get(i)?.inChunk, inputs: op.reads, outputs: op.writes,
       readyAfter: withAliases(op.writes),

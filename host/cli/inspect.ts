@@ -9,6 +9,8 @@ export function inspectReport(c: Compiled) {
     model: meta.source.file,
     peakArenaBytes: meta.plan.arenaBytes,
     peakOp: meta.plan.peakOp,
+    /** The arena one op at a time would need (`--patch off`), when stages made it smaller. */
+    peakArenaBytesWithoutStages: meta.plan.withoutStages ?? meta.plan.arenaBytes,
     weightBytes: meta.weightBytes,
     /** Weights as stored in flash: tiles with their per-channel requantization data. */
     weightFlashBytes: meta.weightBytes,
@@ -23,14 +25,18 @@ export function inspectReport(c: Compiled) {
       index: i, op: op.kind, tfliteOp: op.source, tfliteType: op.sourceType,
       inputShapes: op.inputs.map(shape), outputShape: shape(op.outputs[0]),
       macs: op.macs, weightBytes: op.weightBytes, flashBytes: op.flashBytes ?? 0, precision: op.precision ?? null, tileChannels: op.tileCh ?? null, liveBytes: meta.plan.timeline[i],
+      stage: op.stage ?? null,
     })),
   };
 }
 
+/** CONV_2D -> CONV, DEPTHWISE_CONV_2D -> DW, ...: stage rows stay readable. */
+const short = (kind: string) => ({ CONV_2D: "CONV", DEPTHWISE_CONV_2D: "DW", CONV_2D_SPARSE: "CONV", AVERAGE_POOL_2D: "AVGPOOL", MAX_POOL_2D: "MAXPOOL" } as Record<string, string>)[kind] ?? kind;
+
 export function printInspect(c: Compiled): void {
   const r = inspectReport(c);
   const rows = r.ops.map((o) => [
-    String(o.index), o.op, o.inputShapes.map((s) => `[${s}]`).join(" "), `[${o.outputShape}]`,
+    String(o.index), o.stage ? `STAGE ${o.stage.ops.map(short).join("+")} (${o.stage.rowsPerStep} row${o.stage.rowsPerStep > 1 ? "s" : ""}/step)` : o.op, o.inputShapes.map((s) => `[${s}]`).join(" "), `[${o.outputShape}]`,
     o.macs.toLocaleString("en-US"), o.weightBytes.toLocaleString("en-US"), o.liveBytes.toLocaleString("en-US"),
     o.index === r.peakOp ? "<- peak" : "",
   ]);
@@ -42,6 +48,9 @@ export function printInspect(c: Compiled): void {
   for (const row of rows) console.log(line(row));
   console.log("");
   console.log(`peak arena   ${r.peakArenaBytes.toLocaleString("en-US")} B (set at op ${r.peakOp}, ${r.ops[r.peakOp]?.op ?? "-"})`);
+  if (r.peakArenaBytesWithoutStages !== r.peakArenaBytes) {
+    console.log(`             ${r.peakArenaBytesWithoutStages.toLocaleString("en-US")} B one op at a time (--patch off); stages run row by row, intermediates in rings, no recomputation`);
+  }
   console.log(`weights      ${r.weightBytes.toLocaleString("en-US")} B in the .tlm (${r.tfliteWeightBytes.toLocaleString("en-US")} B of constants in the .tflite)`);
   console.log(`MACs         ${r.macs.toLocaleString("en-US")}`);
   for (const line of precisionLines(c.meta)) console.log(line);

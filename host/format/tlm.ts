@@ -43,6 +43,8 @@ export interface OpMeta {
   inputs: number[]; outputs: number[];
   /** Tensors whose final bytes are ready once this op has run (its outputs and their aliases). */
   readyAfter: number[];
+  /** A STAGE: the ops it runs row by row (their kinds and TFLite op indices), and how. */
+  stage?: { ops: string[]; tfliteOps: number[]; rowsPerStep: number; steps: number; ringBytes: number; overInput: boolean };
 }
 
 /** One op ready to encode: its record words and its weight tiles. */

@@ -210,6 +210,16 @@ export function placeBuffers(buffers: Buffer[], links: Link[] = []): number {
   return buffers.length ? bestEnd : 0;
 }
 
+/** Bytes covered by the union of the buffers' ranges. */
+function coveredBytes(buffers: Buffer[]): number {
+  let covered = 0, reach = 0;
+  for (const b of [...buffers].sort((x, y) => x.offset - y.offset)) {
+    const start = Math.max(b.offset, reach), end = b.offset + b.bytes;
+    if (end > start) { covered += end - start; reach = end; }
+  }
+  return covered;
+}
+
 function place(g: Graph, lowered: Lowered, tiles: Map<number, TileShape>): Plan {
   const n = lowered.ops.length;
   const groupOf = new Map<number, number>(); // tensor -> group root
@@ -282,7 +292,7 @@ function place(g: Graph, lowered: Lowered, tiles: Map<number, TileShape>): Plan 
   let peakOp = 0, peakEnd = -1;
   for (let i = 0; i < Math.max(n, 1); i++) {
     const live = buffers.filter((b) => b.first <= i && i <= b.last);
-    timeline.push(live.reduce((s, b) => s + b.bytes, 0));
+    timeline.push(coveredBytes(live)); // buffers written over one another count once
     const end = live.reduce((m, b) => Math.max(m, b.offset + b.bytes), 0);
     if (end > peakEnd) { peakEnd = end; peakOp = i; }
   }

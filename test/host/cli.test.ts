@@ -49,7 +49,7 @@ test("run --dump writes t<INDEX>.bin files and index.json", () => {
 });
 
 test("inspect --json reports the plan", () => {
-  const r = tinyloop("inspect", modelPath("vww_96_int8"), "--json");
+  const r = tinyloop("inspect", modelPath("vww_96_int8"), "--json", "--patch", "off");
   assert.equal(r.code, 0, r.err);
   const j = JSON.parse(r.out);
   assert.ok(j.peakArenaBytes > 0 && j.peakArenaBytes < 103392);
@@ -58,6 +58,22 @@ test("inspect --json reports the plan", () => {
   assert.equal(j.macs, j.ops.reduce((s: number, o: { macs: number }) => s + o.macs, 0));
   assert.equal(j.ops.length, 30); // RESHAPE is an alias and needs no op
   assert.ok(j.ops[j.peakOp]);
+});
+
+test("inspect --patch auto (the default) runs VWW's first layers in stages within 32 KB; a bad --patch is a usage error", () => {
+  const r = tinyloop("inspect", modelPath("vww_96_int8"), "--json");
+  assert.equal(r.code, 0, r.err);
+  const j = JSON.parse(r.out);
+  assert.ok(j.peakArenaBytes <= 32_768 && j.peakArenaBytesWithoutStages === 55_376, `${j.peakArenaBytes} / ${j.peakArenaBytesWithoutStages}`);
+  const stages = j.ops.filter((o: { stage: unknown }) => o.stage);
+  assert.ok(stages.length > 0);
+  assert.deepEqual(stages[0].stage.tfliteOps.slice(0, 1), [0]);
+  const text = tinyloop("inspect", modelPath("vww_96_int8"));
+  assert.match(text.out, /STAGE CONV/);
+  assert.match(text.out, /55,376 B one op at a time \(--patch off\)/);
+  const bad = tinyloop("inspect", modelPath("vww_96_int8"), "--patch", "4x4");
+  assert.equal(bad.code, 2);
+  assert.match(bad.err, /--patch must be one of auto, off, not "4x4"/);
 });
 
 test("inspect --svg draws one box per planned buffer; --json adds weightFlashBytes and the timeline", () => {

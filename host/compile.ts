@@ -43,12 +43,18 @@ export function compileGraph(graph: Graph, file: string, bytes: Uint8Array, opti
   const plain = lower(graph);
   // Row-streamed stages where they shrink the arena (--patch auto, the default).
   const lowered = options.patch === "off" ? plain : streamInStages(graph, plain, options);
+  const c = compileLowered(graph, lowered, file, bytes, options);
+  if (lowered !== plain) c.meta.plan.withoutStages = planMemory(graph, plain, options).arenaBytes;
+  return { blob: rewriteMeta(c.blob, c.meta), meta: c.meta };
+}
+
+/** Plans and encodes a lowered op list (stages included) as it is. */
+export function compileLowered(graph: Graph, lowered: Lowered, file: string, bytes: Uint8Array, options: PlanOptions = {}): Compiled {
   const plan = planMemory(graph, lowered, options);
   const meta = describe(graph, lowered, plan, file, bytes);
-  if (lowered !== plain) meta.plan.withoutStages = planMemory(graph, plain, options).arenaBytes;
   const ops: EncodedOp[] = lowered.ops.map((op, i) => {
     const offset = (t: number) => plan.tensorOffset.get(t)!;
-    if (op.stage) return { kind: op.kind, params: {}, stage: encodeStageSteps(op.stage, offset, plan.scratch.get(i)!.offset, encodeOp) };
+    if (op.stage) return { kind: op.kind, params: {}, stage: encodeStageSteps(op.stage, offset, plan.scratch.get(i)?.offset ?? 0, encodeOp) };
     return encodeOp(op, offset, plan.scratch.get(i)?.offset, plan.tiles.get(i));
   });
   ops.forEach((op, i) => {

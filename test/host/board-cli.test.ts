@@ -42,6 +42,14 @@ test("bench --board qemu-m4 --json reports cycles, instructions and measured mem
   assert.ok(j.perOp.every((o: { kind: string; perMac: number }) => o.kind === "FULLY_CONNECTED" && o.perMac > 0));
 });
 
+test("hil on qemu-m4: the models that run in stages (--patch auto) match the host tensor for tensor", () => {
+  requireShared();
+  const r = tinyloop("hil", "--board", "qemu-m4", modelPath("pretrainedResnet_quant"), modelPath("vww_96_int8"), modelPath("kws_ref_model"), "--inputs", "1");
+  assert.equal(r.code, 0, r.out + r.err);
+  assert.match(r.out, /hil: \d+ passed, 0 failed/);
+  for (const name of ["pretrainedResnet_quant", "vww_96_int8", "kws_ref_model"]) assert.match(r.out, new RegExp(`PASS ${name}\\.tflite`));
+});
+
 test("hil on qemu-m4 passes for a model and writes JUnit XML", () => {
   const junit = join(tmp, "hil.xml");
   const r = tinyloop("hil", "--board", "qemu-m4", modelPath("hello_world_int8"), modelPath("micro_speech_quantized"), "--inputs", "2", "--junit", junit);

@@ -8,7 +8,8 @@ import { firstFloatTensor, isFloatGraph } from "./float/interpreter.ts";
 import { quantizeGraph, calibrate, type Sample, type PtqResult } from "./passes/ptq.ts";
 import { chooseAuto, WEIGHTED_OPS, type AutoBudget, type AutoReport } from "./passes/auto-precision.ts";
 import { defaultCalibration, readCalibration } from "./float/calibration.ts";
-import { lower, UnsupportedError, type Lowered, type LoweredOp } from "./passes/lower.ts";
+import { lower, UnsupportedError, type Lowered, type LoweredOp, type CompressMode } from "./passes/lower.ts";
+export { COMPRESS_MODES, type CompressMode } from "./passes/lower.ts";
 import { planMemory, planSmallestTiles, rootOf, type Plan, type PlanOptions, type TileShape } from "./passes/plan.ts";
 import { chooseStages, coarsenStages, encodeStageSteps } from "./passes/stages.ts";
 import { FP8_OPS, CHUNKED_OPS } from "./format/spec.ts";
@@ -27,6 +28,7 @@ export const PATCH_MODES: readonly PatchMode[] = ["auto", "off"];
 
 export interface CompileOptions extends PlanOptions {
   patch?: PatchMode;
+  compress?: CompressMode;
 }
 
 export function compileTflite(bytes: Uint8Array, file = "model.tflite", options: CompileOptions = {}): Compiled {
@@ -40,7 +42,7 @@ export function compileTflite(bytes: Uint8Array, file = "model.tflite", options:
 
 /** Lowers, plans and encodes an already imported (or quantized) Graph; `bytes` are the source model's, for its hash. */
 export function compileGraph(graph: Graph, file: string, bytes: Uint8Array, options: CompileOptions = {}): Compiled {
-  const plain = lower(graph);
+  const plain = lower(graph, { compress: options.compress });
   // Row-streamed stages where they shrink the arena (--patch auto, the default).
   const lowered = options.patch === "off" ? plain : streamInStages(graph, plain, options);
   const c = compileLowered(graph, lowered, file, bytes, options);
@@ -110,6 +112,7 @@ export function describe(g: Graph, lowered: Lowered, plan: Plan, file: string, b
       },
       weightBytes: (op.stage?.subs ?? [op]).reduce((sum, o) => sum + (o.channels ? o.channels.weights.length + o.channels.outC * 4 : 0), 0), // weights and bias, as in the .tflite
       precision: op.channels ? (FP8_OPS.includes(op.kind) ? "fp8" : "int8") : undefined,
+      storage: op.channels ? (op.channels.sparse ? "sparse" : "dense") : undefined,
       tileCh: plan.tiles.get(i)?.tileCh, inChunk: plan.tiles.get(i)?.inChunk, inputs: op.reads, outputs: op.writes,
       readyAfter: withAliases(op.writes),
     })),

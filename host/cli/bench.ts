@@ -58,6 +58,7 @@ export async function benchOnBoard(c: Compiled, board: string, runs: number, per
     host.invoke();
     const times: number[] = [];
     for (let k = 0; k < runs; k++) {
+      input.forEach((d, i) => host.setInput(d, i)); // the plan may reuse the input's bytes
       const t0 = performance.now();
       host.invoke();
       times.push(performance.now() - t0);

@@ -24,7 +24,7 @@ export function inspectReport(c: Compiled) {
     ops: meta.ops.map((op, i) => ({
       index: i, op: op.kind, tfliteOp: op.source, tfliteType: op.sourceType,
       inputShapes: op.inputs.map(shape), outputShape: shape(op.outputs[0]),
-      macs: op.macs, weightBytes: op.weightBytes, flashBytes: op.flashBytes ?? 0, precision: op.precision ?? null, tileChannels: op.tileCh ?? null, liveBytes: meta.plan.timeline[i],
+      macs: op.macs, weightBytes: op.weightBytes, flashBytes: op.flashBytes ?? 0, precision: op.precision ?? null, storage: op.storage ?? null, tileChannels: op.tileCh ?? null, liveBytes: meta.plan.timeline[i],
       stage: op.stage ?? null,
     })),
   };

@@ -1,7 +1,7 @@
 // The tinyloop command line. One file per command; this file only wires them.
 import { writeFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
-import { loadModel, PRECISIONS, PATCH_MODES, type Compiled, type Precision } from "../compile.ts";
+import { loadModel, PRECISIONS, PATCH_MODES, COMPRESS_MODES, type Compiled, type Precision } from "../compile.ts";
 import { precisionLines } from "./precision.ts";
 import { CalibrationError } from "../float/calibration.ts";
 import { exitWithError, UsageError } from "./errors.ts";
@@ -49,11 +49,12 @@ function checkBoard(name: string): string {
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-interface PrecisionFlags { patch?: string; precision?: string; calibration?: string[]; inputRange?: string; flashBudget?: string; arenaBudget?: string }
+interface PrecisionFlags { patch?: string; compress?: string; precision?: string; calibration?: string[]; inputRange?: string; flashBudget?: string; arenaBudget?: string }
 
 /** Adds --patch, and --precision, --calibration, --input-range and auto's budgets (compiling float32 models) to a command. */
 function withPrecisionFlags(cmd: Command): Command {
   return cmd
+    .option("--compress <mode>", "auto: store 1x1 layers that are mostly zeros as sparse blocks where that is smaller (exact, and faster); off: every weight dense", "auto")
     .option("--patch <mode>", "auto: run stages of spatial ops row by row (full-width patches, no recomputation) where that shrinks the arena; off: one op at a time", "auto")
     .option("--precision <precision>", "compile a float32 .tflite at this precision: int8 or fp8 (E4M3) weights, or auto (per layer, by the error on the calibration set); activations are int8 and the model takes and returns float32")
     .option("--calibration <files...>", "raw float32 input tensors to calibrate the int8 ranges on (default: 32 generated inputs, with a warning)")
@@ -66,6 +67,8 @@ function withPrecisionFlags(cmd: Command): Command {
 function loadWithPrecision(model: string, flags: PrecisionFlags): Compiled {
   const patch = PATCH_MODES.find((m) => m === (flags.patch ?? "auto"));
   if (!patch) throw new UsageError(`--patch must be one of ${PATCH_MODES.join(", ")}, not "${flags.patch}"`);
+  const compress = COMPRESS_MODES.find((m) => m === (flags.compress ?? "auto"));
+  if (!compress) throw new UsageError(`--compress must be one of ${COMPRESS_MODES.join(", ")}, not "${flags.compress}"`);
   const precision = PRECISIONS.find((p) => p === flags.precision);
   if (flags.precision !== undefined && !precision) {
     throw new UsageError(`--precision must be one of ${PRECISIONS.join(", ")}, not "${flags.precision}"`);
@@ -91,7 +94,7 @@ function loadWithPrecision(model: string, flags: PrecisionFlags): Compiled {
   }
   try {
     return loadModel(model, {
-      patch, precision: precision as Precision | undefined, budget, calibrationFiles: flags.calibration, inputRange,
+      patch, compress, precision: precision as Precision | undefined, budget, calibrationFiles: flags.calibration, inputRange,
       warn: (m) => console.error(`tinyloop: warning: ${m}`),
     });
   } catch (e) {

@@ -40,6 +40,8 @@ export interface OpMeta {
   /** Weighted ops: bytes of its weight section in the blob (flash on a board), and the weights' precision. */
   flashBytes?: number;
   precision?: "int8" | "fp8";
+  /** How the weights are stored: dense tiles, or sparse blocks of the non-zero weights (--compress auto). */
+  storage?: "dense" | "sparse";
   inputs: number[]; outputs: number[];
   /** Tensors whose final bytes are ready once this op has run (its outputs and their aliases). */
   readyAfter: number[];
@@ -239,7 +241,7 @@ export function encodeTiles(ch: Channels, tileCh: number): Uint8Array {
 }
 
 /** Bytes of channel c's sparse block: u16 nnz, nnz u16 indices, nnz i8 weights, pad to even. */
-export function sparseBlockBytes(ch: Channels, c: number): number {
+export function sparseBlockBytes(ch: Pick<Channels, "weights" | "perChannel">, c: number): number {
   let nnz = 0;
   for (let k = 0; k < ch.perChannel; k++) if (ch.weights[c * ch.perChannel + k] !== 0) nnz++;
   return 2 + 3 * nnz + (nnz & 1);

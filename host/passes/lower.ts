@@ -5,7 +5,7 @@ import { f32Bits } from "../util/f32-bits.ts";
 import { type Graph, type Op, type Tensor, elementCount, tensorBytes } from "../graph/graph.ts";
 import type { OpName } from "../format/spec.ts";
 import { activationRange, leadingPadding, outputSize, quantizeMultiplier, softmaxParams } from "./tflite-quant.ts";
-import { int8ChannelData, fp8ChannelData, type Channels } from "../format/tlm.ts";
+import { int8ChannelData, fp8ChannelData, sparseBlockBytes, type Channels } from "../format/tlm.ts";
 import { floatData } from "../float/interpreter.ts";
 import { quantizeFp8Weights } from "./fp8-weights.ts";
 import type { Stage } from "./stages.ts";
@@ -26,6 +26,13 @@ export const FP8_WEIGHTS_OPTION = "fp8Weights";
 
 /** A 1x1 convolution with at least this share of zero weights is stored and run sparse. */
 export const SPARSE_MIN_ZERO_SHARE = 0.5;
+
+/** Bytes of a layer's weights as sparse blocks (see CONV_2D_SPARSE in spec.ts). */
+function sparseBytes(ch: Pick<Channels, "weights" | "perChannel">, outC: number): number {
+  let bytes = 0;
+  for (let c = 0; c < outC; c++) bytes += sparseBlockBytes(ch, c);
+  return bytes;
+}
 
 function zeroShare(w: Int8Array): number {
   let zeros = 0;
@@ -66,11 +73,15 @@ const SUPPORTED = [
   "RESHAPE", "SQUEEZE", "SOFTMAX", "QUANTIZE", "DEQUANTIZE", "PAD", "PADV2", "CONCATENATION", "MEAN",
 ];
 
-export function lower(g: Graph): Lowered {
+/** `--compress`: store weights in the smallest exact form that runs fast (auto: sparse 1x1 layers), or dense (off). */
+export type CompressMode = "auto" | "off";
+export const COMPRESS_MODES: readonly CompressMode[] = ["auto", "off"];
+
+export function lower(g: Graph, options: { compress?: CompressMode } = {}): Lowered {
   const ops: LoweredOp[] = [];
   const aliases = new Map<number, number>();
   for (const op of g.ops) {
-    const ctx = new OpContext(g, op);
+    const ctx = new OpContext(g, op, options.compress ?? "auto");
     switch (op.type) {
       case "CONV_2D": ops.push(lowerConv(ctx, false)); break;
       case "DEPTHWISE_CONV_2D": ops.push(lowerConv(ctx, true)); break;
@@ -98,7 +109,7 @@ export function lower(g: Graph): Lowered {
 
 /** Access to one op's tensors with errors that name the op. */
 class OpContext {
-  constructor(readonly g: Graph, readonly op: Op) {}
+  constructor(readonly g: Graph, readonly op: Op, readonly compress: CompressMode) {}
   get where(): string { return `op ${this.op.index} (${this.op.type})`; }
   fail(msg: string): never { throw new UnsupportedError(`${this.where}: ${msg}`); }
 
@@ -246,8 +257,10 @@ function lowerConv(ctx: OpContext, depthwise: boolean): LoweredOp {
   }
   const weights = ordered(int8Data(filter));
   const { multiplier, shift } = channelMultipliers(ctx, input, filter, output, outC);
-  // Pointwise layers of pruned models: skip the zero weights (exact: they add nothing).
-  const sparse = !depthwise && kH === 1 && kW === 1 && inC <= 0xffff && outC <= 0xffff && zeroShare(weights) >= SPARSE_MIN_ZERO_SHARE;
+  // Pointwise layers of pruned models: skip the zero weights (exact: they add nothing), where
+  // that also stores fewer bytes than the dense weights.
+  const sparse = ctx.compress === "auto" && !depthwise && kH === 1 && kW === 1 && inC <= 0xffff && outC <= 0xffff &&
+    zeroShare(weights) >= SPARSE_MIN_ZERO_SHARE && sparseBytes({ weights, perChannel }, outC) < weights.length;
   return {
     kind: depthwise ? "DEPTHWISE_CONV_2D" : sparse ? "CONV_2D_SPARSE" : "CONV_2D", ...common,
     fields: {

@@ -1,7 +1,7 @@
 // mulByQuantMultiplier (assembly/kernels/int8/common.ts, the requantization of the per-channel
 // kernels) against the literal transcription of TFLite's MultiplyByQuantizedMultiplier, on the
 // edges of each term (saturation, rounding ties of both roundings, every shift) and at random.
-import { mulByQuantMultiplier } from "../../assembly/kernels/int8/common";
+import { mulByQuantMultiplier, sumInt8 } from "../../assembly/kernels/int8/common";
 import { seedRandom, xorshift32, randInt, refMultiplyByQuantizedMultiplier } from "./support";
 
 const XS = memory.data<i32>([
@@ -53,6 +53,31 @@ describe("mulByQuantMultiplier", () => {
       const x = <i32>xorshift32() >> (31 - bits);
       const m = (t & 3) == 0 ? <i32>xorshift32() : ((1 << 30) | <i32>(xorshift32() & 0x3fffffff));
       bad += mismatches(x, m, randInt(-31, 30));
+    }
+    expect<i32>(bad).toBe(0);
+  });
+});
+
+// sumInt8 (the weight sums pointwise folds the input offset into) against a byte-by-byte sum.
+const BYTES: usize = memory.data(2100, 16);
+
+function byteSum(p: usize, len: i32): i32 {
+  let s = 0;
+  for (let i = 0; i < len; i++) s += <i32>load<i8>(p + <usize>i);
+  return s;
+}
+
+describe("sumInt8", () => {
+  it("equals the byte-by-byte sum for every length up to 2049, at the extremes and at random, from any alignment", () => {
+    let bad = 0;
+    for (let fill = 0; fill < 3; fill++) {
+      seedRandom(17 + fill);
+      for (let i = 0; i < 2100; i++) store<i8>(BYTES + <usize>i, <i8>(fill == 0 ? -128 : fill == 1 ? 127 : randInt(-128, 127)));
+      for (let len = 0; len <= 2049; len += len < 40 ? 1 : 37) {
+        for (let at = 0; at < 4; at++) {
+          if (sumInt8(BYTES + <usize>at, len) != byteSum(BYTES + <usize>at, len)) bad++;
+        }
+      }
     }
     expect<i32>(bad).toBe(0);
   });

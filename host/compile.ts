@@ -46,7 +46,10 @@ export function compileGraph(graph: Graph, file: string, bytes: Uint8Array, opti
   // Row-streamed stages where they shrink the arena (--patch auto, the default).
   const lowered = options.patch === "off" ? plain : streamInStages(graph, plain, options);
   const c = compileLowered(graph, lowered, file, bytes, options);
-  if (lowered !== plain) c.meta.plan.withoutStages = planMemory(graph, plain, options).arenaBytes;
+  if (lowered !== plain) {
+    const one = planMemory(graph, plain, options);
+    c.meta.plan.withoutStages = { arenaBytes: one.arenaBytes, timeline: one.timeline, tfliteOps: plain.ops.map((op) => op.source) };
+  }
   return { blob: rewriteMeta(c.blob, c.meta), meta: c.meta };
 }
 

@@ -10,7 +10,9 @@ export function inspectReport(c: Compiled) {
     peakArenaBytes: meta.plan.arenaBytes,
     peakOp: meta.plan.peakOp,
     /** The arena one op at a time would need (`--patch off`), when stages made it smaller. */
-    peakArenaBytesWithoutStages: meta.plan.withoutStages ?? meta.plan.arenaBytes,
+    peakArenaBytesWithoutStages: meta.plan.withoutStages?.arenaBytes ?? meta.plan.arenaBytes,
+    /** Bytes live after each op one op at a time, with the TFLite op of each (null without stages). */
+    withoutStages: meta.plan.withoutStages ?? null,
     weightBytes: meta.weightBytes,
     /** Weights as stored in flash: tiles with their per-channel requantization data. */
     weightFlashBytes: meta.weightBytes,

@@ -18,8 +18,8 @@ export interface TlmMeta {
   ops: OpMeta[];
   /** Tensors whose bytes are ready before the first op (model inputs and their aliases). */
   readyBeforeOps: number[];
-  /** withoutStages: the arena the plain op list would need, when stages (--patch auto) made it smaller. */
-  plan: { arenaBytes: number; peakOp: number; timeline: number[]; buffers: PlanBuffer[]; withoutStages?: number };
+  /** withoutStages: the plan one op at a time (--patch off) when stages (--patch auto) made the arena smaller. */
+  plan: { arenaBytes: number; peakOp: number; timeline: number[]; buffers: PlanBuffer[]; withoutStages?: WithoutStages };
   weightBytes: number; // weight bytes as stored in the blob (tiles incl. channel data)
   tfliteWeightBytes: number; // constant tensor bytes in the source model
   macs: number;
@@ -28,6 +28,8 @@ export interface TlmMeta {
   /** Present in a training .tlm. */
   training?: TrainingMeta;
 }
+/** The arena and bytes live after each op of the plain op list (whose ops come from `tfliteOps`). */
+export interface WithoutStages { arenaBytes: number; timeline: number[]; tfliteOps: number[] }
 /** One planned arena buffer: a tensor (or a group sharing bytes) or an op's weight tile. */
 export interface PlanBuffer { id: string; offset: number; bytes: number; first: number; last: number }
 

@@ -68,6 +68,9 @@ test("inspect --patch auto (the default) runs VWW's first layers in stages withi
   const stages = j.ops.filter((o: { stage: unknown }) => o.stage);
   assert.ok(stages.length > 0);
   assert.deepEqual(stages[0].stage.tfliteOps.slice(0, 1), [0]);
+  assert.equal(j.withoutStages.arenaBytes, 55_376);
+  assert.equal(j.withoutStages.timeline.length, 30);
+  assert.equal(Math.max(...j.withoutStages.timeline), 55_376);
   const text = tinyloop("inspect", modelPath("vww_96_int8"));
   assert.match(text.out, /STAGE CONV/);
   assert.match(text.out, /55,376 B one op at a time \(--patch off\)/);

@@ -18,7 +18,10 @@ for (const name of INT8_MODELS) {
   const run = async (patch: PatchMode) => {
     const c = loadModel(modelPath(name), { patch });
     const r = await benchOnBoard(c, BOARD, 1);
-    return { arenaBytes: c.meta.plan.arenaBytes, measuredArenaBytes: r.peakArenaBytes, instructions: r.instructions ?? 0, stages: c.meta.ops.filter((o) => o.stage).length };
+    return {
+      arenaBytes: c.meta.plan.arenaBytes, measuredArenaBytes: r.peakArenaBytes, instructions: r.instructions ?? 0,
+      stages: c.meta.ops.filter((o) => o.stage).length, modelFlashBytes: c.blob.length,
+    };
   };
   const off = await run("off"), auto = await run("auto");
   rows.push({ model: name, target: TARGETS[name] ?? null, off, auto });
@@ -26,10 +29,11 @@ for (const name of INT8_MODELS) {
 
 const fmt = (n: number) => n.toLocaleString("en-US");
 const table = [
-  ["model", "arena off B", "arena auto B", "measured auto B", "target B", "stages", "instructions off", "instructions auto", "auto/off"],
+  ["model", "arena off B", "arena auto B", "measured auto B", "target B", "stages", "instructions off", "instructions auto", "auto/off", "model flash off B", "model flash auto B"],
   ...rows.map((r) => [
     r.model, fmt(r.off.arenaBytes), fmt(r.auto.arenaBytes), fmt(r.auto.measuredArenaBytes), r.target ? fmt(r.target) : "-", String(r.auto.stages),
     fmt(r.off.instructions), fmt(r.auto.instructions), (r.auto.instructions / r.off.instructions).toFixed(3),
+    fmt(r.off.modelFlashBytes), fmt(r.auto.modelFlashBytes),
   ]),
 ];
 const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));

@@ -5,7 +5,7 @@ import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { REPO, SHARED, modelPath, requireShared } from "./shared.ts";
+import { REPO, SHARED, INT8_MODELS, modelPath, requireShared } from "./shared.ts";
 
 requireShared();
 const tmp = mkdtempSync(join(tmpdir(), "tl-board-cli-"));
@@ -42,12 +42,15 @@ test("bench --board qemu-m4 --json reports cycles, instructions and measured mem
   assert.ok(j.perOp.every((o: { kind: string; perMac: number }) => o.kind === "FULLY_CONNECTED" && o.perMac > 0));
 });
 
-test("hil on qemu-m4: the models that run in stages (--patch auto) match the host tensor for tensor", () => {
+test("hil on qemu-m4: every shared model with --patch auto (stages where they help) and --patch off matches the host", () => {
   requireShared();
-  const r = tinyloop("hil", "--board", "qemu-m4", modelPath("pretrainedResnet_quant"), modelPath("vww_96_int8"), modelPath("kws_ref_model"), "--inputs", "1");
-  assert.equal(r.code, 0, r.out + r.err);
-  assert.match(r.out, /hil: \d+ passed, 0 failed/);
-  for (const name of ["pretrainedResnet_quant", "vww_96_int8", "kws_ref_model"]) assert.match(r.out, new RegExp(`PASS ${name}\\.tflite`));
+  const staged = ["pretrainedResnet_quant", "vww_96_int8", "kws_ref_model"];
+  for (const [patch, names] of [["auto", INT8_MODELS], ["off", staged]] as const) {
+    const r = tinyloop("hil", "--board", "qemu-m4", "--patch", patch, ...names.map(modelPath), "--inputs", "1");
+    assert.equal(r.code, 0, r.out + r.err);
+    assert.match(r.out, /hil: \d+ passed, 0 failed/);
+    for (const name of names) assert.match(r.out, new RegExp(`PASS ${name}\\.tflite`), `${name} --patch ${patch}`);
+  }
 });
 
 test("hil on qemu-m4 passes for a model and writes JUnit XML", () => {

@@ -1,7 +1,9 @@
 // Board definitions load and validate; the linker script follows the board's memory.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { loadAllBoards, loadBoard, boardNames, validateBoard, BoardError, DEFAULT_BOARD } from "../../host/board/boards.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { loadAllBoards, loadBoard, boardNames, validateBoard, BoardError, BOARDS_DIR, DEFAULT_BOARD } from "../../host/board/boards.ts";
 import { linkerScript } from "../../host/board/linker.ts";
 import { qemuArgs } from "../../host/board/qemu.ts";
 
@@ -56,4 +58,14 @@ test("bad definitions are rejected with the board and field named", () => {
     /memory\.sram\.length/);
   assert.throws(() => validateBoard({ ...good, run: { kind: "flash" } }, "qemu-m4"), /does not fit a qemu board/);
   assert.throws(() => validateBoard({ ...good, modelStore: { region: "sram", writer: "ram" } }, "qemu-m4"), /needs modelStore\.bytes/);
+});
+
+test("a flash model store's erase units must tile the flash, with a real program word", () => {
+  const good = JSON.parse(readFileSync(join(BOARDS_DIR, "nucleo-f412zg.json"), "utf8"));
+  assert.deepEqual(validateBoard(good, "nucleo-f412zg").modelStore.units?.[2], { count: 7, bytes: 131072 });
+  const store = (s: object) => ({ ...good, modelStore: { ...good.modelStore, ...s } });
+  assert.throws(() => validateBoard(store({ units: [[4, 16384]] }), "nucleo-f412zg"), /units cover 65536 bytes but memory\.flash\.length is 1048576/);
+  assert.throws(() => validateBoard(store({ units: undefined }), "nucleo-f412zg"), /needs modelStore\.units/);
+  assert.throws(() => validateBoard(store({ wordBytes: 3 }), "nucleo-f412zg"), /wordBytes must be 4, 8, 16 or 32/);
+  assert.throws(() => validateBoard(store({ writer: "eeprom" }), "nucleo-f412zg"), /writer must be "ram" or "stm32-flash"/);
 });

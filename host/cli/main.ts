@@ -9,6 +9,7 @@ import { printInspect, inspectReport } from "./inspect.ts";
 import { planSvg } from "./plan-svg.ts";
 import { readInputs, runOnHost, writeOutputs } from "./run.ts";
 import { buildCommand, flashCommand } from "./build.ts";
+import { FLASH_TOOLS, type FlashTool } from "../board/flash.ts";
 import { benchOnBoard, printBench } from "./bench.ts";
 import { hil, hilModels, writeJunit } from "./hil.ts";
 import { stream } from "./stream.ts";
@@ -161,8 +162,15 @@ withRuntimeFlags(program.command("build"))
 withRuntimeFlags(program.command("flash"))
   .description("put the firmware on a board: start a virtual board on it, or program a real one")
   .option("--board <board>", "board definition in boards/", DEFAULT_BOARD)
-  .option("--port <path>", "serial port of the board")
-  .action((opts: { board: string; port?: string } & RuntimeFlags) => flashCommand(checkBoard(opts.board), opts.port, boardOptions(opts)));
+  .option("--port <path>", "serial port of the board (real boards: check the new firmware answers there)")
+  .option("--tool <tool>", "real boards: st-flash, openocd or copy (to the ST-LINK's NOD_* drive); default: the first one found")
+  .option("--drive <dir>", "with --tool copy: the mounted NOD_* drive (default: found under /media, /run/media, /mnt)")
+  .action((opts: { board: string; port?: string; tool?: string; drive?: string } & RuntimeFlags) => {
+    if (opts.tool !== undefined && !FLASH_TOOLS.includes(opts.tool as FlashTool)) {
+      throw new UsageError(`--tool must be one of ${FLASH_TOOLS.join(", ")}, got "${opts.tool}"`);
+    }
+    return flashCommand(checkBoard(opts.board), opts.port, boardOptions(opts), { tool: opts.tool as FlashTool | undefined, drive: opts.drive });
+  });
 
 withPrecisionFlags(withRuntimeFlags(program.command("bench")))
   .description("latency and memory of one model on a board (or on the host)")

@@ -2,7 +2,7 @@
 // port), then load a model, set inputs, invoke, read outputs and stats over the protocol.
 // The CLI's build/flash/run/bench/hil commands sit on top of this API.
 import { f32Bits, f32FromBits } from "../util/f32-bits.ts";
-import { loadBoard, type Board } from "./boards.ts";
+import { BoardError as BoardConfigError, loadBoard, type Board } from "./boards.ts";
 import { buildFirmware, type BuildOptions, type BuildResult } from "./build.ts";
 import { BoardLink, BoardError, type LinkOptions } from "./link.ts";
 import { startNative } from "./native.ts";
@@ -496,7 +496,7 @@ export async function openBoard(boardName: string, opts: OpenOptions = {}): Prom
     let path = opts.port;
     if (!path) {
       if (board.kind === "real") {
-        throw new Error(`board "${board.name}" is a real board: pass its serial port (e.g. /dev/ttyACM0) after flashing it`);
+        throw new BoardConfigError(`board "${board.name}" is a real board: pass its serial port with --port (e.g. /dev/ttyACM0) after flashing it`);
       }
       let elf = opts.elf;
       if (!elf) {

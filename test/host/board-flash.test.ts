@@ -107,3 +107,13 @@ test("the NOD_* drive naming this board's part is preferred", () => {
   assert.equal(findNucleoDrive(loadBoard("nucleo-f412zg"), [root]), join(root, "NOD_F412ZG"));
   assert.equal(findNucleoDrive(loadBoard("nucleo-f412zg"), [join(tmp, "none")]), undefined);
 });
+
+test("board commands on a real board need --port, and a port that is not there is a clear error", () => {
+  let r = tinyloop(process.env.PATH!, "hil", "--board", "nucleo-l4r5zi");
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, /nucleo-l4r5zi" is a real board: pass its serial port with --port/);
+  r = tinyloop(process.env.PATH!, "hil", "--board", "nucleo-l4r5zi", "--port", join(tmp, "ttyACM9"));
+  assert.equal(r.code, 1, r.err);
+  assert.match(r.err, /cannot open serial port .*ttyACM9.*the device does not exist/);
+  assert.doesNotMatch(r.err, /internal error/);
+});

@@ -42,9 +42,13 @@ void hal_idle(void) {
 #endif
 }
 
+/* A UART without its clock never empties: give up on a byte after a bound (about a
+ * character time at the slowest clock many times over) rather than hang the firmware. */
+#define TX_SPINS 1000000u
+
 void hal_uart_write(const uint8_t *data, size_t len) {
   for (size_t i = 0; i < len; i++) {
-    while (!(USART_SR & SR_TXE)) {}
+    for (uint32_t spins = TX_SPINS; !(USART_SR & SR_TXE) && spins; spins--) {}
     USART_DR = data[i];
   }
 }

@@ -81,10 +81,11 @@ export const CLOCK_SOURCE_TEXT: Record<number, string> = {
 /** Checkpoint record magic ("TLC1"). */
 export const CHECKPOINT_MAGIC = 0x31434c54;
 /**
- * The record CHECKPOINT_SAVE writes in the last bytes of the model store (firmware/core/checkpoint.c),
- * with the state bytes right below it. Storage, not wire, but both ends read it from here.
+ * The record CHECKPOINT_SAVE writes at the top of one of the two checkpoint slots at the top of
+ * the model store (firmware/core/checkpoint.c), with the state bytes right below it; `seq` tells
+ * the newer slot. Storage, not wire, but both ends read it from here.
  */
-export const CHECKPOINT_RECORD: Layout = { fields: ["magic", "blobCrc", "step", "stateBytes", "stateCrc"] };
+export const CHECKPOINT_RECORD: Layout = { fields: ["magic", "blobCrc", "step", "stateBytes", "stateCrc", "seq"] };
 
 /** Errors the host answers by resending the same frame (same seq). */
 export const RETRYABLE_ERRORS: readonly number[] = [ERRORS.BAD_FRAME];

@@ -107,7 +107,7 @@ uint8_t g_sim[SIM_BYTES] __attribute__((aligned(4096)));
 static uint8_t g_programmed[SIM_BYTES / 32];
 static const flash_run_t SIM_RUNS[] = { { 2, 1024 }, { 4, 4096 } };
 static flash_geom_t g_sim_geom = { 0, SIM_RUNS, 2, 32 };
-static int g_erases, g_double_programs;
+static int g_erases, g_double_programs, g_fail_programs;
 /* __model_store_start (the firmware image's end) is g_sim + 100: -Wl,--defsym in the test's build. */
 #define SIM_ORIGIN ((uint32_t)(uintptr_t)g_sim)
 
@@ -123,6 +123,7 @@ int flash_erase_unit(const flash_unit_t *u) {
 int flash_program_word(uint32_t addr, const uint8_t *word) {
   uint32_t off = addr - SIM_ORIGIN;
   if (off % 32 || off >= SIM_BYTES) return -1;
+  if (g_fail_programs) return -3; /* power lost, or the controller refused */
   if (g_programmed[off / 32]) { g_double_programs++; return -2; }
   g_programmed[off / 32] = 1;
   memcpy(g_sim + off, word, 32);
@@ -171,14 +172,24 @@ static void test_store_and_checkpoints(void) {
   CHECK(checkpoint_find(0xaaaa, 100, &found, &step, &sc) == 0 && step == 7 && sc == crc);
   CHECK(found == hal_store_base() + hal_store_bytes() - 32 - 128);
   CHECK(memcmp(hal_store_base(), blob, sizeof blob) == 0); /* the model is untouched */
-  /* saving again re-erases the checkpoint's unit: no word is programmed twice */
+  /* the next save goes to slot B, the unit below slot A's: no word is programmed twice */
+  uint32_t top_unit = hal_store_bytes() - 4096;
   state[0] ^= 0xff;
   CHECK(checkpoint_save(0xaaaa, 8, state, 100, sizeof blob, &written, &sc) == 0);
   CHECK(checkpoint_find(0xaaaa, 100, &found, &step, &sc) == 0 && step == 8 && found[0] == state[0]);
+  CHECK(found == hal_store_base() + top_unit - 32 - 128);
   CHECK(g_double_programs == 0);
-  /* a model reaching into the checkpoint's erase unit: erasing it would hit the model, so the
-   * save is refused; the room reported is what lies above the first unit boundary over the model */
-  uint32_t top_unit = hal_store_bytes() - 4096;
+  /* a save that fails after its erase (in slot A) leaves slot B's checkpoint */
+  g_fail_programs = 1;
+  CHECK(checkpoint_save(0xaaaa, 99, state, 100, sizeof blob, &written, &sc) == TLP_ERR_BAD_STATE);
+  g_fail_programs = 0;
+  CHECK(checkpoint_find(0xaaaa, 100, &found, &step, &sc) == 0 && step == 8);
+  CHECK(checkpoint_save(0xaaaa, 10, state, 100, sizeof blob, &written, &sc) == 0); /* into slot A again */
+  CHECK(checkpoint_find(0xaaaa, 100, &found, &step, &sc) == 0 && step == 10 && found == hal_store_base() + hal_store_bytes() - 32 - 128);
+  CHECK(g_double_programs == 0);
+  /* a model reaching into slot A's erase unit: erasing it would hit the model, so the save is
+   * refused; the room reported is what lies above the first unit boundary over the model. A
+   * model reaching into slot B's unit leaves slot A alone in use. */
   CHECK(checkpoint_save(0xaaaa, 9, state, 100, top_unit + 10, &written, &sc) == TLP_ERR_TOO_LARGE && written == 0);
   CHECK(checkpoint_save(0xaaaa, 9, state, 100, top_unit - 10, &written, &sc) == 0); /* the unit below is the model's */
   CHECK(checkpoint_save(0xaaaa, 9, state, 100, top_unit, &written, &sc) == 0);      /* ending on the boundary is fine */

@@ -191,6 +191,15 @@ int main(void) {
   g_fail_at = -1;
   save("odd", 0xcccc, 3, state, 99, 1000);
   find("oddfound", 0xcccc, 99);
+  save("s11", 0xdddd, 11, state, 100, 1000);
+  save("s12", 0xdddd, 12, state, 100, 1000);
+  find("newest", 0xdddd, 100);
+  { const uint8_t *st = 0; uint32_t step, sc; checkpoint_find(0xdddd, 100, &st, &step, &sc); g_store[st - g_store] ^= 1; }
+  find("fallback", 0xdddd, 100);
+  save("s13", 0xdddd, 13, state, 100, 1000);
+  find("repaired", 0xdddd, 100);
+  save("oneslot", 0xdddd, 14, state, 100, 3900);
+  find("oneslotfound", 0xdddd, 100);
   return 0;
 }`;
 
@@ -216,10 +225,22 @@ test("checkpoint.c: save, find, and every reason there is no checkpoint", (t) =>
     assert.deepEqual(row("toolarge"), [ERRORS.TOO_LARGE, 4096 - rec - 4000, 0]); // room above the model
     assert.equal(row("huge")[0], ERRORS.TOO_LARGE); // no 32-bit wrap-around
     assert.deepEqual(row("kept"), [0, 7, crc, 4096 - rec - 100]); // refused saves leave the old checkpoint
-    assert.equal(row("failed")[0], ERRORS.BAD_STATE); // the store refused the state write...
-    assert.equal(row("afterfail")[0], CHECKPOINT_MISSES.NONE); // ...so no checkpoint, rather than a wrong one
+    assert.equal(row("failed")[0], ERRORS.BAD_STATE); // the store refused the state write (in the other slot)...
+    assert.deepEqual(row("afterfail"), [0, 7, crc, 4096 - rec - 100]); // ...so the previous checkpoint is still there
     assert.deepEqual(row("odd"), [0, 100 + rec, crc32(state.subarray(0, 99))]); // padded to 4 bytes
     assert.equal(row("oddfound")[1], 3);
+    // Saves alternate between the two slots; the newest good one is restored, else the other.
+    const slotA = 4096 - rec - 100, slotB = slotA - rec - 100;
+    assert.equal(row("s11")[0], 0);
+    assert.deepEqual(row("newest"), [0, 12, crc, row("newest")[3]]);
+    assert.ok([slotA, slotB].includes(row("newest")[3]));
+    // The newest state damaged: the other slot's checkpoint comes back.
+    assert.equal(row("fallback")[1], 11);
+    assert.equal(row("fallback")[3], row("newest")[3] === slotA ? slotB : slotA);
+    assert.equal(row("repaired")[1], 13);
+    // A model reaching into slot B leaves one slot, still usable.
+    assert.equal(row("oneslot")[0], 0);
+    assert.deepEqual(row("oneslotfound"), [0, 14, crc, slotA]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -170,7 +170,7 @@ export class BoardSession {
     this.training = undefined;
     const info = this.hello ?? (await this.info());
     if (blob.length > info.modelStoreBytes) {
-      throw new Error(`${this.board.name}: model of ${blob.length} bytes does not fit the model store (${info.modelStoreBytes} bytes)`);
+      throw new BoardConfigError(`${this.board.name}: model of ${blob.length} bytes does not fit the model store (${info.modelStoreBytes} bytes)`);
     }
     await this.call("LOAD_BEGIN", { totalBytes: blob.length, crc32: crc32(blob) });
     for (let off = 0; off < blob.length; off += this.chunkBytes) {

@@ -19,6 +19,7 @@
 #define CR_HSEBYP (1u << 18)
 #define CR_PLLON (1u << 24)
 #define CR_PLLRDY (1u << 25)
+#define PLLCFGR_FIELDS 0x0f437fffu
 #define APB1_USART3 (1u << 18)
 #define APB1_PWR (1u << 28)
 #define PWR_CR1 REG32(0x40007000u)
@@ -43,8 +44,8 @@
 static int pll_start(uint32_t src_hz, int from_hse) {
   RCC_CR &= ~CR_PLLON;
   if (!stm32_wait(&RCC_CR, CR_PLLRDY, 0, STM32_CLOCK_SPINS)) return 0;
-  /* M [5:0], N [14:6], P [17:16] = 0 (/2), source bit 22, Q [27:24] = 9 (48 MHz) */
-  RCC_PLLCFGR = (src_hz / PLL_IN_HZ) | (PLL_N << 6) | (from_hse ? 1u << 22 : 0u) | (9u << 24);
+  /* M [5:0], N [14:6], P [17:16] = 0 (/2), source bit 22, Q [27:24] = 9 (48 MHz); reserved bits kept */
+  RCC_PLLCFGR = (RCC_PLLCFGR & ~PLLCFGR_FIELDS) | (src_hz / PLL_IN_HZ) | (PLL_N << 6) | (from_hse ? 1u << 22 : 0u) | (9u << 24);
   RCC_CR |= CR_PLLON;
   return stm32_wait(&RCC_CR, CR_PLLRDY, CR_PLLRDY, STM32_CLOCK_SPINS);
 }
@@ -64,7 +65,8 @@ void stm32_clock_init(stm32_clock_t *out) {
   PWR_CR1 = (PWR_CR1 & ~(3u << 14)) | PWR_VOS_SCALE1;
   RCC_CR |= CR_HSION;
   stm32_wait(&RCC_CR, CR_HSIRDY, CR_HSIRDY, STM32_CLOCK_SPINS);
-  RCC_CR |= CR_HSEBYP | CR_HSEON;
+  RCC_CR |= CR_HSEBYP; /* bypass is set while the HSE is off, then the HSE goes on */
+  RCC_CR |= CR_HSEON;
   int hse = stm32_wait(&RCC_CR, CR_HSERDY, CR_HSERDY, STM32_CLOCK_SPINS);
   if (!hse) RCC_CR &= ~(CR_HSEON | CR_HSEBYP);
   int pll = pll_start(hse ? HSE_HZ : HSI_HZ, hse);
@@ -78,6 +80,7 @@ void stm32_clock_init(stm32_clock_t *out) {
   /* SW [1:0] = PLL, HPRE [7:4] = /1, PPRE1 [12:10] = /4, PPRE2 [15:13] = /2 */
   RCC_CFGR = (RCC_CFGR & ~0xfcf3u) | (5u << 10) | (4u << 13) | 2u;
   if (!stm32_wait(&RCC_CFGR, 0xcu, 0x8u, STM32_CLOCK_SPINS)) {
+    RCC_CFGR &= ~0xfcf3u; /* back to HSI with no prescalers, so uart_hz stays true */
     out->source = HAL_CLOCK_RC_ONLY;
     return;
   }

@@ -85,7 +85,8 @@ void stm32_clock_init(stm32_clock_t *out) {
   if (!target) return; /* supply not ready: stay on HSI, where the reset scale is enough */
   RCC_CR |= CR_HSION;
   stm32_wait(&RCC_CR, CR_HSIRDY, CR_HSIRDY, STM32_CLOCK_SPINS);
-  RCC_CR |= CR_HSEBYP | CR_HSEON;
+  RCC_CR |= CR_HSEBYP; /* bypass is set while the HSE is off, then the HSE goes on */
+  RCC_CR |= CR_HSEON;
   int hse = stm32_wait(&RCC_CR, CR_HSERDY, CR_HSERDY, STM32_CLOCK_SPINS);
   if (!hse) RCC_CR &= ~(CR_HSEON | CR_HSEBYP);
   int pll = pll_start(hse ? HSE_HZ : HSI_HZ, hse ? 2u : 0u, target);

@@ -1,6 +1,6 @@
 /* STM32L4R5 flash controller (RM0432, flash chapter): page erase (CR.PER, page in PNB [10:3], bank in BKER)
  * and programming by 64-bit double words (two 32-bit writes with CR.PG set). The store assumes
- * the factory option DBANK = 1: two banks of 256 pages of 4 KB, bank 2 from 0x08100000. In
+ * the dual-bank option (FLASH_OPTR.DBANK = 1): two banks of 256 pages of 4 KB, bank 2 from 0x08100000. In
  * single-bank mode pages are 8 KB; erasing is then refused rather than erasing the wrong range. */
 #include "../cortexm/cortexm.h"
 #include "../stm32/stm32.h"

@@ -26,6 +26,8 @@ uint32_t hal_clock_hz(void) { return g_clock.sysclk_hz; }
 uint32_t hal_timer_hz(void) { return g_clock.sysclk_hz; } /* DWT counts core cycles */
 uint32_t hal_clock_source(void) { return g_clock.source; }
 
+uint32_t stm32_flash_spins(void) { return g_clock.sysclk_hz / 2u * 8u; }
+
 int stm32_wait(volatile uint32_t *reg, uint32_t mask, uint32_t want, uint32_t spins) {
   while (spins--) {
     if ((*reg & mask) == want) return 1;

@@ -24,9 +24,12 @@ uint32_t stm32_gpio_base(uint32_t port);
 /* Polls until (REG & mask) == want or about `spins` reads have passed; 1 = reached. */
 int stm32_wait(volatile uint32_t *reg, uint32_t mask, uint32_t want, uint32_t spins);
 
-/* Bounded waits, in polling reads: generous for oscillators and PLLs (microseconds to a few
- * milliseconds), long enough for the slowest flash sector erase at the highest clock (seconds). */
+/* Bound of the clock waits, in polling reads: oscillators and PLLs start in microseconds to a
+ * few milliseconds; this is well above that even at 480 MHz, and under a second at 16 MHz. */
 #define STM32_CLOCK_SPINS 2000000u
-#define STM32_FLASH_SPINS 400000000u
+/* Bound of a flash erase or program wait, scaled to the clock reached: at least 8 s (a poll
+ * takes 2 cycles or more), above the slowest sector erase (seconds for the F7/H7's 128-256 KB
+ * sectors), yet a dead flash controller costs seconds, not forever. */
+uint32_t stm32_flash_spins(void);
 
 #endif

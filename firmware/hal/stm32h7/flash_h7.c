@@ -33,13 +33,13 @@ static int unlock(uint32_t b) {
     KEYR(b) = KEY2;
   }
   if (CR(b) & CR_LOCK) return -1;
-  if (!stm32_wait(&SR(b), SR_BSY | SR_QW | SR_WBNE, 0, STM32_FLASH_SPINS)) return -2;
+  if (!stm32_wait(&SR(b), SR_BSY | SR_QW | SR_WBNE, 0, stm32_flash_spins())) return -2;
   CCR(b) = SR_ERRORS | (1u << 16); /* stale errors and EOP */
   return 0;
 }
 
 static int finish(uint32_t b) {
-  int ok = stm32_wait(&SR(b), SR_BSY | SR_QW, 0, STM32_FLASH_SPINS);
+  int ok = stm32_wait(&SR(b), SR_BSY | SR_QW, 0, stm32_flash_spins());
   uint32_t errors = SR(b) & SR_ERRORS;
   CCR(b) = errors;
   CR(b) = CR_LOCK;

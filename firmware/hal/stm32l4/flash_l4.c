@@ -34,13 +34,13 @@ static int unlock(void) {
     FLASH_KEYR = KEY2;
   }
   if (FLASH_CR & CR_LOCK) return -1;
-  if (!stm32_wait(&FLASH_SR, SR_BSY, 0, STM32_FLASH_SPINS)) return -2;
+  if (!stm32_wait(&FLASH_SR, SR_BSY, 0, stm32_flash_spins())) return -2;
   FLASH_SR = SR_ERRORS | 1u; /* stale errors and EOP */
   return 0;
 }
 
 static int finish(void) {
-  int ok = stm32_wait(&FLASH_SR, SR_BSY, 0, STM32_FLASH_SPINS);
+  int ok = stm32_wait(&FLASH_SR, SR_BSY, 0, stm32_flash_spins());
   uint32_t errors = FLASH_SR & SR_ERRORS;
   FLASH_CR = CR_LOCK;
   if (!ok) return -3;

@@ -26,7 +26,6 @@ export const DEFAULT_ENGINE = join(REPO, "build", "engine.wasm");
 const WASM_RT_HEADER_DIRS = ["/usr/src/wasm2c", "/usr/share/wabt/wasm2c", "/usr/include"];
 const WABT_VERSION = "1.0.32";
 
-
 export type MemCheck = "bounds" | "mask" | "none";
 export const MEMCHECK_MODES: readonly MemCheck[] = ["bounds", "mask", "none"];
 /** Used when neither the caller nor the board JSON names a mode. */

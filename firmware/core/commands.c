@@ -15,12 +15,6 @@
 #ifndef TL_BOARD_NAME
 #define TL_BOARD_NAME "unknown"
 #endif
-#ifndef TL_CLOCK_HZ
-#define TL_CLOCK_HZ 0
-#endif
-#ifndef TL_TIMER_HZ
-#define TL_TIMER_HZ 0
-#endif
 
 /* TRAINING is LOADED plus a training state the engine has initialised: ordered so >= LOADED means loaded. */
 enum { MODEL_EMPTY, MODEL_RECEIVING, MODEL_STORED, MODEL_LOADED, MODEL_TRAINING };
@@ -28,6 +22,9 @@ enum { MODEL_EMPTY, MODEL_RECEIVING, MODEL_STORED, MODEL_LOADED, MODEL_TRAINING 
 static int g_state;
 /* g_expect_crc is also the loaded blob's CRC: checkpoints are tied to it. */
 static uint32_t g_total, g_received, g_expect_crc, g_running_crc;
+/* Store offset up to which the upload has erased: flash is erased just ahead of the chunks, one
+ * unit at a time, so no single request waits for the whole store to erase. */
+static uint32_t g_erased_to;
 static uint32_t g_invokes;
 static uint64_t g_last_cycles;
 
@@ -63,8 +60,9 @@ static uint8_t hello(uint8_t *rsp, uint32_t *rsp_len) {
   wr32(rsp + TLP_RSP_HELLO_MAX_PAYLOAD, TLP_MAX_PAYLOAD);
   wr32(rsp + TLP_RSP_HELLO_MODEL_STORE_BYTES, hal_store_bytes());
   wr32(rsp + TLP_RSP_HELLO_WASM_MEM_BYTES, hal_wasm_memory_bytes());
-  wr32(rsp + TLP_RSP_HELLO_CLOCK_HZ, TL_CLOCK_HZ);
-  wr32(rsp + TLP_RSP_HELLO_TIMER_HZ, TL_TIMER_HZ);
+  wr32(rsp + TLP_RSP_HELLO_CLOCK_HZ, hal_clock_hz());
+  wr32(rsp + TLP_RSP_HELLO_TIMER_HZ, hal_timer_hz());
+  wr32(rsp + TLP_RSP_HELLO_CLOCK_SOURCE, hal_clock_source());
   uint32_t n = (uint32_t)strlen(TL_BOARD_NAME);
   memcpy(rsp + TLP_RSP_HELLO_BYTES, TL_BOARD_NAME, n);
   *rsp_len = TLP_RSP_HELLO_BYTES + n;
@@ -78,6 +76,7 @@ static uint8_t load_begin(const uint8_t *req, uint8_t *rsp, uint32_t *rsp_len) {
   if (total > hal_store_bytes()) return error(rsp, rsp_len, TLP_ERR_TOO_LARGE, hal_store_bytes());
   g_total = total;
   g_received = 0;
+  g_erased_to = 0;
   g_running_crc = 0;
   g_expect_crc = rd32(req + TLP_REQ_LOAD_BEGIN_CRC32);
   g_state = MODEL_RECEIVING;
@@ -94,6 +93,9 @@ static uint8_t load_chunk(const uint8_t *req, uint32_t req_len, uint8_t *rsp, ui
   const uint8_t *data = req + TLP_REQ_LOAD_CHUNK_BYTES;
   if ((uint64_t)offset + n > g_total) return error(rsp, rsp_len, TLP_ERR_BAD_OFFSET, g_received);
   if (offset == g_received) {
+    if (offset + n > g_erased_to && hal_store_erase(g_erased_to, offset + n - g_erased_to, &g_erased_to) != 0) {
+      return error(rsp, rsp_len, TLP_ERR_BAD_STATE, offset);
+    }
     if (hal_store_write(offset, data, n) != 0) return error(rsp, rsp_len, TLP_ERR_BAD_STATE, offset);
     g_running_crc = crc32_update(g_running_crc, data, n);
     g_received += n;
@@ -109,6 +111,7 @@ static uint8_t load_chunk(const uint8_t *req, uint32_t req_len, uint8_t *rsp, ui
 static uint8_t load_end(uint8_t *rsp, uint32_t *rsp_len) {
   if (g_state == MODEL_RECEIVING) {
     if (g_received != g_total) return error(rsp, rsp_len, TLP_ERR_BAD_OFFSET, g_received);
+    if (hal_store_flush() != 0) return error(rsp, rsp_len, TLP_ERR_BAD_STATE, g_total); /* the padded last word */
     /* Re-read the store rather than trust the running CRC: this also checks the write. */
     uint32_t crc = crc32_update(0, hal_store_base(), g_total);
     if (crc != g_expect_crc || g_running_crc != g_expect_crc) {

@@ -26,11 +26,24 @@ export interface Board {
   memory: { flash: Region; sram: Region };
   stackBytes: number;
   /** Where uploaded model blobs live; `bytes` only for a store carved out of SRAM. */
-  modelStore: { region: "flash" | "sram"; writer: string; bytes?: number };
+  modelStore: ModelStore;
   uart: { kind: string; base?: number; baud?: number; irq?: number; instance?: string; pins?: string };
   hal: string;
   run: RunSpec;
   timing: { kind: "systick-icount" | "dwt" | "clock-monotonic"; timerHz: number; icountShift?: number };
+}
+
+/**
+ * `writer` "ram": the CPU writes the store directly (QEMU's RAM-backed flash, or SRAM).
+ * "stm32-flash": the part's flash controller erases and programs it; `units` are its erase units
+ * from the flash origin as [count, bytes] runs (sectors or pages) and `wordBytes` its program unit.
+ */
+export interface ModelStore {
+  region: "flash" | "sram";
+  writer: "ram" | "stm32-flash";
+  bytes?: number;
+  units?: { count: number; bytes: number }[];
+  wordBytes?: number;
 }
 
 export class BoardError extends Error {}
@@ -102,14 +115,38 @@ export function validateBoard(raw: unknown, name: string): Board {
   const storeBytes = b.modelStore.bytes === undefined ? undefined : num(b.modelStore.bytes, "modelStore.bytes", name);
   if (b.modelStore.region === "sram" && !storeBytes) throw new BoardError(`board "${name}": a model store in SRAM needs modelStore.bytes`);
   if (stackBytes + (storeBytes ?? 0) >= sram.length) throw new BoardError(`board "${name}": stack and model store do not fit in SRAM`);
+  const modelStore = storeDefinition(b.modelStore, storeBytes, flash, name);
   return {
     name, description: b.description, kind: b.kind, tested: b.tested, core: b.core, cpu: { ...b.cpu },
     clockHz: num(b.clockHz, "clockHz", name),
     memory: { flash, sram }, stackBytes,
-    modelStore: { region: b.modelStore.region, writer: String(b.modelStore.writer), bytes: storeBytes },
+    modelStore,
     uart: { ...b.uart, base: b.uart.base === undefined ? undefined : num(b.uart.base, "uart.base", name) },
     hal: b.hal,
     run: { ...b.run, args: b.run.args ?? [] },
     timing: { kind: b.timing.kind, timerHz: num(b.timing.timerHz, "timing.timerHz", name), icountShift: b.timing.icountShift },
   };
+}
+
+/** The model store's writer and, for a flash writer, its erase units, which must tile the flash exactly. */
+function storeDefinition(raw: Record<string, any>, bytes: number | undefined, flash: Region, board: string): ModelStore {
+  if (raw.writer !== "ram" && raw.writer !== "stm32-flash") {
+    throw new BoardError(`board "${board}": modelStore.writer must be "ram" or "stm32-flash", got ${JSON.stringify(raw.writer)}`);
+  }
+  if (raw.writer === "ram") return { region: raw.region, writer: "ram", bytes };
+  if (raw.region !== "flash") throw new BoardError(`board "${board}": a stm32-flash model store must be in flash`);
+  if (!Array.isArray(raw.units) || raw.units.length === 0) {
+    throw new BoardError(`board "${board}": a stm32-flash model store needs modelStore.units, the erase units as [count, bytes] runs`);
+  }
+  const units = raw.units.map((u: unknown, i: number) => {
+    if (!Array.isArray(u) || u.length !== 2) throw new BoardError(`board "${board}": modelStore.units[${i}] must be [count, bytes]`);
+    return { count: num(u[0], `modelStore.units[${i}] count`, board), bytes: num(u[1], `modelStore.units[${i}] bytes`, board) };
+  });
+  const total = units.reduce((s: number, u: { count: number; bytes: number }) => s + u.count * u.bytes, 0);
+  if (total !== flash.length) {
+    throw new BoardError(`board "${board}": modelStore.units cover ${total} bytes but memory.flash.length is ${flash.length}`);
+  }
+  const wordBytes = num(raw.wordBytes, "modelStore.wordBytes", board);
+  if (![4, 8, 16, 32].includes(wordBytes)) throw new BoardError(`board "${board}": modelStore.wordBytes must be 4, 8, 16 or 32, got ${wordBytes}`);
+  return { region: "flash", writer: "stm32-flash", units, wordBytes };
 }

@@ -20,7 +20,7 @@ import { fileURLToPath } from "node:url";
 import { loadBoard, type Board } from "./boards.ts";
 // build.ts may import this module (to delegate), so its bindings are used inside functions only.
 import {
-  BuildError, DEFAULT_ENGINE, FIRMWARE_DIR, REPO, run, listSources, writeIfChanged, toolchain, measure, cortexmFlags,
+  BuildError, DEFAULT_ENGINE, FIRMWARE_DIR, REPO, run, listSources, writeIfChanged, toolchain, measure, cortexmFlags, halSourceDirs,
   type BuildOptions, type BuildResult,
 } from "./build.ts";
 import { linkerScript } from "./linker.ts";
@@ -29,12 +29,6 @@ import { cHeader } from "./protocol-spec.ts";
 export const WAMR_DIR_ENV = "TINYLOOP_WAMR_DIR";
 export const WAMR_DOC = "docs/wamr.md";
 const LIB_CANDIDATES = ["lib/libiwasm.a", "lib/libvmlib.a"];
-/** HAL directories per board "hal" value (the same table as build.ts's). */
-const HAL_SOURCES: Record<string, string[]> = {
-  mps2: ["hal/mps2", "hal/cortexm"],
-  "stm32f4-qemu": ["hal/stm32-usart-v1", "hal/cortexm"],
-  posix: ["hal/posix"],
-};
 /** Cortex-M: a floor for the link-time check only. By default the firmware measures WAMR's pool
  *  need at boot (module, the fast interpreter's code, instance, wasm stack: ~104 KB for
  *  engine.wasm on the M4) and gives linear memory every whole 64 KiB page left. */
@@ -183,8 +177,7 @@ function flags(board: Board, dir: string, w: WamrLibrary, inRam: boolean, stackB
 /** Builds (or reuses) build/firmware/<board>-wamr/firmware.elf. */
 export function buildWamrFirmware(boardName: string, opts: WamrBuildOptions = {}): WamrBuildResult {
   const board = loadBoard(boardName);
-  if (!HAL_SOURCES[board.hal]) throw new BuildError(`board "${board.name}": its HAL "${board.hal}" is not written yet (buildable HALs: ${Object.keys(HAL_SOURCES).join(", ")})`);
-  if (board.modelStore.writer !== "ram") throw new BuildError(`board "${board.name}": model store writer "${board.modelStore.writer}" is not implemented yet (only "ram")`);
+  const halSources = halSourceDirs(board);
   if (opts.memcheck !== undefined && opts.memcheck !== "bounds") {
     throw new BuildError(`memcheck "${opts.memcheck}" is a wasm2c build mode; WAMR's interpreter always checks bounds (runtime "wamr" supports memcheck "bounds" only)`);
   }
@@ -211,7 +204,7 @@ export function buildWamrFirmware(boardName: string, opts: WamrBuildOptions = {}
   }
   const portFiles = ["engine_port_wamr.c", "engine_image.h", ...(board.kind === "native" ? [] : ["platform_baremetal.c", "platform/platform_internal.h"])]
     .map((f) => join(FIRMWARE_DIR, "port", "wamr", f));
-  const sources = [...listSources(["core", ...HAL_SOURCES[board.hal]]), ...portFiles];
+  const sources = [...listSources(["core", ...halSources]), ...portFiles];
   const args = flags(board, dir, w, inRam, stackBytes, poolBytes);
   const elf = join(dir, "firmware.elf");
   const stamp = join(dir, "inputs.sha256");

@@ -18,19 +18,13 @@ import { BOARDS_DIR, loadBoard, type Board } from "./boards.ts";
 import { cHeader } from "./protocol-spec.ts";
 import { linkerScript } from "./linker.ts";
 import { buildWamrFirmware } from "./build-wamr.ts";
+import { halDefines, halDirs, HalError } from "./hal-sources.ts";
 
 export const REPO = fileURLToPath(new URL("../..", import.meta.url));
 export const FIRMWARE_DIR = join(REPO, "firmware");
 export const DEFAULT_ENGINE = join(REPO, "build", "engine.wasm");
 const WASM_RT_HEADER_DIRS = ["/usr/src/wasm2c", "/usr/share/wabt/wasm2c", "/usr/include"];
 const WABT_VERSION = "1.0.32";
-
-/** HAL directories per board "hal" value; cortexm is shared by every Cortex-M HAL. */
-const HAL_SOURCES: Record<string, string[]> = {
-  mps2: ["hal/mps2", "hal/cortexm"],
-  "stm32f4-qemu": ["hal/stm32-usart-v1", "hal/cortexm"],
-  posix: ["hal/posix"],
-};
 
 export type MemCheck = "bounds" | "mask" | "none";
 export const MEMCHECK_MODES: readonly MemCheck[] = ["bounds", "mask", "none"];
@@ -82,6 +76,8 @@ export interface BuildResult extends FirmwareSizes {
   /** mask mode: the power-of-two region P; 0 otherwise. The engine can grow to P / 64 KiB pages. */
   maskBytes: number;
   elf: string;
+  /** Real boards: the raw image for st-flash or the ST-LINK drive (firmware.bin beside the ELF). */
+  bin?: string;
   dir: string;
   /** True when the previous build was reused. */
   cached: boolean;
@@ -125,7 +121,7 @@ function wasmRtHeader(): string {
 export function toolchain(board: Board) {
   if (board.kind === "native") return { cc: "gcc", size: "size", nm: "nm", hint: "install gcc (apt-get install build-essential)" };
   return {
-    cc: "arm-none-eabi-gcc", size: "arm-none-eabi-size", nm: "arm-none-eabi-nm",
+    cc: "arm-none-eabi-gcc", size: "arm-none-eabi-size", nm: "arm-none-eabi-nm", objcopy: "arm-none-eabi-objcopy",
     hint: "install gcc-arm-none-eabi and libnewlib-arm-none-eabi (apt-get install gcc-arm-none-eabi libnewlib-arm-none-eabi)",
   };
 }
@@ -137,7 +133,7 @@ export function cortexmFlags(board: Board): string[] {
   if (board.cpu.mfloatAbi) cpu.push(`-mfloat-abi=${board.cpu.mfloatAbi}`);
   const uart = board.uart.base === undefined ? [] : [`-DTL_UART_BASE=0x${board.uart.base.toString(16)}u`];
   if (board.uart.irq !== undefined) uart.push(`-DTL_UART_IRQ=${board.uart.irq}u`);
-  return [...cpu, ...uart, `-DTL_UART_BAUD=${board.uart.baud ?? 115200}u`];
+  return [...cpu, ...uart, `-DTL_UART_BAUD=${board.uart.baud ?? 115200}u`, ...halDefines(board)];
 }
 
 /** Compiler flags; -ffp-contract=off keeps float results identical to Node (no fused multiply-add). */
@@ -165,14 +161,14 @@ function flags(board: Board, dir: string, mode: MemCheck, maskBytes: number): st
   ];
 }
 
-function checkBuildable(board: Board): void {
-  if (!HAL_SOURCES[board.hal]) {
-    throw new BuildError(
-      `board "${board.name}": its HAL "${board.hal}" is not written yet (board facts only; buildable HALs: ${Object.keys(HAL_SOURCES).join(", ")})`,
-    );
-  }
-  if (board.modelStore.writer !== "ram") {
-    throw new BuildError(`board "${board.name}": model store writer "${board.modelStore.writer}" is not implemented yet (only "ram")`);
+/** The board's HAL source directories; a board definition the HALs cannot build is a BuildError. */
+export function halSourceDirs(board: Board): string[] {
+  try {
+    halDefines(board); // checks uart.pins and the flash geometry early, with the board named
+    return halDirs(board);
+  } catch (e) {
+    if (e instanceof HalError) throw new BuildError(e.message);
+    throw e;
   }
 }
 
@@ -260,7 +256,7 @@ extern uint8_t TL_WASM_BASE_SYMBOL[];
 export function buildFirmware(boardName: string, opts: BuildOptions = {}): BuildResult {
   if (opts.runtime === "wamr") return buildWamrFirmware(boardName, opts);
   const board = loadBoard(boardName);
-  checkBuildable(board);
+  const halSources = halSourceDirs(board);
   const log = opts.log ?? (() => {});
   const engine = opts.engineWasm ?? DEFAULT_ENGINE;
   if (!existsSync(engine)) throw new BuildError(`engine not built: ${engine} is missing; run \`npm run build\``);
@@ -279,7 +275,7 @@ export function buildFirmware(boardName: string, opts: BuildOptions = {}): Build
     writeIfChanged(join(dir, "link.ld"), linkerScript(board).replace(/\}\s*$/, `  ${check}\n}\n`));
   }
 
-  const sources = listSources(["core", "port/wasm2c", ...HAL_SOURCES[board.hal]]);
+  const sources = listSources(["core", "port/wasm2c", ...halSources]);
   const args = flags(board, dir, mode, maskBytes);
   const elf = join(dir, "firmware.elf");
   const stamp = join(dir, "inputs.sha256");
@@ -303,10 +299,18 @@ export function buildFirmware(boardName: string, opts: BuildOptions = {}): Build
     writeFileSync(stamp, digest);
   }
   const sizes = measure(board, elf, tc);
+  const bin = board.kind === "real" ? rawImage(elf, tc, cached) : undefined;
   if (mode === "mask" && sizes.wasmMemoryBytes < maskBytes + MASK_GUARD_BYTES + CANARY_BYTES) {
     throw new BuildError(`board "${board.name}": memcheck mask region of ${maskBytes} B does not fit the ${sizes.wasmMemoryBytes} B left for linear memory; pass a smaller maskBytes`);
   }
-  return { board, memcheck: mode, maskBytes, elf, dir, cached, ...sizes };
+  return { board, memcheck: mode, maskBytes, elf, bin, dir, cached, ...sizes };
+}
+
+/** firmware.bin: the ELF's flash image from the flash origin (vectors, code, .data's load image). */
+function rawImage(elf: string, tc: { objcopy?: string; hint: string }, cached: boolean): string {
+  const bin = elf.replace(/\.elf$/, ".bin");
+  if (!cached || !existsSync(bin)) run(tc.objcopy!, ["-O", "binary", elf, bin], "making firmware.bin", tc.hint);
+  return bin;
 }
 
 /** Sizes from the ELF's section table and the layout symbols. */

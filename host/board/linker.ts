@@ -12,6 +12,22 @@ const hex = (n: number) => `0x${n.toString(16).padStart(8, "0")}`;
 /** Smallest wasm memory worth building for; below this the board definition is wrong. */
 export const MIN_WASM_MEMORY = 16 * 1024;
 
+/**
+ * A linker expression for the first erase-unit boundary at or after `sym`: within a run of equal
+ * units, ALIGN to the unit size. Needs each run to start on a multiple of its unit size (true of
+ * every STM32 sector map), which is checked here.
+ */
+export function firstBoundaryExpr(board: Board, sym: string): string {
+  let start = board.memory.flash.origin;
+  const arms: string[] = [];
+  for (const u of board.modelStore.units ?? []) {
+    if (start % u.bytes !== 0) throw new Error(`board "${board.name}": an erase-unit run of ${u.bytes} B starts at ${hex(start)}, not on a multiple of its size`);
+    start += u.count * u.bytes;
+    arms.push(`${sym} <= ${hex(start)} ? ALIGN(${sym}, ${hex(u.bytes)}) :`);
+  }
+  return `(${arms.join(" ")} ${hex(start)})`;
+}
+
 export function linkerScript(board: Board): string {
   if (board.kind === "native") throw new Error(`board "${board.name}" is native: it is linked by gcc, without a script`);
   const { flash, sram } = board.memory;
@@ -37,7 +53,12 @@ SECTIONS
   .bss (NOLOAD) : { __bss_start = .; *(.bss*) *(COMMON) . = ALIGN(4); __bss_end = .; } > RAM
   .wasm_memory (NOLOAD) : { . = ALIGN(16); __wasm_mem_start = .; } > RAM
   __wasm_mem_end = ORIGIN(RAM) + LENGTH(RAM) - ${sramStore};
-${flashStore
+${board.modelStore.writer === "stm32-flash"
+    ? `  /* The store starts on the first erase-unit boundary after the image, so erasing it never touches code. */
+  __flash_image_end = LOADADDR(.data) + SIZEOF(.data);
+  __model_store_start = ${firstBoundaryExpr(board, "__flash_image_end")};
+  __model_store_end = ORIGIN(FLASH) + LENGTH(FLASH);`
+    : flashStore
     ? `  .model_store (NOLOAD) : { . = ALIGN(1024); __model_store_start = .; } > FLASH
   __model_store_end = ORIGIN(FLASH) + LENGTH(FLASH);`
     : `  __model_store_start = __wasm_mem_end;

@@ -67,13 +67,25 @@ export const CHECKPOINT_MISSES = {
   SIZE: 3, // its state size differs from the loaded model's
   DAMAGED: 4, // the state bytes fail their CRC
 } as const;
+/** HELLO's clockSource: where the running core clock comes from (firmware/hal/hal.h HAL_CLOCK_*). */
+export const CLOCK_SOURCES = {
+  FIXED: 0, // a virtual board or the host: the board definition's clock
+  EXTERNAL: 1, // PLL from the external clock (the ST-LINK's 8 MHz MCO on a Nucleo)
+  INTERNAL: 2, // PLL from the internal RC oscillator (by design, or the external clock did not start)
+  RC_ONLY: 3, // the PLL did not lock: the core runs on the internal RC oscillator, far below clockHz
+} as const;
+export const CLOCK_SOURCE_TEXT: Record<number, string> = {
+  0: "fixed", 1: "PLL from the external clock (ST-LINK MCO)", 2: "PLL from the internal RC oscillator", 3: "internal RC oscillator only (the PLL did not lock)",
+};
+
 /** Checkpoint record magic ("TLC1"). */
 export const CHECKPOINT_MAGIC = 0x31434c54;
 /**
- * The record CHECKPOINT_SAVE writes in the last bytes of the model store (firmware/core/checkpoint.c),
- * with the state bytes right below it. Storage, not wire, but both ends read it from here.
+ * The record CHECKPOINT_SAVE writes at the top of one of the two checkpoint slots at the top of
+ * the model store (firmware/core/checkpoint.c), with the state bytes right below it; `seq` tells
+ * the newer slot. Storage, not wire, but both ends read it from here.
  */
-export const CHECKPOINT_RECORD: Layout = { fields: ["magic", "blobCrc", "step", "stateBytes", "stateCrc"] };
+export const CHECKPOINT_RECORD: Layout = { fields: ["magic", "blobCrc", "step", "stateBytes", "stateCrc", "seq"] };
 
 /** Errors the host answers by resending the same frame (same seq). */
 export const RETRYABLE_ERRORS: readonly number[] = [ERRORS.BAD_FRAME];
@@ -104,7 +116,7 @@ export const REQUESTS: Record<CommandName, Layout> = {
 
 export const RESPONSES: Record<CommandName, Layout> = {
   HELLO: {
-    fields: ["protocolVersion", "engineAbi", "maxPayload", "modelStoreBytes", "wasmMemBytes", "clockHz", "timerHz"],
+    fields: ["protocolVersion", "engineAbi", "maxPayload", "modelStoreBytes", "wasmMemBytes", "clockHz", "timerHz", "clockSource"],
     tail: "boardName",
   },
   LOAD_BEGIN: { fields: ["capacity"] },

@@ -2,12 +2,12 @@
 // port), then load a model, set inputs, invoke, read outputs and stats over the protocol.
 // The CLI's build/flash/run/bench/hil commands sit on top of this API.
 import { f32Bits, f32FromBits } from "../util/f32-bits.ts";
-import { loadBoard, type Board } from "./boards.ts";
+import { BoardError as BoardConfigError, loadBoard, type Board } from "./boards.ts";
 import { buildFirmware, type BuildOptions, type BuildResult } from "./build.ts";
 import { BoardLink, BoardError, type LinkOptions } from "./link.ts";
 import { startNative } from "./native.ts";
 import { crc32, packPayload, unpackPayload } from "./protocol.ts";
-import { CHECKPOINT_MISSES, REQUESTS, RESPONSES, type CommandName } from "./protocol-spec.ts";
+import { CHECKPOINT_MISSES, CLOCK_SOURCE_TEXT, REQUESTS, RESPONSES, type CommandName } from "./protocol-spec.ts";
 import { startQemu, type BoardProcess } from "./qemu.ts";
 import { SerialTransport } from "./transport.ts";
 import { EngineError } from "../runners/engine-status.ts";
@@ -15,6 +15,9 @@ import { STATUS } from "../format/spec.ts";
 import type { TlmMeta } from "../format/tlm.ts";
 
 export { BoardError };
+
+/** Per-attempt LOAD_CHUNK timeout on real boards: above the slowest sector erase in the parts' datasheets. */
+const FLASH_CHUNK_TIMEOUT_MS = 10_000;
 
 export interface OpenOptions extends LinkOptions {
   /** Firmware to run (QEMU/native); by default it is built (or reused) for the board. */
@@ -38,6 +41,8 @@ export interface BoardInfo {
   wasmMemBytes: number;
   clockHz: number;
   timerHz: number;
+  /** CLOCK_SOURCES value: on a real part, whether the PLL runs from the external clock. */
+  clockSource: number;
 }
 
 export interface LoadedModel {
@@ -154,6 +159,7 @@ export class BoardSession {
       board: new TextDecoder().decode(tail),
       protocolVersion: values.protocolVersion, engineAbi: values.engineAbi, maxPayload: values.maxPayload,
       modelStoreBytes: values.modelStoreBytes, wasmMemBytes: values.wasmMemBytes, clockHz: values.clockHz, timerHz: values.timerHz,
+      clockSource: values.clockSource,
     };
     return this.hello;
   }
@@ -164,11 +170,13 @@ export class BoardSession {
     this.training = undefined;
     const info = this.hello ?? (await this.info());
     if (blob.length > info.modelStoreBytes) {
-      throw new Error(`${this.board.name}: model of ${blob.length} bytes does not fit the model store (${info.modelStoreBytes} bytes)`);
+      throw new BoardConfigError(`${this.board.name}: model of ${blob.length} bytes does not fit the model store (${info.modelStoreBytes} bytes)`);
     }
     await this.call("LOAD_BEGIN", { totalBytes: blob.length, crc32: crc32(blob) });
     for (let off = 0; off < blob.length; off += this.chunkBytes) {
-      const { values } = await this.call("LOAD_CHUNK", { offset: off }, blob.subarray(off, off + this.chunkBytes));
+      // On a real part a chunk may start a flash sector erase (up to seconds for a 256 KB F7 sector).
+      const timeoutMs = this.board.kind === "real" ? FLASH_CHUNK_TIMEOUT_MS : undefined;
+      const { values } = await this.call("LOAD_CHUNK", { offset: off }, blob.subarray(off, off + this.chunkBytes), timeoutMs);
       const want = Math.min(blob.length, off + this.chunkBytes);
       if (values.received !== want) throw new Error(`${this.board.name}: upload out of step (board holds ${values.received} bytes, expected ${want})`);
     }
@@ -488,7 +496,7 @@ export async function openBoard(boardName: string, opts: OpenOptions = {}): Prom
     let path = opts.port;
     if (!path) {
       if (board.kind === "real") {
-        throw new Error(`board "${board.name}" is a real board: pass its serial port (e.g. /dev/ttyACM0) after flashing it`);
+        throw new BoardConfigError(`board "${board.name}" is a real board: pass its serial port with --port (e.g. /dev/ttyACM0) after flashing it`);
       }
       let elf = opts.elf;
       if (!elf) {
@@ -521,5 +529,9 @@ async function helloUntilAnswered(session: BoardSession, board: Board, timeoutMs
   ]);
   if (info.board !== board.name) {
     throw new Error(`the firmware on this port was built for "${info.board}", not "${board.name}"; rebuild/flash it for ${board.name}`);
+  }
+  if (info.clockHz !== board.clockHz) {
+    // Timings stay right (they use the board's reported clock), but they are not the part's best.
+    process.stderr.write(`warning: ${board.name} runs at ${info.clockHz} Hz, not ${board.clockHz} Hz (clock: ${CLOCK_SOURCE_TEXT[info.clockSource] ?? info.clockSource}); check the board's power and clock\n`);
   }
 }

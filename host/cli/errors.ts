@@ -5,11 +5,12 @@ import { BoardError as BoardConfigError } from "../board/boards.ts";
 import { BoardError, BoardTimeoutError } from "../board/link.ts";
 import { BuildError } from "../board/build.ts";
 import { SourceError } from "../stream/sources.ts";
+import { TransportError } from "../board/transport.ts";
 
 /** A mistake in how the command was called (exit code 2). */
 export class UsageError extends Error {}
 
-const KNOWN = [FormatError, UnsupportedError, TlmFormatError, EngineError, UsageError, BoardConfigError, BoardError, BoardTimeoutError, BuildError, SourceError];
+const KNOWN = [FormatError, UnsupportedError, TlmFormatError, EngineError, UsageError, BoardConfigError, BoardError, BoardTimeoutError, BuildError, SourceError, TransportError];
 
 export function exitWithError(e: unknown): never {
   const err = e instanceof Error ? e : new Error(String(e));

@@ -9,6 +9,7 @@ import { printInspect, inspectReport } from "./inspect.ts";
 import { planSvg } from "./plan-svg.ts";
 import { readInputs, runOnHost, writeOutputs } from "./run.ts";
 import { buildCommand, flashCommand } from "./build.ts";
+import { FLASH_TOOLS, type FlashTool } from "../board/flash.ts";
 import { benchOnBoard, printBench } from "./bench.ts";
 import { hil, hilModels, writeJunit } from "./hil.ts";
 import { stream } from "./stream.ts";
@@ -24,21 +25,22 @@ function wholeNumber(flag: string, value: string, min: number): number {
   return n;
 }
 
-interface RuntimeFlags { runtime: string; wamrDir?: string }
+interface RuntimeFlags { runtime: string; wamrDir?: string; port?: string }
 const RUNTIMES = ["wasm2c", "wamr"] as const;
 
-/** Board-opening options from --runtime / --wamr-dir. */
+/** Board-opening options from --runtime / --wamr-dir / --port. */
 function boardOptions(flags: RuntimeFlags): OpenOptions {
   const runtime = RUNTIMES.find((r) => r === flags.runtime);
   if (!runtime) throw new UsageError(`--runtime must be wasm2c or wamr, not "${flags.runtime}"`);
-  return { build: { runtime, wamrDir: flags.wamrDir } };
+  return { build: { runtime, wamrDir: flags.wamrDir }, port: flags.port };
 }
 
 /** Adds --runtime and --wamr-dir to a board command. */
 function withRuntimeFlags(cmd: Command): Command {
   return cmd
     .option("--runtime <runtime>", "what runs engine.wasm on the board: wasm2c, or wamr (your own WAMR build, see docs/wamr.md)", "wasm2c")
-    .option("--wamr-dir <dir>", "your WAMR install (include/, lib/) for --runtime wamr (default $TINYLOOP_WAMR_DIR)");
+    .option("--wamr-dir <dir>", "your WAMR install (include/, lib/) for --runtime wamr (default $TINYLOOP_WAMR_DIR)")
+    .option("--port <path>", "serial port of a real board (its ST-LINK virtual COM port, e.g. /dev/ttyACM0), or of a virtual board already running");
 }
 
 /** "host", or a board definition that exists (a wrong name lists the known boards). */
@@ -167,8 +169,14 @@ withRuntimeFlags(program.command("build"))
 withRuntimeFlags(program.command("flash"))
   .description("put the firmware on a board: start a virtual board on it, or program a real one")
   .option("--board <board>", "board definition in boards/", DEFAULT_BOARD)
-  .option("--port <path>", "serial port of the board")
-  .action((opts: { board: string; port?: string } & RuntimeFlags) => flashCommand(checkBoard(opts.board), opts.port, boardOptions(opts)));
+  .option("--tool <tool>", "real boards: st-flash, openocd or copy (to the ST-LINK's NOD_* drive); default: the first one found")
+  .option("--drive <dir>", "with --tool copy: the mounted NOD_* drive (default: found under /media, /run/media, /mnt)")
+  .action((opts: { board: string; port?: string; tool?: string; drive?: string } & RuntimeFlags) => {
+    if (opts.tool !== undefined && !FLASH_TOOLS.includes(opts.tool as FlashTool)) {
+      throw new UsageError(`--tool must be one of ${FLASH_TOOLS.join(", ")}, got "${opts.tool}"`);
+    }
+    return flashCommand(checkBoard(opts.board), opts.port, boardOptions(opts), { tool: opts.tool as FlashTool | undefined, drive: opts.drive });
+  });
 
 withPrecisionFlags(withRuntimeFlags(program.command("bench")))
   .description("latency and memory of one model on a board (or on the host)")

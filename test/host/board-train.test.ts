@@ -157,6 +157,10 @@ int hal_store_write(uint32_t off, const uint8_t *d, uint32_t n) {
   memcpy(g_store + off, d, n);
   return 0;
 }
+void hal_store_unit(uint32_t off, uint32_t *start, uint32_t *end) { *start = off; *end = off + 1; }
+int hal_store_erase(uint32_t off, uint32_t n, uint32_t *end) { memset(g_store + off, 0xff, n); *end = off + n; return 0; }
+int hal_store_flush(void) { return 0; }
+uint32_t hal_store_word_bytes(void) { return 4; }
 static void find(const char *what, uint32_t crc, uint32_t n) {
   const uint8_t *st = 0; uint32_t step = 0, sc = 0;
   uint32_t miss = checkpoint_find(crc, n, &st, &step, &sc);
@@ -181,12 +185,21 @@ int main(void) {
   save("toolarge", 0xaaaa, 8, state, 100, 4000);
   save("huge", 0xaaaa, 8, state, 0xfffffff0u, 0);
   find("kept", 0xaaaa, 100);
-  g_writes = 0; g_fail_at = 1;
+  g_writes = 0; g_fail_at = 0;
   save("failed", 0xaaaa, 9, state, 100, 1000);
   find("afterfail", 0xaaaa, 100);
   g_fail_at = -1;
   save("odd", 0xcccc, 3, state, 99, 1000);
   find("oddfound", 0xcccc, 99);
+  save("s11", 0xdddd, 11, state, 100, 1000);
+  save("s12", 0xdddd, 12, state, 100, 1000);
+  find("newest", 0xdddd, 100);
+  { const uint8_t *st = 0; uint32_t step, sc; checkpoint_find(0xdddd, 100, &st, &step, &sc); g_store[st - g_store] ^= 1; }
+  find("fallback", 0xdddd, 100);
+  save("s13", 0xdddd, 13, state, 100, 1000);
+  find("repaired", 0xdddd, 100);
+  save("oneslot", 0xdddd, 14, state, 100, 3900);
+  find("oneslotfound", 0xdddd, 100);
   return 0;
 }`;
 
@@ -212,10 +225,22 @@ test("checkpoint.c: save, find, and every reason there is no checkpoint", (t) =>
     assert.deepEqual(row("toolarge"), [ERRORS.TOO_LARGE, 4096 - rec - 4000, 0]); // room above the model
     assert.equal(row("huge")[0], ERRORS.TOO_LARGE); // no 32-bit wrap-around
     assert.deepEqual(row("kept"), [0, 7, crc, 4096 - rec - 100]); // refused saves leave the old checkpoint
-    assert.equal(row("failed")[0], ERRORS.BAD_STATE); // the store refused the state write...
-    assert.equal(row("afterfail")[0], CHECKPOINT_MISSES.NONE); // ...so no checkpoint, rather than a wrong one
+    assert.equal(row("failed")[0], ERRORS.BAD_STATE); // the store refused the state write (in the other slot)...
+    assert.deepEqual(row("afterfail"), [0, 7, crc, 4096 - rec - 100]); // ...so the previous checkpoint is still there
     assert.deepEqual(row("odd"), [0, 100 + rec, crc32(state.subarray(0, 99))]); // padded to 4 bytes
     assert.equal(row("oddfound")[1], 3);
+    // Saves alternate between the two slots; the newest good one is restored, else the other.
+    const slotA = 4096 - rec - 100, slotB = slotA - rec - 100;
+    assert.equal(row("s11")[0], 0);
+    assert.deepEqual(row("newest"), [0, 12, crc, row("newest")[3]]);
+    assert.ok([slotA, slotB].includes(row("newest")[3]));
+    // The newest state damaged: the other slot's checkpoint comes back.
+    assert.equal(row("fallback")[1], 11);
+    assert.equal(row("fallback")[3], row("newest")[3] === slotA ? slotB : slotA);
+    assert.equal(row("repaired")[1], 13);
+    // A model reaching into slot B leaves one slot, still usable.
+    assert.equal(row("oneslot")[0], 0);
+    assert.deepEqual(row("oneslotfound"), [0, 14, crc, slotA]);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

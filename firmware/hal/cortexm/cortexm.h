@@ -16,4 +16,9 @@ void systick_start(void);
  * cleared after, so no handler runs (and no vector entry is needed). */
 void cortexm_sleep_until_irq(uint32_t irq, int (*ready)(void));
 
+/* Cortex-M7 only (cache_m7.c): I- and D-cache on; invalidate the D-cache lines of a range that
+ * changed behind the cache (flash erased or programmed). */
+void cortexm7_caches_on(void);
+void cortexm7_dcache_invalidate(uintptr_t addr, uint32_t len);
+
 #endif

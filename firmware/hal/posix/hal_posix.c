@@ -94,10 +94,32 @@ uint32_t hal_stack_bytes(void) { return 0; }
 
 uint8_t *hal_store_base(void) { return g_store; }
 uint32_t hal_store_bytes(void) { return TL_STORE_BYTES; }
+/* A RAM store: erase fills with 0xff, writes land at once (hal.h's flash rules, trivially). */
+void hal_store_unit(uint32_t offset, uint32_t *start, uint32_t *end) {
+  *start = offset;
+  *end = offset + 1u;
+}
+int hal_store_erase(uint32_t offset, uint32_t len, uint32_t *end) {
+  memset(g_store + offset, 0xff, len);
+  *end = offset + len;
+  return 0;
+}
 int hal_store_write(uint32_t offset, const uint8_t *data, uint32_t len) {
   memcpy(g_store + offset, data, len);
   return 0;
 }
+int hal_store_flush(void) { return 0; }
+uint32_t hal_store_word_bytes(void) { return 4u; }
+
+#ifndef TL_CLOCK_HZ
+#define TL_CLOCK_HZ 0u
+#endif
+#ifndef TL_TIMER_HZ
+#define TL_TIMER_HZ 0u
+#endif
+uint32_t hal_clock_hz(void) { return TL_CLOCK_HZ; }
+uint32_t hal_timer_hz(void) { return TL_TIMER_HZ; }
+uint32_t hal_clock_source(void) { return HAL_CLOCK_FIXED; }
 
 uint8_t *hal_wasm_memory(void) { return g_wasm; }
 uint32_t hal_wasm_memory_bytes(void) { return TL_WASM_BYTES; }

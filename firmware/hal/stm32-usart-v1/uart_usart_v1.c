@@ -1,17 +1,15 @@
-/* STM32 USART, register layout v1 (F1/F2/F4: SR, DR, BRR, CR1), polled.
- * QEMU's netduinoplus2 models it without clocks or pins; on silicon the RCC clock enable
- * and GPIO alternate-function setup for the board's pins must come first (not written yet). */
+/* STM32 USART, register layout v1 (F1/F2/F4: SR, DR, BRR, CR1), polled. Used by QEMU's
+ * netduinoplus2 (no clocks or pins to set up) and by the F412 Nucleo, whose HAL enables the
+ * USART's clock and pins before calling uart_init. */
 #include "../hal.h"
 #include "../cortexm/cortexm.h"
+#include "../stm32-uart.h"
 
 #ifndef TL_UART_BASE
 #define TL_UART_BASE 0x40011000u
 #endif
 #ifndef TL_UART_BAUD
 #define TL_UART_BAUD 115200u
-#endif
-#ifndef TL_CLOCK_HZ
-#define TL_CLOCK_HZ 16000000u
 #endif
 
 #define USART_SR REG32(TL_UART_BASE + 0x00u)
@@ -25,10 +23,10 @@
 #define CR1_RE (1u << 2)
 #define CR1_RXNEIE (1u << 5)
 
-void hal_init(void) {
-  USART_BRR = TL_CLOCK_HZ / TL_UART_BAUD;
+/* 16x oversampling: BRR holds clk/baud with 4 fraction bits, i.e. exactly clk/baud rounded. */
+void uart_init(uint32_t clk_hz, uint32_t baud) {
+  USART_BRR = (clk_hz + baud / 2u) / baud;
   USART_CR1 = CR1_UE | CR1_TE | CR1_RE | CR1_RXNEIE; /* the RX interrupt only wakes hal_idle */
-  systick_start();
 }
 
 int hal_uart_getc(void) {
@@ -44,9 +42,13 @@ void hal_idle(void) {
 #endif
 }
 
+/* A UART without its clock never empties: give up on a byte after a bound (about a
+ * character time at the slowest clock many times over) rather than hang the firmware. */
+#define TX_SPINS 1000000u
+
 void hal_uart_write(const uint8_t *data, size_t len) {
   for (size_t i = 0; i < len; i++) {
-    while (!(USART_SR & SR_TXE)) {}
+    for (uint32_t spins = TX_SPINS; !(USART_SR & SR_TXE) && spins; spins--) {}
     USART_DR = data[i];
   }
 }

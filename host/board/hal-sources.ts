@@ -10,8 +10,8 @@ const HAL_DIRS: Record<string, string[]> = {
   posix: ["hal/posix"],
   // Real parts: shared STM32 code (hal_init, GPIO, DWT timer), the family's clock tree and flash
   // controller, and the UART register layout the family has.
-  stm32f4: ["hal/stm32", "hal/stm32f4", "hal/stm32-flash-f4f7", "hal/stm32-usart-v1", "hal/cortexm"],
-  stm32f7: ["hal/stm32", "hal/stm32f7", "hal/stm32-flash-f4f7", "hal/stm32-usart-v2", "hal/cortexm"],
+  stm32f4: ["hal/stm32", "hal/stm32f4", "hal/stm32-rcc-f4f7", "hal/stm32-flash-f4f7", "hal/stm32-usart-v1", "hal/cortexm"],
+  stm32f7: ["hal/stm32", "hal/stm32f7", "hal/stm32-rcc-f4f7", "hal/stm32-flash-f4f7", "hal/stm32-usart-v2", "hal/cortexm"],
   stm32h7: ["hal/stm32", "hal/stm32h7", "hal/stm32-usart-v2", "hal/cortexm"],
   stm32l4: ["hal/stm32", "hal/stm32l4", "hal/stm32-usart-v2", "hal/cortexm"],
 };

@@ -11,8 +11,6 @@
 #define FLASH_KEYR REG32(FLASH + 0x04u)
 #define FLASH_SR REG32(FLASH + 0x0cu)
 #define FLASH_CR REG32(FLASH + 0x10u)
-#define KEY1 0x45670123u
-#define KEY2 0xcdef89abu
 #define CR_PG (1u << 0)
 #define CR_SER (1u << 1)
 #define CR_PSIZE_X32 (2u << 8)
@@ -23,25 +21,9 @@
 
 void flash_caches_sync(uint32_t addr, uint32_t len); /* per family */
 
-static int unlock(void) {
-  if (FLASH_CR & CR_LOCK) {
-    FLASH_KEYR = KEY1;
-    FLASH_KEYR = KEY2;
-  }
-  if (FLASH_CR & CR_LOCK) return -1;
-  if (!stm32_wait(&FLASH_SR, SR_BSY, 0, stm32_flash_spins())) return -2;
-  FLASH_SR = SR_ERRORS | 1u; /* stale errors and EOP */
-  return 0;
-}
-
-/* Waits for the operation, then clears the mode bits and locks; nonzero on a flag or timeout. */
-static int finish(void) {
-  int ok = stm32_wait(&FLASH_SR, SR_BSY, 0, stm32_flash_spins());
-  uint32_t errors = FLASH_SR & SR_ERRORS;
-  FLASH_CR = CR_LOCK;
-  if (!ok) return -3;
-  return errors ? (int)errors : 0;
-}
+static const stm32_flash_regs_t REGS = { &FLASH_KEYR, &FLASH_SR, &FLASH_CR, CR_LOCK, SR_BSY, SR_ERRORS };
+static int unlock(void) { return stm32_flash_unlock(&REGS); }
+static int finish(void) { return stm32_flash_finish(&REGS); }
 
 int flash_erase_unit(const flash_unit_t *u) {
   int err = unlock();

@@ -32,4 +32,15 @@ int stm32_wait(volatile uint32_t *reg, uint32_t mask, uint32_t want, uint32_t sp
  * sectors), yet a dead flash controller costs seconds, not forever. */
 uint32_t stm32_flash_spins(void);
 
+/* The F4/F7 and L4 flash controllers: KEYR, SR and CR at family addresses, the same key
+ * sequence, LOCK bit, BSY flag and write-1-to-clear error flags (with EOP at bit 0). */
+typedef struct {
+  volatile uint32_t *keyr, *sr, *cr;
+  uint32_t lock, busy, errors;
+} stm32_flash_regs_t;
+/* Unlocks CR and clears stale flags once the controller is idle; nonzero if it stays locked or busy. */
+int stm32_flash_unlock(const stm32_flash_regs_t *r);
+/* Waits for the operation, then clears the mode bits and locks; nonzero on an error flag or timeout. */
+int stm32_flash_finish(const stm32_flash_regs_t *r);
+
 #endif

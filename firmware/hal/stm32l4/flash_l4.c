@@ -12,8 +12,6 @@
 #define FLASH_SR REG32(FLASH + 0x10u)
 #define FLASH_CR REG32(FLASH + 0x14u)
 #define FLASH_OPTR REG32(FLASH + 0x20u)
-#define KEY1 0x45670123u
-#define KEY2 0xcdef89abu
 #define CR_PG (1u << 0)
 #define CR_PER (1u << 1)
 #define CR_BKER (1u << 11)
@@ -28,24 +26,9 @@
 #define PAGE_BYTES 4096u
 #define ERR_SINGLE_BANK (-10)
 
-static int unlock(void) {
-  if (FLASH_CR & CR_LOCK) {
-    FLASH_KEYR = KEY1;
-    FLASH_KEYR = KEY2;
-  }
-  if (FLASH_CR & CR_LOCK) return -1;
-  if (!stm32_wait(&FLASH_SR, SR_BSY, 0, stm32_flash_spins())) return -2;
-  FLASH_SR = SR_ERRORS | 1u; /* stale errors and EOP */
-  return 0;
-}
-
-static int finish(void) {
-  int ok = stm32_wait(&FLASH_SR, SR_BSY, 0, stm32_flash_spins());
-  uint32_t errors = FLASH_SR & SR_ERRORS;
-  FLASH_CR = CR_LOCK;
-  if (!ok) return -3;
-  return errors ? (int)errors : 0;
-}
+static const stm32_flash_regs_t REGS = { &FLASH_KEYR, &FLASH_SR, &FLASH_CR, CR_LOCK, SR_BSY, SR_ERRORS };
+static int unlock(void) { return stm32_flash_unlock(&REGS); }
+static int finish(void) { return stm32_flash_finish(&REGS); }
 
 /* The flash data cache may hold words of the changed page; it resets only while disabled. */
 static void data_cache_reset(void) {

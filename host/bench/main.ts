@@ -64,17 +64,23 @@ console.log(`\nsaved ${out}`);
 // ---- the virtual board ----
 const BOARD = process.env.BENCH_BOARD ?? "qemu-m4";
 const anchors = JSON.parse(readFileSync(join(REPO, "bench", "anchors.json"), "utf8"));
-const boardRows: (BenchResult & { tflmCmsisNn: number | null; tflmReference: number | null })[] = [];
+// The same engine.wasm under the user's WAMR build (docs/wamr.md), when one is given: WAMR is
+// never fetched or built here, so without TINYLOOP_WAMR_M4_DIR its column stays empty.
+const WAMR_DIR = process.env.TINYLOOP_WAMR_M4_DIR;
+const boardRows: (BenchResult & { tflmCmsisNn: number | null; tflmReference: number | null; wamrInstructions: number | null })[] = [];
 for (const name of INT8_MODELS) {
-  const r = await benchOnBoard(loadModel(modelPath(name)), BOARD, 1);
+  const c = loadModel(modelPath(name));
+  const r = await benchOnBoard(c, BOARD, 1);
+  const wamr = WAMR_DIR ? await benchOnBoard(c, BOARD, 1, false, { build: { runtime: "wamr", wamrDir: WAMR_DIR } }) : undefined;
   const a = anchors.instructions[name] ?? {};
-  boardRows.push({ ...r, tflmCmsisNn: a.tflmCmsisNn ?? null, tflmReference: a.tflmReference ?? null });
+  boardRows.push({ ...r, tflmCmsisNn: a.tflmCmsisNn ?? null, tflmReference: a.tflmReference ?? null, wamrInstructions: wamr?.instructions ?? null });
 }
 const ratio = (a: number | null, b: number | null) => (a && b ? (a / b).toFixed(2) : "-");
 const boardTable = [
-  ["model", "instructions", "TFLM+CMSIS-NN", "ratio", "TFLM ref", "instr/MAC", "SRAM B", "arena B", "stack B", "flash fw B", "model B"],
+  ["model", "instructions", "WAMR interp", "TFLM+CMSIS-NN", "ratio", "TFLM ref", "instr/MAC", "SRAM B", "arena B", "stack B", "flash fw B", "model B"],
   ...boardRows.map((r) => [
-    r.model.replace(".tflite", ""), fmt(r.instructions ?? 0), r.tflmCmsisNn ? fmt(r.tflmCmsisNn) : "-", ratio(r.instructions, r.tflmCmsisNn),
+    r.model.replace(".tflite", ""), fmt(r.instructions ?? 0), r.wamrInstructions ? fmt(r.wamrInstructions) : "-",
+    r.tflmCmsisNn ? fmt(r.tflmCmsisNn) : "-", ratio(r.instructions, r.tflmCmsisNn),
     r.tflmReference ? fmt(r.tflmReference) : "-", ((r.instructions ?? 0) / rows.find((x) => `${x.model}.tflite` === r.model)!.macs).toFixed(2),
     fmt(r.sramBytes), fmt(r.peakArenaBytes), fmt(r.stackBytes), fmt(r.flashBytes), fmt(r.modelFlashBytes),
   ]),

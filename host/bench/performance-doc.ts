@@ -39,6 +39,17 @@ for (const r of memcheck.rows) {
     `${a.tflmCmsisNn ? (m / a.tflmCmsisNn).toFixed(2) : "-"} | ${a.tflmReference ? n(a.tflmReference) : "-"} | ` +
     `${n(r.modes.bounds.instructions)} | ${n(r.modes.none.instructions)} | ${((m / r.modes.none.instructions - 1) * 100).toFixed(0)}% |`);
 }
+// Both runtimes: the board bench measures the user's WAMR build when TINYLOOP_WAMR_M4_DIR names one.
+const boardRows = (JSON.parse(readFileSync(join(REPO, "bench", "qemu-m4.json"), "utf8")) as { rows: { model: string; instructions: number; wamrInstructions?: number | null }[] }).rows;
+const wamrRows = boardRows.filter((r) => r.wamrInstructions);
+lines.push("", "Both runtimes run the same engine.wasm (docs/wamr.md); WAMR is the user's own build, measured only when",
+  "`TINYLOOP_WAMR_M4_DIR` names it.", "");
+if (wamrRows.length) {
+  lines.push("| model | wasm2c (ahead of time, mask) | WAMR fast interpreter | WAMR / wasm2c |", "|---|---:|---:|---:|");
+  for (const r of wamrRows) lines.push(`| ${r.model.replace(".tflite", "")} | ${n(r.instructions)} | ${n(r.wamrInstructions!)} | ${(r.wamrInstructions! / r.instructions).toFixed(1)} |`);
+} else {
+  lines.push("(No WAMR build was given to the last `npm run bench`.)");
+}
 lines.push(
   "",
   "Where the time goes: `npx tinyloop bench MODEL --board qemu-m4 --per-op` prints instructions per op and per MAC.",

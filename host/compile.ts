@@ -17,6 +17,16 @@ import { writeTlm, rewriteMeta, encodeTiles, encodeSparseTiles, readTlm, isTlm, 
 
 export { FormatError, UnsupportedError, TlmFormatError };
 
+/** The model cannot be planned within --arena-budget. */
+export class BudgetError extends Error {}
+
+/** `c`, or a BudgetError naming the arena it needs when that is above --arena-budget. */
+function withinBudget<C extends Compiled>(c: C, file: string, options: CompileOptions): C {
+  if (options.arenaBudget === undefined || c.meta.plan.arenaBytes <= options.arenaBudget) return c;
+  const how = options.patch === "off" ? " one op at a time (--patch auto may need less)" : "";
+  throw new BudgetError(`${basename(file)} needs an arena of at least ${c.meta.plan.arenaBytes} B${how}; --arena-budget is ${options.arenaBudget} B`);
+}
+
 export interface Compiled {
   blob: Uint8Array;
   meta: TlmMeta;
@@ -37,7 +47,7 @@ export function compileTflite(bytes: Uint8Array, file = "model.tflite", options:
   if (float) {
     throw new UnsupportedError(`${basename(file)} is a float32 model (tensor ${float.index} "${float.name}" is float32); compile it with --precision int8, fp8 or auto (and --calibration FILES... of raw float32 inputs)`);
   }
-  return compileGraph(graph, file, bytes, options);
+  return withinBudget(compileGraph(graph, file, bytes, options), file, options);
 }
 
 /** Lowers, plans and encodes an already imported (or quantized) Graph; `bytes` are the source model's, for its hash. */
@@ -71,11 +81,15 @@ export function compileLowered(graph: Graph, lowered: Lowered, file: string, byt
   return { blob, meta };
 }
 
-/** The op list with stages where they shrink the arena, each as coarse as that arena allows. */
+/**
+ * The op list with stages where they shrink the arena (down to the budget, when one is given),
+ * each as coarse as that arena allows.
+ */
 function streamInStages(graph: Graph, plain: Lowered, options: PlanOptions): Lowered {
   const arenaOf = (l: Lowered) => planSmallestTiles(graph, l, options);
-  const staged = chooseStages(graph, plain, arenaOf);
-  return staged === plain ? plain : coarsenStages(graph, staged, arenaOf, arenaOf(staged).arenaBytes);
+  const budget = options.arenaBudget ?? 0;
+  const staged = chooseStages(graph, plain, arenaOf, budget);
+  return staged === plain ? plain : coarsenStages(graph, staged, arenaOf, Math.max(arenaOf(staged).arenaBytes, budget));
 }
 
 /** One op's record: tensor fields at their arena offsets, its scratch, and its weights cut into `tile`s. */
@@ -172,7 +186,7 @@ export function compileFloatTflite(bytes: Uint8Array, file = "model.tflite", opt
   };
   const weighted = new Set(graph.ops.filter((op) => WEIGHTED_OPS.includes(op.type)).map((op) => op.index));
   if (precision !== "auto") {
-    const c = build(precision === "fp8" ? weighted : new Set());
+    const c = withinBudget(build(precision === "fp8" ? weighted : new Set()), file, options);
     return { ...c, ptq: results.get(c)!, float: graph };
   }
   const { compiled, report } = chooseAuto(graph, samples, build, options.budget);

@@ -1,6 +1,6 @@
 // `npm run bench` (part): row-streamed stages side by side with one op at a time, per shared
 // model on the virtual board: planned and measured arena, and the instructions per inference
-// (exact on qemu-m4) each costs. Prints a table, writes bench/stages.json and the table in
+// (exact on qemu-m4) each costs; and with the memory issue's target as --arena-budget. Prints a table, writes bench/stages.json and the table in
 // docs/memory.md.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -15,8 +15,8 @@ const TARGETS: Record<string, number> = { vww_96_int8: 32_768, pretrainedResnet_
 
 const rows = [];
 for (const name of INT8_MODELS) {
-  const run = async (patch: PatchMode) => {
-    const c = loadModel(modelPath(name), { patch });
+  const run = async (patch: PatchMode, arenaBudget?: number) => {
+    const c = loadModel(modelPath(name), { patch, arenaBudget });
     const r = await benchOnBoard(c, BOARD, 1);
     return {
       arenaBytes: c.meta.plan.arenaBytes, measuredArenaBytes: r.peakArenaBytes, instructions: r.instructions ?? 0,
@@ -24,16 +24,20 @@ for (const name of INT8_MODELS) {
     };
   };
   const off = await run("off"), auto = await run("auto");
-  rows.push({ model: name, target: TARGETS[name] ?? null, off, auto });
+  // With the target as --arena-budget: the planner spends what the smallest arena leaves on speed.
+  const budget = TARGETS[name] ? await run("auto", TARGETS[name]) : null;
+  rows.push({ model: name, target: TARGETS[name] ?? null, off, auto, budget });
 }
 
 const fmt = (n: number) => n.toLocaleString("en-US");
 const table = [
-  ["model", "arena off B", "arena auto B", "measured auto B", "target B", "stages", "instructions off", "instructions auto", "auto/off", "model flash off B", "model flash auto B"],
+  ["model", "arena off B", "arena auto B", "measured auto B", "target B", "stages", "instructions off", "instructions auto", "auto/off", "model flash off B", "model flash auto B",
+    "arena at --arena-budget target B", "instructions at target"],
   ...rows.map((r) => [
     r.model, fmt(r.off.arenaBytes), fmt(r.auto.arenaBytes), fmt(r.auto.measuredArenaBytes), r.target ? fmt(r.target) : "-", String(r.auto.stages),
     fmt(r.off.instructions), fmt(r.auto.instructions), (r.auto.instructions / r.off.instructions).toFixed(3),
     fmt(r.off.modelFlashBytes), fmt(r.auto.modelFlashBytes),
+    r.budget ? fmt(r.budget.arenaBytes) : "-", r.budget ? fmt(r.budget.instructions) : "-",
   ]),
 ];
 const widths = table[0].map((_, i) => Math.max(...table.map((row) => row[i].length)));

@@ -1,5 +1,5 @@
 // Turns every expected failure into one clear line and a non-zero exit code.
-import { FormatError, UnsupportedError, TlmFormatError } from "../compile.ts";
+import { FormatError, UnsupportedError, TlmFormatError, BudgetError } from "../compile.ts";
 import { EngineError } from "../runners/engine-status.ts";
 import { BoardError as BoardConfigError } from "../board/boards.ts";
 import { BoardError, BoardTimeoutError } from "../board/link.ts";
@@ -10,7 +10,7 @@ import { TransportError } from "../board/transport.ts";
 /** A mistake in how the command was called (exit code 2). */
 export class UsageError extends Error {}
 
-const KNOWN = [FormatError, UnsupportedError, TlmFormatError, EngineError, UsageError, BoardConfigError, BoardError, BoardTimeoutError, BuildError, SourceError, TransportError];
+const KNOWN = [FormatError, UnsupportedError, TlmFormatError, BudgetError, EngineError, UsageError, BoardConfigError, BoardError, BoardTimeoutError, BuildError, SourceError, TransportError];
 
 export function exitWithError(e: unknown): never {
   const err = e instanceof Error ? e : new Error(String(e));

@@ -62,7 +62,7 @@ function withPrecisionFlags(cmd: Command): Command {
     .option("--calibration <files...>", "raw float32 input tensors to calibrate the int8 ranges on (default: 32 generated inputs, with a warning)")
     .option("--input-range <lo,hi>", "without --calibration: the range of the generated calibration inputs (default 0,1, i.e. images scaled to [0, 1])")
     .option("--flash-budget <bytes>", "with --precision auto: most weight bytes in flash (default: the int8 build's)")
-    .option("--arena-budget <bytes>", "with --precision auto: largest arena (SRAM) in bytes (default: the int8 build's)");
+    .option("--arena-budget <bytes>", "the arena (SRAM) the model may use: weight tiles grow and row-streamed stages coarsen (faster) up to it, stages stop once it is met, and a model that cannot fit is an error; with --precision auto also the arena its choice must fit (default: the smallest arena the planner finds)");
 }
 
 /** loadModel with the precision flags checked; a bad calibration file is a usage error. */
@@ -78,9 +78,7 @@ function loadWithPrecision(model: string, flags: PrecisionFlags): Compiled {
   if (!flags.precision && (flags.calibration || flags.inputRange)) {
     throw new UsageError(`${flags.calibration ? "--calibration" : "--input-range"} quantizes a float32 model; pass --precision int8, fp8 or auto with it`);
   }
-  if (precision !== "auto" && (flags.flashBudget || flags.arenaBudget)) {
-    throw new UsageError(`${flags.flashBudget ? "--flash-budget" : "--arena-budget"} is for --precision auto`);
-  }
+  if (precision !== "auto" && flags.flashBudget) throw new UsageError(`--flash-budget is for --precision auto`);
   const budget = {
     flashBytes: flags.flashBudget === undefined ? undefined : wholeNumber("--flash-budget", flags.flashBudget, 0),
     arenaBytes: flags.arenaBudget === undefined ? undefined : wholeNumber("--arena-budget", flags.arenaBudget, 0),
@@ -96,7 +94,7 @@ function loadWithPrecision(model: string, flags: PrecisionFlags): Compiled {
   }
   try {
     return loadModel(model, {
-      patch, compress, precision: precision as Precision | undefined, budget, calibrationFiles: flags.calibration, inputRange,
+      patch, compress, arenaBudget: budget.arenaBytes, precision: precision as Precision | undefined, budget, calibrationFiles: flags.calibration, inputRange,
       warn: (m) => console.error(`tinyloop: warning: ${m}`),
     });
   } catch (e) {

@@ -38,6 +38,8 @@ export interface Plan {
 export interface PlanOptions {
   /** Weight tiles start at no less than this many bytes (default: the least that works). */
   minTileBytes?: number;
+  /** Arena the build may use: weight tiles grow up to it (fewer, longer kernel calls), not only under the smallest peak. */
+  arenaBudget?: number;
 }
 
 /** How a weighted op streams its weights: `tileCh` channels at a time, or (FC) one channel in `inChunk`-byte pieces. */
@@ -121,7 +123,7 @@ export function planMemory(g: Graph, lowered: Lowered, options: PlanOptions = {}
       const mid = Math.ceil((lo + hi) / 2);
       budget.set(i, mid);
       const trial = place(g, lowered, shapes());
-      if (trial.arenaBytes <= best.arenaBytes) { lo = mid; best = trial; } else hi = mid - 1;
+      if (trial.arenaBytes <= Math.max(best.arenaBytes, options.arenaBudget ?? 0)) { lo = mid; best = trial; } else hi = mid - 1;
     }
     budget.set(i, lo);
   }

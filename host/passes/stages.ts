@@ -261,11 +261,13 @@ function highestDuring(buffers: Buffer[], a: number, b: number): number {
  * run of up to MAX_STAGE_OPS ops through the op where the arena currently peaks, as one stage or
  * split into two back-to-back stages (one long stage can need more rings than two short ones).
  * A round keeps the candidate with the least memory during the ops it replaces (not the least
- * arena overall: the next round lowers the next peak), provided the arena does not grow.
+ * arena overall: the next round lowers the next peak), provided the arena does not grow. Stops
+ * early once the arena is `enough` (an arena budget: stages cost instructions).
  */
-export function chooseStages(g: Graph, lowered: Lowered, arenaOf: ArenaOf): Lowered {
+export function chooseStages(g: Graph, lowered: Lowered, arenaOf: ArenaOf, enough = 0): Lowered {
   let current = lowered, best = arenaOf(lowered);
   for (;;) {
+    if (best.arenaBytes <= enough) return current; // within the budget: no more stages than needed
     let found: { lowered: Lowered; local: number; arenaBytes: number; peakOp: number; buffers: Buffer[] } | undefined;
     const peakEnd = highestDuring(best.buffers, best.peakOp, best.peakOp);
     for (const ranges of candidateRanges(best.peakOp, current.ops.length)) {

@@ -5,7 +5,9 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
-import { compileTflite, compileLowered, type Compiled } from "../../host/compile.ts";
+import { spawnSync } from "node:child_process";
+import { join } from "node:path";
+import { compileTflite, compileLowered, BudgetError, type Compiled } from "../../host/compile.ts";
 import { importTflite } from "../../host/import/tflite.ts";
 import { lower } from "../../host/passes/lower.ts";
 import { withStage, type StageGrain } from "../../host/passes/stages.ts";
@@ -13,7 +15,7 @@ import { HEADER_FIELDS, OPCODES, RECORDS, STATUS } from "../../host/format/spec.
 import { NodeEngine } from "../../host/runners/node-engine.ts";
 import { EngineError } from "../../host/runners/engine-status.ts";
 import { tensorBytes, type Graph } from "../../host/graph/graph.ts";
-import { INT8_MODELS, modelPath, requireShared, goldenRuns, xorshiftBytes } from "./shared.ts";
+import { REPO, INT8_MODELS, modelPath, requireShared, goldenRuns, xorshiftBytes } from "./shared.ts";
 import { SYNTHETIC_MODELS, buildSynthetic } from "./synthetic-models.ts";
 
 function outputsOf(c: Compiled, inputs: Uint8Array[]): Uint8Array[] {
@@ -155,4 +157,29 @@ test("a damaged stage is refused with the engine's status, never run outside the
   const self = s.field("steps") - 8 - 4 * RECORDS.StageParams.indexOf("steps");
   s.dv.setInt32(s.steps, self, true);
   assert.equal(invokeStatus(s.blob), STATUS.BAD_RECORD);
+});
+
+test("--arena-budget: the planner spends the arena it is given on fewer, longer steps, with the same bytes", () => {
+  requireShared();
+  const ad = readFileSync(modelPath("ad01_int8")), kws = readFileSync(modelPath("kws_ref_model"));
+  const adSmall = compileTflite(ad, "ad01_int8.tflite"), adBudget = compileTflite(ad, "ad01_int8.tflite", { arenaBudget: 1024 });
+  assert.ok(adBudget.meta.plan.arenaBytes <= 1024 && adBudget.meta.plan.arenaBytes > adSmall.meta.plan.arenaBytes);
+  const tiles = (c: Compiled) => c.meta.ops.reduce((s, o) => s + (o.tileCh ?? 0), 0);
+  assert.ok(tiles(adBudget) > tiles(adSmall), "bigger weight tiles");
+  const kwsBudget = compileTflite(kws, "kws_ref_model.tflite", { arenaBudget: 16_384 });
+  assert.ok(kwsBudget.meta.plan.arenaBytes <= 16_384);
+  assert.ok(!kwsBudget.meta.ops.some((o) => o.stage), "no stages where one op at a time fits");
+  for (const [name, a, b] of [["ad01_int8", adSmall, adBudget], ["kws_ref_model", compileTflite(kws, "kws"), kwsBudget]] as const) {
+    const inputs = goldenRuns(name).map((r) => r.input);
+    assert.deepEqual(outputsOf(b, inputs), outputsOf(a, inputs), name);
+  }
+});
+
+test("--arena-budget below what the model needs is an error naming the least arena (exit 1)", () => {
+  requireShared();
+  assert.throws(() => compileTflite(readFileSync(modelPath("vww_96_int8")), "vww_96_int8.tflite", { arenaBudget: 20_000 }),
+    (e: Error) => e instanceof BudgetError && /needs an arena of at least 28800 B; --arena-budget is 20000 B/.test(e.message));
+  const r = spawnSync(process.execPath, ["--import", "tsx", join(REPO, "host/cli/main.ts"), "inspect", modelPath("vww_96_int8"), "--arena-budget", "20000"], { encoding: "utf8" });
+  assert.equal(r.status, 1);
+  assert.match(r.stderr, /at least 28800 B/);
 });

@@ -10,11 +10,14 @@ import { exportTrainedTflite } from "./export-tflite.ts";
 import { describeScheme, type Scheme } from "./scheme.ts";
 import { epochOrder, firstIndices, fitToInput, sampleAt, type Dataset, type Split } from "./dataset.ts";
 import { TrainingResumed, type TrainTarget } from "./targets.ts";
+import { scheduledLr, type LrSchedule } from "./schedule.ts";
 
 export interface TrainRunOptions {
   scheme: Scheme;
   epochs: number;
+  /** Base learning rate; the schedule scales it step by step (default constant). */
   lr: number;
+  schedule?: LrSchedule;
   momentum: number;
   /** Learning-rate factor of the classifier (default 1). */
   headLr?: number;
@@ -69,8 +72,10 @@ export async function trainModel(modelBytes: Uint8Array, modelFile: string, ds: 
 
   const run = target(compiled.blob);
   try {
-    await run.start(o.lr, o.momentum);
     const n = o.trainIndices.length, total = n * o.epochs;
+    const rateAt = (step: number) => scheduledLr(o.lr, o.schedule ?? { kind: "constant" }, step, total);
+    let rate = rateAt(0); // the rate the target has now
+    await run.start(rate, o.momentum);
     let lossSum = 0, correct = 0, seen = 0, resumedFrom: number | undefined;
     let order = o.trainIndices, orderEpoch = 0; // this epoch's sample order, shuffled once per epoch
     for (let step = 0; step < total;) {
@@ -78,6 +83,7 @@ export async function trainModel(modelBytes: Uint8Array, modelFile: string, ds: 
       if (step % n === 0) { lossSum = 0; correct = 0; seen = 0; }
       if (epoch !== orderEpoch) { order = epochOrder(o.trainIndices, o.seed, epoch); orderEpoch = epoch; }
       const { input: x, label } = fit(ds.train, order[step % n]);
+      if (rateAt(step) !== rate) { rate = rateAt(step); await run.configure(rate, o.momentum); }
       let r: { loss: number; output: Uint8Array };
       try {
         r = await run.step(x, label);
@@ -85,6 +91,7 @@ export async function trainModel(modelBytes: Uint8Array, modelFile: string, ds: 
         if (!(e instanceof TrainingResumed)) throw e;
         // The board reset: continue right after its last checkpoint.
         resumedFrom = step = e.step;
+        rate = NaN; // the resumed step gets its scheduled rate, whatever the board restarted with
         continue;
       }
       step++;

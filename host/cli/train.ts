@@ -12,6 +12,7 @@ import { searchSparseScheme } from "../train/search.ts";
 import { trainModel, type TrainRunResult } from "../train/run-training.ts";
 import { BoardTarget, HostTarget } from "../train/targets.ts";
 import type { OpenOptions } from "../board/session.ts";
+import type { LrScheduleKind } from "../train/schedule.ts";
 import { UsageError } from "./errors.ts";
 
 export interface TrainFlags {
@@ -21,6 +22,9 @@ export interface TrainFlags {
   limit?: number;
   testLimit?: number;
   lr: number;
+  lrSchedule: LrScheduleKind;
+  /** Linear warmup steps at the start of the run. */
+  warmup: number;
   momentum: number;
   headLr: number;
   seed: number;
@@ -81,7 +85,7 @@ async function train(model: string, board: string, flags: TrainFlags, open: Open
   let started = false, evalStarted = false;
   const result = await trainModel(bytes, basename(model), ds,
     (blob) => (board === "host" ? new HostTarget(blob) : new BoardTarget(board, blob, open)), {
-      scheme, epochs: flags.epochs, lr: flags.lr, momentum: flags.momentum, headLr: flags.headLr, seed: flags.seed, trainIndices: plan.train,
+      scheme, epochs: flags.epochs, lr: flags.lr, schedule: { kind: flags.lrSchedule, warmupSteps: flags.warmup }, momentum: flags.momentum, headLr: flags.headLr, seed: flags.seed, trainIndices: plan.train,
       testLimit: flags.testLimit, checkpointEvery: board === "host" ? 0 : flags.checkpointEvery,
       onStep: (p) => {
         if (!bar) return;

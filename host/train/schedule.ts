@@ -14,16 +14,8 @@ export interface LrSchedule {
   warmupSteps?: number;
 }
 
-export class ScheduleError extends Error {}
-
 /** How many rate changes a run gets at most (plus the warmup's). */
 export const SEGMENTS = 100;
-
-export function parseLrSchedule(text: string): LrScheduleKind {
-  const t = text.trim() as LrScheduleKind;
-  if (!LR_SCHEDULES.includes(t)) throw new ScheduleError(`--lr-schedule must be one of ${LR_SCHEDULES.join(", ")}, not "${text}"`);
-  return t;
-}
 
 /** The rate for step `step` (0-based) of a run of `total` steps at base rate `lr`. */
 export function scheduledLr(lr: number, s: LrSchedule, step: number, total: number): number {

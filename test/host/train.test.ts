@@ -20,6 +20,7 @@ import { loadDataset, sampleAt, fitToInput, fitToFloatInput, FASHION_MNIST_DIR, 
 import { searchSparseScheme } from "../../host/train/search.ts";
 import { trainModel } from "../../host/train/run-training.ts";
 import { BoardTarget, HostTarget } from "../../host/train/targets.ts";
+import { scheduledLr, SEGMENTS, type LrSchedule } from "../../host/train/schedule.ts";
 import { buildSynthetic } from "./synthetic-models.ts";
 
 const QUANT = modelPath("pretrainedResnet_quant"), FLOAT = modelPath("pretrainedResnet_float");
@@ -211,6 +212,40 @@ test("sparse search: the chosen scheme fits the budget and reports each candidat
   for (const c of r.contributions) assert.ok(c.trainPeakBytes <= budget && c.accuracy >= 0 && c.accuracy <= 1);
 });
 
+test("lr schedules: constant, cosine decaying to ~0 in at most SEGMENTS steps of rate, linear warmup", () => {
+  const total = 5000, lr = 0.002;
+  const rates = (s: LrSchedule) => Array.from({ length: total }, (_, i) => scheduledLr(lr, s, i, total));
+  assert.ok(rates({ kind: "constant" }).every((r) => r === lr));
+  const cos = rates({ kind: "cosine" });
+  assert.equal(cos[0], lr);
+  assert.ok(cos.every((r, i) => i === 0 || (r <= cos[i - 1] && r > 0)), "cosine never rises and stays positive");
+  assert.ok(cos[total - 1] < 0.001 * lr, `last rate ${cos[total - 1]}`);
+  assert.ok(Math.abs(cos[total / 2] - lr / 2) < 0.02 * lr, `half-way rate ${cos[total / 2]}`);
+  assert.ok(new Set(cos).size <= SEGMENTS, "one rate per segment: a board gets at most SEGMENTS configs");
+  const warm = rates({ kind: "cosine", warmupSteps: 9 });
+  assert.deepEqual(warm.slice(0, 10), [...Array.from({ length: 9 }, (_, i) => lr * (i + 1) / 10), lr]);
+  assert.ok(warm.every((r) => r <= lr));
+  const constWarm = rates({ kind: "constant", warmupSteps: 4 });
+  assert.deepEqual(constWarm.slice(0, 6), [lr / 5, 2 * lr / 5, 3 * lr / 5, 4 * lr / 5, lr, lr]);
+});
+
+test("a scheduled run: the target gets each step's scheduled rate, and only when it changes", async () => {
+  const ds = await fashion();
+  const schedule: LrSchedule = { kind: "cosine", warmupSteps: 5 };
+  const total = 250, lr = 0.02, seen: number[] = [];
+  let configs = 0, current = NaN;
+  await trainModel(qBytes, QUANT, ds, (b) => {
+    const t = new HostTarget(b);
+    const [start, configure, step] = [t.start.bind(t), t.configure.bind(t), t.step.bind(t)];
+    t.start = async (r, m) => { current = r; return start(r, m); };
+    t.configure = async (r, m) => { current = r; configs++; return configure(r, m); };
+    t.step = async (x, label) => { seen.push(current); return step(x, label); };
+    return t;
+  }, { scheme: { kind: "last", k: 1 }, epochs: 1, lr, schedule, momentum: 0, seed: 1, trainIndices: Uint32Array.from({ length: total }, (_, i) => i), testLimit: 1, checkpointEvery: 0 });
+  assert.deepEqual(seen, Array.from({ length: total }, (_, i) => scheduledLr(lr, schedule, i, total)));
+  assert.equal(configs, new Set(seen).size - 1);
+});
+
 const cli = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", join(REPO, "host/cli/main.ts"), ...args], { encoding: "utf8", cwd: REPO });
 
 test("tinyloop train --board host --json: accuracy, samples, planned and measured memory; --out writes a model run accepts", async () => {
@@ -234,6 +269,8 @@ test("tinyloop train: bad flags and data are usage errors (exit 2) that say what
     [["--scheme", "most"], /not a scheme/],
     [["--epochs", "0"], /--epochs/],
     [["--lr", "-1"], /--lr/],
+    [["--lr-schedule", "linear"], /--lr-schedule must be one of constant, cosine, not "linear"/],
+    [["--warmup", "-3"], /--warmup/],
     [["--data", "/nonexistent/data"], /not found/],
     [["--scheme", "sparse:1000"], /sparse scheme within 1000 B is impossible/],
   ] as [string[], RegExp][]) {
@@ -246,11 +283,14 @@ test("tinyloop train: bad flags and data are usage errors (exit 2) that say what
   assert.match(r.stderr, /label 9 is out of range: the model has 2 classes/);
 });
 
-test("training on qemu-m4 gives the host's fine-tuned model byte for byte, and survives a board reset mid-run", { timeout: 900_000 }, async () => {
+test("training on qemu-m4 gives the host's fine-tuned model byte for byte, with a warmup and cosine schedule, and survives a board reset mid-run", { timeout: 900_000 }, async () => {
   const ds = await fashion();
-  const opts = { scheme: { kind: "last", k: 2 } as Scheme, epochs: 1, lr: 0.05, momentum: 0.5, seed: 3, trainIndices: Uint32Array.from({ length: 12 }, (_, i) => i), testLimit: 6, checkpointEvery: 1 };
+  // 12 steps: every step has its own scheduled rate (3 warming up, then cosine).
+  const opts = { scheme: { kind: "last", k: 2 } as Scheme, epochs: 1, lr: 0.05, schedule: { kind: "cosine", warmupSteps: 3 } as LrSchedule, momentum: 0.5, seed: 3,
+    trainIndices: Uint32Array.from({ length: 12 }, (_, i) => i), testLimit: 6, checkpointEvery: 3 };
   const host = await trainModel(qBytes, QUANT, ds, (b) => new HostTarget(b), opts);
-  // The board forgets its model after the 7th step; training resumes from its checkpoint and must end the same.
+  // The board forgets its model at the 8th step, when it had step 7's rate; training resumes from the
+  // checkpoint after step 6, which must get step 6's rate again, and must end the same.
   let steps = 0, resumed: number | undefined;
   const board = await trainModel(qBytes, QUANT, ds, (b) => {
     const t = new BoardTarget("qemu-m4", b, {});
@@ -261,7 +301,7 @@ test("training on qemu-m4 gives the host's fine-tuned model byte for byte, and s
     };
     return t;
   }, { ...opts, onStep: (p) => { if (p.resumedFrom !== undefined) resumed = p.resumedFrom; } });
-  assert.equal(resumed, 7, "resumed after the checkpoint of step 7");
+  assert.equal(resumed, 6, "resumed after the checkpoint of step 6");
   assert.deepEqual(board.tflite, host.tflite);
   assert.equal(board.accuracy, host.accuracy);
   assert.ok(board.measuredPeakBytes <= board.trainPeakBytes);

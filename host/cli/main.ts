@@ -13,7 +13,7 @@ import { benchOnBoard, printBench } from "./bench.ts";
 import { hil, hilModels, writeJunit } from "./hil.ts";
 import { stream } from "./stream.ts";
 import { trainCommand, printTrainResult, trainJson } from "./train.ts";
-import { LR_SCHEDULES, type LrScheduleKind } from "../train/schedule.ts";
+import { DEFAULT_SCHEDULE, LR_SCHEDULES, type LrScheduleKind } from "../train/schedule.ts";
 import { withBoard, runOnBoard } from "../runners/board-runner.ts";
 import type { OpenOptions } from "../board/session.ts";
 import { DEFAULT_BOARD, loadBoard } from "../board/boards.ts";
@@ -241,8 +241,8 @@ withRuntimeFlags(program.command("train"))
   .option("--limit <n>", "training samples used (default: the whole train split)")
   .option("--test-limit <n>", "test samples evaluated (default: the whole test split)")
   .option("--lr <rate>", "SGD learning rate (on real-valued parameters; QAS scales it per tensor)", "0.001")
-  .option("--lr-schedule <kind>", "learning rate over the run: constant, or cosine (decays to ~0 by the last step)", "cosine")
-  .option("--warmup <steps>", "steps over which the rate rises linearly to --lr first", "0")
+  .option("--lr-schedule <kind>", "learning rate over the run: constant, or cosine (decays from --lr to ~0 by the last step)", DEFAULT_SCHEDULE.kind)
+  .option("--warmup <fraction>", "fraction of the steps over which the rate first rises linearly to --lr (0 = none)", String(DEFAULT_SCHEDULE.warmup))
   .option("--momentum <m>", "SGD momentum (0 = none; otherwise a velocity buffer per trained parameter)", "0")
   .option("--head-lr <factor>", "learning-rate factor of the classifier (the last weighted layer): batch-1 SGD wants it far above the convolutions'", "30")
   .option("--seed <n>", "shuffling seed", "1")
@@ -258,7 +258,7 @@ withRuntimeFlags(program.command("train"))
     const flags = {
       data: str("data"), scheme: str("scheme"), epochs: wholeNumber("--epochs", str("epochs"), 1),
       limit: optional("limit", "--limit"), testLimit: optional("testLimit", "--test-limit"),
-      lr: realNumber("--lr", str("lr"), Number.MIN_VALUE), lrSchedule: lrSchedule(str("lrSchedule")), warmup: wholeNumber("--warmup", str("warmup"), 0), momentum: realNumber("--momentum", str("momentum"), 0, 1),
+      lr: realNumber("--lr", str("lr"), Number.MIN_VALUE), lrSchedule: lrSchedule(str("lrSchedule")), warmup: realNumber("--warmup", str("warmup"), 0, 1), momentum: realNumber("--momentum", str("momentum"), 0, 1),
       headLr: realNumber("--head-lr", str("headLr"), Number.MIN_VALUE),
       seed: wholeNumber("--seed", str("seed"), 0), checkpointEvery: wholeNumber("--checkpoint-every", str("checkpointEvery"), 0),
       searchSamples: wholeNumber("--search-samples", str("searchSamples"), 1), searchHeldOut: wholeNumber("--search-held-out", str("searchHeldOut"), 1),

@@ -23,7 +23,7 @@ export interface TrainFlags {
   testLimit?: number;
   lr: number;
   lrSchedule: LrScheduleKind;
-  /** Linear warmup steps at the start of the run. */
+  /** Fraction of the steps warming up linearly at the start of the run. */
   warmup: number;
   momentum: number;
   headLr: number;
@@ -69,7 +69,7 @@ async function train(model: string, board: string, flags: TrainFlags, open: Open
     log(`searching a sparse update scheme${request.budgetBytes ? ` within ${request.budgetBytes} B` : ""} (contribution analysis on ${plan.heldOut.length} held-out samples)...`);
     const found = await searchSparseScheme(bytes, model, ds, {
       budgetBytes: request.budgetBytes, train: plan.train.subarray(0, flags.searchSamples), heldOut: plan.heldOut,
-      lr: flags.lr, headLr: flags.headLr, seed: flags.seed, log,
+      lr: flags.lr, schedule: { kind: flags.lrSchedule, warmup: flags.warmup }, headLr: flags.headLr, seed: flags.seed, log,
     });
     scheme = found.scheme;
     log(`sparse scheme: ${JSON.stringify(found.scheme)} (${found.trainPeakBytes} B planned, budget ${found.budgetBytes} B)`);
@@ -85,7 +85,7 @@ async function train(model: string, board: string, flags: TrainFlags, open: Open
   let started = false, evalStarted = false;
   const result = await trainModel(bytes, basename(model), ds,
     (blob) => (board === "host" ? new HostTarget(blob) : new BoardTarget(board, blob, open)), {
-      scheme, epochs: flags.epochs, lr: flags.lr, schedule: { kind: flags.lrSchedule, warmupSteps: flags.warmup }, momentum: flags.momentum, headLr: flags.headLr, seed: flags.seed, trainIndices: plan.train,
+      scheme, epochs: flags.epochs, lr: flags.lr, schedule: { kind: flags.lrSchedule, warmup: flags.warmup }, momentum: flags.momentum, headLr: flags.headLr, seed: flags.seed, trainIndices: plan.train,
       testLimit: flags.testLimit, checkpointEvery: board === "host" ? 0 : flags.checkpointEvery,
       onStep: (p) => {
         if (!bar) return;

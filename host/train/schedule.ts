@@ -10,29 +10,38 @@ export type LrScheduleKind = (typeof LR_SCHEDULES)[number];
 
 export interface LrSchedule {
   kind: LrScheduleKind;
-  /** Steps over which the rate rises linearly to its base value (0 = none). */
-  warmupSteps?: number;
+  /** Fraction of the run's steps over which the rate first rises linearly to its base value (0 = none). */
+  warmup?: number;
 }
 
-/** How many rate changes a run gets at most (plus the warmup's). */
+/** The schedule `tinyloop train` and the benchmark use unless told otherwise. */
+export const DEFAULT_SCHEDULE: Required<LrSchedule> = { kind: "cosine", warmup: 0.05 };
+
+/** How many rates a run gets at most: a board gets at most this many TRAIN_CONFIGs. */
 export const SEGMENTS = 100;
+
+/** Steps that share one rate in a run of `total` steps. */
+export function segmentSteps(total: number): number {
+  return Math.max(1, Math.ceil(total / SEGMENTS));
+}
+
+/** Warmup steps of a run of `total` steps: whole segments. */
+export function warmupSteps(s: LrSchedule, total: number): number {
+  const segment = segmentSteps(total);
+  return Math.min(total, Math.round((s.warmup ?? 0) * total / segment) * segment);
+}
 
 /** The rate for step `step` (0-based) of a run of `total` steps at base rate `lr`. */
 export function scheduledLr(lr: number, s: LrSchedule, step: number, total: number): number {
-  const warmup = Math.min(s.warmupSteps ?? 0, total);
-  if (step < warmup) {
-    // Warmup steps are few: each gets its own rate, reaching `lr` at the first step after warmup.
-    return lr * (step + 1) / (warmup + 1);
-  }
+  const segment = segmentSteps(total), warmup = warmupSteps(s, total);
+  // Every step of a segment gets the rate of the segment's first step.
+  const t = Math.floor(step / segment) * segment;
+  if (t < warmup) return lr * (t + segment) / (warmup + segment); // linear, reaching lr just after
   if (s.kind === "constant") return lr;
-  const span = total - warmup;
-  const segment = Math.max(1, Math.ceil(span / SEGMENTS));
-  // The segment's start: every step of a segment gets the same rate (one TRAIN_CONFIG per segment).
-  const t = Math.floor((step - warmup) / segment) * segment;
-  return lr * 0.5 * (1 + Math.cos(Math.PI * t / span));
+  return lr * 0.5 * (1 + Math.cos(Math.PI * (t - warmup) / (total - warmup)));
 }
 
 /** One line describing the schedule (for logs and --json). */
 export function describeSchedule(s: LrSchedule): string {
-  return s.warmupSteps ? `${s.kind}, ${s.warmupSteps} warmup steps` : s.kind;
+  return s.warmup ? `${s.kind}, warmup ${s.warmup * 100}% of the steps` : s.kind;
 }

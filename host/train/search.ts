@@ -11,6 +11,7 @@ import { describeScheme, SchemeError, type Scheme } from "./scheme.ts";
 import { trainModel } from "./run-training.ts";
 import { HostTarget } from "./targets.ts";
 import type { Dataset } from "./dataset.ts";
+import type { LrSchedule } from "./schedule.ts";
 
 export interface SearchOptions {
   /** Planned training memory allowed (default: a fifth of the full update's). */
@@ -19,6 +20,8 @@ export interface SearchOptions {
   train: Uint32Array;
   heldOut: Uint32Array;
   lr: number;
+  /** The schedule of the run the scheme is for (default constant): candidates train with it too. */
+  schedule?: LrSchedule;
   /** Learning-rate factor of the classifier (default 1). */
   headLr?: number;
   seed: number;
@@ -54,7 +57,7 @@ export async function searchSparseScheme(bytes: Uint8Array, file: string, ds: Da
   const scheme = (biasFrom: number, weights: WeightPick[]): Scheme => ({ kind: "sparse", biasFrom, weights: [...weights, { layer: classifier, ratio: 1 }] });
   const score = async (s: Scheme): Promise<number> => {
     const r = await trainModel(bytes, file, ds, (blob) => new HostTarget(blob), {
-      scheme: s, epochs: 1, lr: o.lr, headLr: o.headLr, momentum: 0, seed: o.seed, trainIndices: o.train, checkpointEvery: 0,
+      scheme: s, epochs: 1, lr: o.lr, schedule: o.schedule, headLr: o.headLr, momentum: 0, seed: o.seed, trainIndices: o.train, checkpointEvery: 0,
       evaluate: { split: ds.train, indices: o.heldOut },
     });
     return r.accuracy;

@@ -212,26 +212,28 @@ test("sparse search: the chosen scheme fits the budget and reports each candidat
   for (const c of r.contributions) assert.ok(c.trainPeakBytes <= budget && c.accuracy >= 0 && c.accuracy <= 1);
 });
 
-test("lr schedules: constant, cosine decaying to ~0 in at most SEGMENTS steps of rate, linear warmup", () => {
-  const total = 5000, lr = 0.002;
-  const rates = (s: LrSchedule) => Array.from({ length: total }, (_, i) => scheduledLr(lr, s, i, total));
+test("lr schedules: constant, cosine decaying to ~0 in at most SEGMENTS rates, linear warmup over whole segments", () => {
+  const total = 5000, lr = 0.002, segment = total / SEGMENTS;
+  const rates = (s: LrSchedule, n = total) => Array.from({ length: n }, (_, i) => scheduledLr(lr, s, i, n));
   assert.ok(rates({ kind: "constant" }).every((r) => r === lr));
   const cos = rates({ kind: "cosine" });
   assert.equal(cos[0], lr);
   assert.ok(cos.every((r, i) => i === 0 || (r <= cos[i - 1] && r > 0)), "cosine never rises and stays positive");
   assert.ok(cos[total - 1] < 0.001 * lr, `last rate ${cos[total - 1]}`);
   assert.ok(Math.abs(cos[total / 2] - lr / 2) < 0.02 * lr, `half-way rate ${cos[total / 2]}`);
-  assert.ok(new Set(cos).size <= SEGMENTS, "one rate per segment: a board gets at most SEGMENTS configs");
-  const warm = rates({ kind: "cosine", warmupSteps: 9 });
-  assert.deepEqual(warm.slice(0, 10), [...Array.from({ length: 9 }, (_, i) => lr * (i + 1) / 10), lr]);
+  assert.ok(cos.every((r, i) => i % segment === 0 || r === cos[i - 1]), "the rate changes only at a segment's start");
+  assert.equal(new Set(cos).size, SEGMENTS);
+  // 5% warmup = 250 steps = 5 segments rising linearly, then cosine from lr.
+  const warm = rates({ kind: "cosine", warmup: 0.05 });
+  [0, 50, 100, 150, 200, 250].forEach((i, k) => assert.ok(Math.abs(warm[i] - lr * (k + 1) / 6) < 1e-12, `warmup step ${i}: ${warm[i]}`));
   assert.ok(warm.every((r) => r <= lr));
-  const constWarm = rates({ kind: "constant", warmupSteps: 4 });
-  assert.deepEqual(constWarm.slice(0, 6), [lr / 5, 2 * lr / 5, 3 * lr / 5, 4 * lr / 5, lr, lr]);
+  // A short run: one step per segment, so every step gets its own rate.
+  assert.deepEqual(rates({ kind: "constant", warmup: 0.25 }, 12).slice(0, 5), [lr / 4, lr / 2, 3 * lr / 4, lr, lr]);
 });
 
 test("a scheduled run: the target gets each step's scheduled rate, and only when it changes", async () => {
   const ds = await fashion();
-  const schedule: LrSchedule = { kind: "cosine", warmupSteps: 5 };
+  const schedule: LrSchedule = { kind: "cosine", warmup: 0.1 };
   const total = 250, lr = 0.02, seen: number[] = [];
   let configs = 0, current = NaN;
   await trainModel(qBytes, QUANT, ds, (b) => {
@@ -270,7 +272,7 @@ test("tinyloop train: bad flags and data are usage errors (exit 2) that say what
     [["--epochs", "0"], /--epochs/],
     [["--lr", "-1"], /--lr/],
     [["--lr-schedule", "linear"], /--lr-schedule must be one of constant, cosine, not "linear"/],
-    [["--warmup", "-3"], /--warmup/],
+    [["--warmup", "1.5"], /--warmup must be a number in \[0, 1\)/],
     [["--data", "/nonexistent/data"], /not found/],
     [["--scheme", "sparse:1000"], /sparse scheme within 1000 B is impossible/],
   ] as [string[], RegExp][]) {
@@ -286,7 +288,7 @@ test("tinyloop train: bad flags and data are usage errors (exit 2) that say what
 test("training on qemu-m4 gives the host's fine-tuned model byte for byte, with a warmup and cosine schedule, and survives a board reset mid-run", { timeout: 900_000 }, async () => {
   const ds = await fashion();
   // 12 steps: every step has its own scheduled rate (3 warming up, then cosine).
-  const opts = { scheme: { kind: "last", k: 2 } as Scheme, epochs: 1, lr: 0.05, schedule: { kind: "cosine", warmupSteps: 3 } as LrSchedule, momentum: 0.5, seed: 3,
+  const opts = { scheme: { kind: "last", k: 2 } as Scheme, epochs: 1, lr: 0.05, schedule: { kind: "cosine", warmup: 0.25 } as LrSchedule, momentum: 0.5, seed: 3,
     trainIndices: Uint32Array.from({ length: 12 }, (_, i) => i), testLimit: 6, checkpointEvery: 3 };
   const host = await trainModel(qBytes, QUANT, ds, (b) => new HostTarget(b), opts);
   // The board forgets its model at the 8th step, when it had step 7's rate; training resumes from the

@@ -2,7 +2,9 @@
 // "On-Device Training Under 256KB Memory"): every candidate — biases from layer k on, or the
 // first ratio r of layer l's output channels — is fine-tuned alone (with the classifier, which
 // always trains) on a few samples and scored on a held-out slice of the train split; its
-// contribution is the accuracy gained over training the classifier alone. Contributions are
+// contribution is how much it lowers the held-out loss below training the classifier alone's
+// (the loss rather than accuracy: on a few hundred samples it ranks candidates with far less
+// noise, where accuracy gains are a handful of right answers). Contributions are
 // then combined greedily, best first, keeping every combination whose planned training memory
 // fits the budget, and the combination with the largest total contribution wins.
 import { importTflite } from "../import/tflite.ts";
@@ -31,13 +33,15 @@ export interface SearchOptions {
   log?: (line: string) => void;
 }
 
-export interface Contribution { scheme: string; accuracy: number; gain: number; trainPeakBytes: number }
+/** A candidate's held-out accuracy and loss; `gain` is the loss it saves over the classifier alone. */
+export interface Contribution { scheme: string; accuracy: number; loss: number; gain: number; trainPeakBytes: number }
 
 export interface SearchResult {
   scheme: Scheme;
   trainPeakBytes: number;
   budgetBytes: number;
   baseAccuracy: number;
+  baseLoss: number;
   contributions: Contribution[];
 }
 
@@ -55,20 +59,21 @@ export async function searchSparseScheme(bytes: Uint8Array, file: string, ds: Da
   const budget = o.budgetBytes ?? Math.floor(peakOf({ kind: "full" }) / 5);
   const classifier = layers - 1;
   const scheme = (biasFrom: number, weights: WeightPick[]): Scheme => ({ kind: "sparse", biasFrom, weights: [...weights, { layer: classifier, ratio: 1 }] });
-  const score = async (s: Scheme): Promise<number> => {
+  const score = async (s: Scheme): Promise<{ accuracy: number; loss: number }> => {
     const r = await trainModel(bytes, file, ds, (blob) => new HostTarget(blob), {
       scheme: s, epochs: 1, lr: o.lr, schedule: o.schedule, headLr: o.headLr, momentum: 0, seed: o.seed, trainIndices: o.train, checkpointEvery: 0,
       evaluate: { split: ds.train, indices: o.heldOut },
     });
-    return r.accuracy;
+    return { accuracy: r.accuracy, loss: r.evalLoss };
   };
+  const pct = (a: number) => `${(100 * a).toFixed(1)}%`;
 
   const base = scheme(classifier, []);
   if (peakOf(base) > budget) {
     throw new SchemeError(`a sparse scheme within ${budget} B is impossible: training the classifier alone needs ${peakOf(base)} B; give a larger budget (sparse:BYTES) or use --scheme bias`);
   }
-  const baseAccuracy = await score(base);
-  o.log?.(`  classifier only: ${(100 * baseAccuracy).toFixed(1)}% (${peakOf(base)} B)`);
+  const { accuracy: baseAccuracy, loss: baseLoss } = await score(base);
+  o.log?.(`  classifier only: loss ${baseLoss.toFixed(3)}, ${pct(baseAccuracy)} (${peakOf(base)} B)`);
   const contributions: Contribution[] = [];
   const first = Math.max(0, classifier - (o.depth ?? 6));
   const biasGain = new Map<number, number>([[classifier, 0]]);
@@ -76,10 +81,10 @@ export async function searchSparseScheme(bytes: Uint8Array, file: string, ds: Da
   const consider = async (s: Scheme, record: (gain: number) => void) => {
     const peak = peakOf(s);
     if (peak > budget) return; // cannot be part of any scheme within the budget
-    const accuracy = await score(s);
-    const gain = accuracy - baseAccuracy;
-    contributions.push({ scheme: describeScheme(s), accuracy, gain, trainPeakBytes: peak });
-    o.log?.(`  ${describeScheme(s)}: ${(100 * accuracy).toFixed(1)}% (${gain >= 0 ? "+" : ""}${(100 * gain).toFixed(1)}), ${peak} B`);
+    const { accuracy, loss } = await score(s);
+    const gain = baseLoss - loss;
+    contributions.push({ scheme: describeScheme(s), accuracy, loss, gain, trainPeakBytes: peak });
+    o.log?.(`  ${describeScheme(s)}: loss ${loss.toFixed(3)} (gain ${gain.toFixed(3)}), ${pct(accuracy)}, ${peak} B`);
     record(gain);
   };
   for (let k = first; k < classifier; k++) await consider(scheme(k, []), (g) => biasGain.set(k, g));
@@ -101,5 +106,5 @@ export async function searchSparseScheme(bytes: Uint8Array, file: string, ds: Da
     }
     if (total > best.total) best = { scheme: scheme(k, chosen), total };
   }
-  return { scheme: best.scheme, trainPeakBytes: peakOf(best.scheme), budgetBytes: budget, baseAccuracy, contributions };
+  return { scheme: best.scheme, trainPeakBytes: peakOf(best.scheme), budgetBytes: budget, baseAccuracy, baseLoss, contributions };
 }

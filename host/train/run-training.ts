@@ -47,6 +47,9 @@ export interface TrainRunResult {
   testSamples: number;
   /** Training steps taken (samples x epochs). */
   samples: number;
+  /** Base learning rate and its schedule over the steps. */
+  lr: number;
+  schedule: LrSchedule;
   epochs: number;
   /** Mean loss and accuracy over the last epoch's steps. */
   trainLoss: number;
@@ -119,7 +122,7 @@ export async function trainModel(modelBytes: Uint8Array, modelFile: string, ds: 
     return {
       scheme: describeScheme(o.scheme), board: run.name,
       accuracy: testIdx.length ? right / testIdx.length : 0, evalLoss: testIdx.length ? evalLossSum / testIdx.length : 0, testSamples: testIdx.length,
-      samples: total, epochs: o.epochs, trainLoss: seen ? lossSum / seen : 0, trainAccuracy: seen ? correct / seen : 0,
+      samples: total, lr: o.lr, schedule: o.schedule ?? { kind: "constant" }, epochs: o.epochs, trainLoss: seen ? lossSum / seen : 0, trainAccuracy: seen ? correct / seen : 0,
       trainPeakBytes: compiled.training.arenaBytes, measuredPeakBytes: await run.peakBytes(), stateBytes: compiled.training.stateBytes,
       seconds: (performance.now() - t0) / 1000, training: compiled.training,
       tflite: exportTrainedTflite(modelBytes, graph, compiled.training, state),

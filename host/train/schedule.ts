@@ -43,5 +43,5 @@ export function scheduledLr(lr: number, s: LrSchedule, step: number, total: numb
 
 /** One line describing the schedule (for logs and --json). */
 export function describeSchedule(s: LrSchedule): string {
-  return s.warmup ? `${s.kind}, warmup ${s.warmup * 100}% of the steps` : s.kind;
+  return s.warmup ? `${s.kind}, warmup ${+(s.warmup * 100).toFixed(2)}% of the steps` : s.kind;
 }

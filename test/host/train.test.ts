@@ -259,6 +259,7 @@ test("tinyloop train --board host --json: accuracy, samples, planned and measure
   const j = JSON.parse(r.stdout);
   assert.equal(j.samples, 40);
   assert.equal(j.testSamples, 20);
+  assert.deepEqual([j.lr, j.lrSchedule, j.warmup], [0.05, "cosine", 0.05], "the default schedule");
   assert.ok(j.accuracy >= 0 && j.accuracy <= 1);
   assert.ok(j.trainPeakBytes > 0 && j.hostPeakBytes <= j.trainPeakBytes);
   assert.ok(existsSync(out));

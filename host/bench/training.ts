@@ -34,7 +34,7 @@ const TEST = Number(process.env.TINYLOOP_TRAIN_TEST ?? 1000);
 const SEED = 1;
 const SCHEDULE = DEFAULT_SCHEDULE;
 /** Learning rates tried per scheme (SGD, batch 1, no momentum); each scheme takes the best on the held-out slice. */
-const LR_GRID = [0.0003, 0.001, 0.003, 0.01, 0.03];
+const LR_GRID = [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1];
 /** Classifier factors tried (--head-lr) where a scheme trains convolutions as well as the classifier. */
 const HEAD_GRID = [1, 30];
 
@@ -124,7 +124,7 @@ log(`qemu-m4 sparse: ${JSON.stringify(device)}`);
 
 const result = {
   model: "pretrainedResnet_quant.tflite", data: "Fashion-MNIST (28x28 gray padded to 32x32x3)", trainSamples: plan.train.length, testSamples: TEST, seed: SEED,
-  fullPeakBytes: fullPeak, search: { budgetBytes: search.budgetBytes, baseAccuracy: search.baseAccuracy, baseLoss: search.baseLoss, contributions: search.contributions },
+  fullPeakBytes: fullPeak, search: { budgetBytes: search.budgetBytes, baseAccuracy: search.baseAccuracy, baseLoss: search.baseLoss, contributions: search.contributions, combinations: search.combinations },
   schedule: SCHEDULE, trialSamples: TRIAL, heldOutSamples: HELD_OUT, lrGrid: LR_GRID, headGrid: HEAD_GRID,
   rows: rows.map((r) => ({ scheme: r.name, spec: r.scheme, lr: r.lr, headLr: r.headLr, accuracy: r.accuracy, floatAccuracy: r.floatAccuracy, trainPeakBytes: r.trainPeakBytes, stateBytes: r.stateBytes, seconds: r.seconds })),
   qemuM4Sparse: device,

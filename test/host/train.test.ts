@@ -13,7 +13,7 @@ import { compileGraph, compileTflite } from "../../host/compile.ts";
 import { compileTraining, UnsupportedError } from "../../host/train/compile-training.ts";
 import { exportTrainedTflite } from "../../host/train/export-tflite.ts";
 import { weightsAt } from "../../host/train/overlay-layout.ts";
-import { parseScheme, layerUpdates, SchemeError, type Scheme } from "../../host/train/scheme.ts";
+import { parseScheme, layerUpdates, describeScheme, SchemeError, type Scheme } from "../../host/train/scheme.ts";
 import { NodeEngine } from "../../host/runners/node-engine.ts";
 import { createFloatTrainer } from "../../host/train/float-train.ts";
 import { loadDataset, sampleAt, fitToInput, fitToFloatInput, FASHION_MNIST_DIR, type Dataset } from "../../host/train/dataset.ts";
@@ -209,7 +209,9 @@ test("sparse search: the chosen scheme fits the budget and reports each candidat
   assert.ok(r.trainPeakBytes <= budget);
   assert.equal(r.scheme.kind, "sparse");
   assert.ok(r.contributions.length >= 1);
-  for (const c of r.contributions) assert.ok(c.trainPeakBytes <= budget && c.accuracy >= 0 && c.accuracy <= 1);
+  for (const c of [...r.contributions, ...r.combinations]) assert.ok(c.trainPeakBytes <= budget && c.accuracy >= 0 && c.accuracy <= 1 && c.loss > 0);
+  // The winner is the measured best of the combinations tried, when there were several.
+  if (r.combinations.length > 1) assert.equal(describeScheme(r.scheme), r.combinations.reduce((a, b) => (b.loss < a.loss ? b : a)).scheme);
 });
 
 test("lr schedules: constant, cosine decaying to ~0 in at most SEGMENTS rates, linear warmup over whole segments", () => {

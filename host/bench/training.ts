@@ -82,8 +82,8 @@ const rows: (TrainRunResult & { name: string; lr: number; headLr: number; floatA
 const floatTest = testSet(ds, fGraph.tensors[fGraph.inputs[0]].shape, TEST);
 const rates: Record<string, Rate> = {};
 for (const [name, scheme] of schemes) {
-  // Bias-only and last-layer schemes: the classifier factor would only rescale lr.
-  const rate = name === "full" ? fullRate : await pickRate(scheme, name === "sparse" ? HEAD_GRID : [1]);
+  // Last-layer training: the classifier factor would only rescale lr. (Bias-only trains every layer's bias: it does not.)
+  const rate = name === "full" ? fullRate : await pickRate(scheme, name === "last" ? [1] : HEAD_GRID);
   rates[name] = rate;
   const { lr, headLr } = rate;
   log(`int8 ${name}: ${describeScheme(scheme)}, lr ${lr}, head x${headLr}, ${plan.train.length} samples`);

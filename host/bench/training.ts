@@ -5,6 +5,8 @@
 // next to the same schemes in float32 on the host as the reference. Then the sparse scheme trains on
 // qemu-m4 for a few steps to measure its SRAM on the device. Writes bench/training.json and the
 // table in docs/training.md.
+// Every run (rate trials, search candidates, final runs, float32 reference) uses the default schedule
+// (cosine with warmup); each scheme's rate is the one with the lowest held-out loss after a trial.
 // Sizes: TINYLOOP_TRAIN_SAMPLES (default 5000 training samples), TINYLOOP_TRAIN_TEST (1000 test samples).
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -36,7 +38,7 @@ const SCHEDULE = DEFAULT_SCHEDULE;
 /** Learning rates tried per scheme (SGD, batch 1, no momentum); each scheme takes the best on the held-out slice. */
 const LR_GRID = [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1];
 /** Classifier factors tried (--head-lr) where a scheme trains convolutions as well as the classifier. */
-const HEAD_GRID = [1, 30];
+const HEAD_GRID = [1, 30, 100];
 
 interface Rate { lr: number; headLr: number }
 

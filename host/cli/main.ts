@@ -14,6 +14,7 @@ import { benchOnBoard, printBench } from "./bench.ts";
 import { hil, hilModels, writeJunit } from "./hil.ts";
 import { stream } from "./stream.ts";
 import { trainCommand, printTrainResult, trainJson } from "./train.ts";
+import { DEFAULT_SCHEDULE, LR_SCHEDULES, type LrScheduleKind } from "../train/schedule.ts";
 import { withBoard, runOnBoard } from "../runners/board-runner.ts";
 import type { OpenOptions } from "../board/session.ts";
 import { DEFAULT_BOARD, loadBoard } from "../board/boards.ts";
@@ -229,6 +230,12 @@ withRuntimeFlags(program.command("stream"))
     if (!opts.json) console.error(`streamed ${predictions.length} samples`);
   });
 
+function lrSchedule(value: string): LrScheduleKind {
+  const kind = LR_SCHEDULES.find((k) => k === value);
+  if (!kind) throw new UsageError(`--lr-schedule must be one of ${LR_SCHEDULES.join(", ")}, not "${value}"`);
+  return kind;
+}
+
 /** A number option in [min, max), or a usage error naming the flag. */
 function realNumber(flag: string, value: string, min: number, max = Infinity): number {
   const n = Number(value);
@@ -245,7 +252,9 @@ withRuntimeFlags(program.command("train"))
   .option("--epochs <n>", "passes over the training samples", "1")
   .option("--limit <n>", "training samples used (default: the whole train split)")
   .option("--test-limit <n>", "test samples evaluated (default: the whole test split)")
-  .option("--lr <rate>", "SGD learning rate (on real-valued parameters; QAS scales it per tensor)", "0.001")
+  .option("--lr <rate>", "SGD learning rate, the schedule's peak (on real-valued parameters; QAS scales it per tensor)", "0.003")
+  .option("--lr-schedule <kind>", "learning rate over the run: constant, or cosine (decays from --lr to ~0 by the last step)", DEFAULT_SCHEDULE.kind)
+  .option("--warmup <fraction>", "fraction of the steps over which the rate first rises linearly to --lr (0 = none)", String(DEFAULT_SCHEDULE.warmup))
   .option("--momentum <m>", "SGD momentum (0 = none; otherwise a velocity buffer per trained parameter)", "0")
   .option("--head-lr <factor>", "learning-rate factor of the classifier (the last weighted layer): batch-1 SGD wants it far above the convolutions'", "30")
   .option("--seed <n>", "shuffling seed", "1")
@@ -261,7 +270,7 @@ withRuntimeFlags(program.command("train"))
     const flags = {
       data: str("data"), scheme: str("scheme"), epochs: wholeNumber("--epochs", str("epochs"), 1),
       limit: optional("limit", "--limit"), testLimit: optional("testLimit", "--test-limit"),
-      lr: realNumber("--lr", str("lr"), Number.MIN_VALUE), momentum: realNumber("--momentum", str("momentum"), 0, 1),
+      lr: realNumber("--lr", str("lr"), Number.MIN_VALUE), lrSchedule: lrSchedule(str("lrSchedule")), warmup: realNumber("--warmup", str("warmup"), 0, 1), momentum: realNumber("--momentum", str("momentum"), 0, 1),
       headLr: realNumber("--head-lr", str("headLr"), Number.MIN_VALUE),
       seed: wholeNumber("--seed", str("seed"), 0), checkpointEvery: wholeNumber("--checkpoint-every", str("checkpointEvery"), 0),
       searchSamples: wholeNumber("--search-samples", str("searchSamples"), 1), searchHeldOut: wholeNumber("--search-held-out", str("searchHeldOut"), 1),

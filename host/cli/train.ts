@@ -12,6 +12,7 @@ import { searchSparseScheme } from "../train/search.ts";
 import { trainModel, type TrainRunResult } from "../train/run-training.ts";
 import { BoardTarget, HostTarget } from "../train/targets.ts";
 import type { OpenOptions } from "../board/session.ts";
+import { describeSchedule, type LrScheduleKind } from "../train/schedule.ts";
 import { UsageError } from "./errors.ts";
 
 export interface TrainFlags {
@@ -21,6 +22,9 @@ export interface TrainFlags {
   limit?: number;
   testLimit?: number;
   lr: number;
+  lrSchedule: LrScheduleKind;
+  /** Fraction of the steps warming up linearly at the start of the run. */
+  warmup: number;
   momentum: number;
   headLr: number;
   seed: number;
@@ -65,7 +69,7 @@ async function train(model: string, board: string, flags: TrainFlags, open: Open
     log(`searching a sparse update scheme${request.budgetBytes ? ` within ${request.budgetBytes} B` : ""} (contribution analysis on ${plan.heldOut.length} held-out samples)...`);
     const found = await searchSparseScheme(bytes, model, ds, {
       budgetBytes: request.budgetBytes, train: plan.train.subarray(0, flags.searchSamples), heldOut: plan.heldOut,
-      lr: flags.lr, headLr: flags.headLr, seed: flags.seed, log,
+      lr: flags.lr, schedule: { kind: flags.lrSchedule, warmup: flags.warmup }, headLr: flags.headLr, seed: flags.seed, log,
     });
     scheme = found.scheme;
     log(`sparse scheme: ${JSON.stringify(found.scheme)} (${found.trainPeakBytes} B planned, budget ${found.budgetBytes} B)`);
@@ -81,7 +85,7 @@ async function train(model: string, board: string, flags: TrainFlags, open: Open
   let started = false, evalStarted = false;
   const result = await trainModel(bytes, basename(model), ds,
     (blob) => (board === "host" ? new HostTarget(blob) : new BoardTarget(board, blob, open)), {
-      scheme, epochs: flags.epochs, lr: flags.lr, momentum: flags.momentum, headLr: flags.headLr, seed: flags.seed, trainIndices: plan.train,
+      scheme, epochs: flags.epochs, lr: flags.lr, schedule: { kind: flags.lrSchedule, warmup: flags.warmup }, momentum: flags.momentum, headLr: flags.headLr, seed: flags.seed, trainIndices: plan.train,
       testLimit: flags.testLimit, checkpointEvery: board === "host" ? 0 : flags.checkpointEvery,
       onStep: (p) => {
         if (!bar) return;
@@ -108,7 +112,7 @@ async function train(model: string, board: string, flags: TrainFlags, open: Open
 }
 
 export function printTrainResult(r: TrainRunResult, out?: string): void {
-  console.log(`scheme ${r.scheme} on ${r.board}: ${r.samples} training steps (${r.epochs} epoch${r.epochs === 1 ? "" : "s"}) in ${r.seconds.toFixed(1)} s`);
+  console.log(`scheme ${r.scheme} on ${r.board}: ${r.samples} training steps (${r.epochs} epoch${r.epochs === 1 ? "" : "s"}) in ${r.seconds.toFixed(1)} s, lr ${r.lr} (${describeSchedule(r.schedule)})`);
   console.log(`  last epoch: loss ${r.trainLoss.toFixed(3)}, running accuracy ${(100 * r.trainAccuracy).toFixed(1)}%`);
   console.log(`  held-out accuracy ${(100 * r.accuracy).toFixed(2)}% on ${r.testSamples} test samples`);
   console.log(`  training memory: planned ${r.trainPeakBytes} B (state ${r.stateBytes} B), measured high-water ${r.measuredPeakBytes} B`);
@@ -118,7 +122,8 @@ export function printTrainResult(r: TrainRunResult, out?: string): void {
 /** The --json object: the figures the issue asks for, plus the scheme and timing. */
 export function trainJson(r: TrainRunResult): Record<string, unknown> {
   return {
-    scheme: r.scheme, board: r.board, accuracy: r.accuracy, testSamples: r.testSamples, samples: r.samples, epochs: r.epochs,
+    scheme: r.scheme, board: r.board, accuracy: r.accuracy, testLoss: r.evalLoss, testSamples: r.testSamples, samples: r.samples, epochs: r.epochs,
+    lr: r.lr, lrSchedule: r.schedule.kind, warmup: r.schedule.warmup ?? 0,
     trainLoss: r.trainLoss, trainAccuracy: r.trainAccuracy, trainPeakBytes: r.trainPeakBytes,
     measuredPeakBytes: r.board === "host" ? undefined : r.measuredPeakBytes, hostPeakBytes: r.board === "host" ? r.measuredPeakBytes : undefined,
     stateBytes: r.stateBytes, seconds: r.seconds,

@@ -60,11 +60,16 @@ export function encodeTensor(values: ArrayLike<number>, t: TensorMeta): Uint8Arr
   return out;
 }
 
-/** The output's argmax, dequantized with the output tensor's quantization. */
-export function topClass(output: Uint8Array, t: TensorMeta): { index: number; score: number } {
-  const values = t.dtype === "float32"
+/** An output's real values (float32 as is, int8 dequantized with its tensor's scale). */
+export function realValues(output: Uint8Array, t: TensorMeta): number[] {
+  return t.dtype === "float32"
     ? Array.from(new Float32Array(output.buffer.slice(output.byteOffset, output.byteOffset + output.length)))
     : Array.from(new Int8Array(output.buffer, output.byteOffset, output.length), (q) => (q - (t.zeroPoint[0] ?? 0)) * (t.scale[0] ?? 1));
+}
+
+/** The output's argmax, dequantized with the output tensor's quantization. */
+export function topClass(output: Uint8Array, t: TensorMeta): { index: number; score: number } {
+  const values = realValues(output, t);
   let index = 0;
   values.forEach((v, i) => { if (v > values[index]) index = i; });
   return { index, score: values[index] };

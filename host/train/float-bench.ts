@@ -10,6 +10,7 @@ import { importTflite } from "../import/tflite.ts";
 import type { Graph } from "../graph/graph.ts";
 import { modelPath } from "../util/shared-models.ts";
 import { loadDataset, sampleAt, fitToFloatInput, planTrain, firstIndices, type Dataset } from "./dataset.ts";
+import { scheduledLr, type LrSchedule } from "./schedule.ts";
 import { createFloatTrainer, evaluate, parseFloatScheme, weightedLayers, FloatTrainDivergedError, type FloatScheme } from "./float-train.ts";
 
 export interface FloatBenchRow { scheme: string; lr: number; norm: boolean; momentum: number; trainSamples: number; testSamples: number; accuracy: number; seconds: number; meanLoss: number }
@@ -18,6 +19,8 @@ export interface FloatBenchOptions {
   samples: number; test: number; seed: number; momentum: number;
   /** Learning-rate factor of the classifier, the last weighted layer (as `train --head-lr`). */
   headLr?: number;
+  /** The rate's schedule over the run (as `train --lr-schedule`; default constant). */
+  schedule?: LrSchedule;
 }
 
 /** Test inputs (float, fitted to the model) of the first `n` test samples. */
@@ -39,7 +42,8 @@ export function benchScheme(g: Graph, ds: Dataset, name: string, scheme: FloatSc
   const trainer = createFloatTrainer(g, scheme, { lr, momentum: opts.momentum, lrScale });
   const plan = planTrain(ds.train.count, { seed: opts.seed, limit: opts.samples });
   let lossSum = 0;
-  for (const i of plan.train) {
+  for (const [step, i] of plan.train.entries()) {
+    if (opts.schedule) trainer.setLr(scheduledLr(lr, opts.schedule, step, plan.train.length));
     const s = sampleAt(ds, ds.train, i);
     lossSum += trainer.step(fitToFloatInput(s, shape), s.label).loss;
   }

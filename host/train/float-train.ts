@@ -131,6 +131,8 @@ export interface StepResult { loss: number; predicted: number }
 export interface FloatTrainer {
   /** The parameters this trainer updates. */
   readonly params: TrainedParam[];
+  /** The learning rate of the following steps (a schedule's; lrScale still applies per tensor). */
+  setLr(lr: number): void;
   /** Forward, backward and one SGD update on one sample. */
   step(input: Float32Array, label: number): StepResult;
   /** Loss and gradients of every trained parameter (untrained channels zero) for one sample, without updating. */
@@ -167,11 +169,12 @@ export function createFloatTrainer(graph: Graph, scheme: FloatScheme, opts: Floa
     if (momentum > 0) velocity.set(p.tensor, new Float32Array(v.length));
   }
   const byTensor = new Map(params.map((p) => [p.tensor, p]));
-  const lrOf = new Map(params.map((p) => {
+  const scaleOf = new Map(params.map((p) => {
     const k = opts.lrScale ? opts.lrScale(p) : 1;
     if (!(k >= 0 && Number.isFinite(k))) throw new FloatTrainError(`lrScale for layer ${p.layer} ${p.kind} is ${k}; it must be a finite number >= 0`);
-    return [p.tensor, opts.lr * k];
+    return [p.tensor, k];
   }));
+  let baseLr = opts.lr; // setLr() changes it mid-run (a schedule)
 
   // The loss head: the final SOFTMAX (skipped in backward) and its logits.
   const outOp = graph.ops.find((op) => op.outputs.includes(graph.outputs[0]));
@@ -239,7 +242,7 @@ export function createFloatTrainer(graph: Graph, scheme: FloatScheme, opts: Floa
   const apply = (grads: Map<number, Float32Array>) => {
     for (const p of params) {
       const v = values.get(p.tensor)!, gr = grads.get(p.tensor)!;
-      const vel = velocity.get(p.tensor), lr = lrOf.get(p.tensor)!;
+      const vel = velocity.get(p.tensor), lr = baseLr * scaleOf.get(p.tensor)!;
       if (vel) {
         for (let i = 0; i < v.length; i++) { vel[i] = momentum * vel[i] + gr[i]; v[i] -= lr * vel[i]; }
       } else {
@@ -250,6 +253,10 @@ export function createFloatTrainer(graph: Graph, scheme: FloatScheme, opts: Floa
 
   return {
     params,
+    setLr(lr) {
+      if (!(lr > 0)) throw new FloatTrainError(`learning rate ${lr} must be a positive number`);
+      baseLr = lr;
+    },
     step(input, label) {
       const { loss, predicted, grads } = gradients(input, label);
       if (!Number.isFinite(loss)) throw new FloatTrainDivergedError(`the loss is ${loss}: training diverged; lower the learning rate`);

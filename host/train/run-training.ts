@@ -3,18 +3,22 @@
 // parameters, and hand back the trained state (for --out) and the figures (--json).
 import { basename } from "node:path";
 import { importTflite } from "../import/tflite.ts";
+import type { Graph } from "../graph/graph.ts";
 import { readTlm } from "../format/tlm.ts";
-import { topClass } from "../stream/tensor.ts";
+import { realValues, topClass } from "../stream/tensor.ts";
 import { compileTraining, type TrainingMeta } from "./compile-training.ts";
 import { exportTrainedTflite } from "./export-tflite.ts";
 import { describeScheme, type Scheme } from "./scheme.ts";
 import { epochOrder, firstIndices, fitToInput, sampleAt, type Dataset, type Split } from "./dataset.ts";
 import { TrainingResumed, type TrainTarget } from "./targets.ts";
+import { scheduledLr, type LrSchedule } from "./schedule.ts";
 
 export interface TrainRunOptions {
   scheme: Scheme;
   epochs: number;
+  /** Base learning rate; the schedule scales it step by step (default constant). */
   lr: number;
+  schedule?: LrSchedule;
   momentum: number;
   /** Learning-rate factor of the classifier (default 1). */
   headLr?: number;
@@ -38,9 +42,14 @@ export interface TrainRunResult {
   board: string;
   /** Held-out (test split) accuracy after training, 0..1. */
   accuracy: number;
+  /** Mean cross-entropy on the same samples: a smoother figure than accuracy to compare runs by. */
+  evalLoss: number;
   testSamples: number;
   /** Training steps taken (samples x epochs). */
   samples: number;
+  /** Base learning rate and its schedule over the steps. */
+  lr: number;
+  schedule: LrSchedule;
   epochs: number;
   /** Mean loss and accuracy over the last epoch's steps. */
   trainLoss: number;
@@ -69,8 +78,10 @@ export async function trainModel(modelBytes: Uint8Array, modelFile: string, ds: 
 
   const run = target(compiled.blob);
   try {
-    await run.start(o.lr, o.momentum);
     const n = o.trainIndices.length, total = n * o.epochs;
+    const rateAt = (step: number) => scheduledLr(o.lr, o.schedule ?? { kind: "constant" }, step, total);
+    let rate = rateAt(0); // the rate the target has now
+    await run.start(rate, o.momentum);
     let lossSum = 0, correct = 0, seen = 0, resumedFrom: number | undefined;
     let order = o.trainIndices, orderEpoch = 0; // this epoch's sample order, shuffled once per epoch
     for (let step = 0; step < total;) {
@@ -78,6 +89,7 @@ export async function trainModel(modelBytes: Uint8Array, modelFile: string, ds: 
       if (step % n === 0) { lossSum = 0; correct = 0; seen = 0; }
       if (epoch !== orderEpoch) { order = epochOrder(o.trainIndices, o.seed, epoch); orderEpoch = epoch; }
       const { input: x, label } = fit(ds.train, order[step % n]);
+      if (rateAt(step) !== rate) { rate = rateAt(step); await run.configure(rate, o.momentum); }
       let r: { loss: number; output: Uint8Array };
       try {
         r = await run.step(x, label);
@@ -85,6 +97,7 @@ export async function trainModel(modelBytes: Uint8Array, modelFile: string, ds: 
         if (!(e instanceof TrainingResumed)) throw e;
         // The board reset: continue right after its last checkpoint.
         resumedFrom = step = e.step;
+        rate = NaN; // the resumed step gets its scheduled rate, whatever the board restarted with
         continue;
       }
       step++;
@@ -96,17 +109,20 @@ export async function trainModel(modelBytes: Uint8Array, modelFile: string, ds: 
     }
     const evalSplit = o.evaluate?.split ?? ds.test;
     const testIdx = o.evaluate?.indices ?? firstIndices(ds.test.count, o.testLimit);
-    let right = 0;
+    let right = 0, evalLossSum = 0;
+    const probabilities = endsInSoftmax(graph);
     for (let k = 0; k < testIdx.length; k++) {
       const { input: x, label } = fit(evalSplit, testIdx[k]);
-      if (topClass(await run.infer(x), output).index === label) right++;
+      const y = await run.infer(x);
+      if (topClass(y, output).index === label) right++;
+      evalLossSum += crossEntropy(realValues(y, output), label, probabilities, output.scale[0] ?? 0);
       o.onEval?.(k + 1, testIdx.length);
     }
     const state = await run.state();
     return {
       scheme: describeScheme(o.scheme), board: run.name,
-      accuracy: testIdx.length ? right / testIdx.length : 0, testSamples: testIdx.length,
-      samples: total, epochs: o.epochs, trainLoss: seen ? lossSum / seen : 0, trainAccuracy: seen ? correct / seen : 0,
+      accuracy: testIdx.length ? right / testIdx.length : 0, evalLoss: testIdx.length ? evalLossSum / testIdx.length : 0, testSamples: testIdx.length,
+      samples: total, lr: o.lr, schedule: o.schedule ?? { kind: "constant" }, epochs: o.epochs, trainLoss: seen ? lossSum / seen : 0, trainAccuracy: seen ? correct / seen : 0,
       trainPeakBytes: compiled.training.arenaBytes, measuredPeakBytes: await run.peakBytes(), stateBytes: compiled.training.stateBytes,
       seconds: (performance.now() - t0) / 1000, training: compiled.training,
       tflite: exportTrainedTflite(modelBytes, graph, compiled.training, state),
@@ -114,4 +130,20 @@ export async function trainModel(modelBytes: Uint8Array, modelFile: string, ds: 
   } finally {
     await run.close();
   }
+}
+
+function endsInSoftmax(g: Graph): boolean {
+  const last = g.ops[g.ops.length - 1];
+  return last?.type === "SOFTMAX" && last.outputs[0] === g.outputs[0];
+}
+
+/**
+ * -ln p(label): `values` are probabilities (a SOFTMAX output) or scores turned into them. A
+ * quantized probability of 0 only says p < half a step, so it counts as half a step.
+ */
+export function crossEntropy(values: number[], label: number, probabilities: boolean, step: number): number {
+  if (probabilities) return -Math.log(Math.max(values[label], step > 0 ? step / 2 : 1e-7));
+  const max = Math.max(...values);
+  const sum = values.reduce((a, v) => a + Math.exp(v - max), 0);
+  return Math.log(sum) - (values[label] - max);
 }

@@ -8,6 +8,8 @@ export interface TrainTarget {
   readonly name: string;
   /** Loads the training .tlm and starts training (state from the blob). */
   start(lr: number, momentum: number): Promise<void>;
+  /** Sets the rate (and momentum) for the following steps: the schedule's rate changes mid-run. */
+  configure(lr: number, momentum: number): Promise<void>;
   step(input: Uint8Array, label: number): Promise<{ loss: number; output: Uint8Array }>;
   /** Inference with the current (trained) parameters. */
   infer(input: Uint8Array): Promise<Uint8Array>;
@@ -33,6 +35,7 @@ export class HostTarget implements TrainTarget {
     this.engine.trainInit();
     this.engine.trainConfig(lr, momentum);
   }
+  async configure(lr: number, momentum: number): Promise<void> { this.e.trainConfig(lr, momentum); }
   async step(input: Uint8Array, label: number) { return this.e.trainStep(input, label); }
   async infer(input: Uint8Array): Promise<Uint8Array> {
     this.e.setInput(input);
@@ -71,6 +74,11 @@ export class BoardTarget implements TrainTarget {
     await this.session.loadModel(this.blob);
     await this.session.trainInit();
     await this.session.trainConfig(lr, momentum);
+  }
+  async configure(lr: number, momentum: number): Promise<void> {
+    // Kept for a resume; the caller sends the resumed step's scheduled rate after it anyway.
+    this.config = { lr, momentum };
+    await this.s.trainConfig(lr, momentum);
   }
   /** True for the errors a board gives after it lost its model or its training (a reset). */
   private static lostTraining(e: unknown): boolean {

@@ -13,13 +13,14 @@ import { compileGraph, compileTflite } from "../../host/compile.ts";
 import { compileTraining, UnsupportedError } from "../../host/train/compile-training.ts";
 import { exportTrainedTflite } from "../../host/train/export-tflite.ts";
 import { weightsAt } from "../../host/train/overlay-layout.ts";
-import { parseScheme, layerUpdates, SchemeError, type Scheme } from "../../host/train/scheme.ts";
+import { parseScheme, layerUpdates, describeScheme, SchemeError, type Scheme } from "../../host/train/scheme.ts";
 import { NodeEngine } from "../../host/runners/node-engine.ts";
 import { createFloatTrainer } from "../../host/train/float-train.ts";
 import { loadDataset, sampleAt, fitToInput, fitToFloatInput, FASHION_MNIST_DIR, type Dataset } from "../../host/train/dataset.ts";
 import { searchSparseScheme } from "../../host/train/search.ts";
 import { trainModel } from "../../host/train/run-training.ts";
 import { BoardTarget, HostTarget } from "../../host/train/targets.ts";
+import { scheduledLr, SEGMENTS, type LrSchedule } from "../../host/train/schedule.ts";
 import { buildSynthetic } from "./synthetic-models.ts";
 
 const QUANT = modelPath("pretrainedResnet_quant"), FLOAT = modelPath("pretrainedResnet_float");
@@ -208,7 +209,45 @@ test("sparse search: the chosen scheme fits the budget and reports each candidat
   assert.ok(r.trainPeakBytes <= budget);
   assert.equal(r.scheme.kind, "sparse");
   assert.ok(r.contributions.length >= 1);
-  for (const c of r.contributions) assert.ok(c.trainPeakBytes <= budget && c.accuracy >= 0 && c.accuracy <= 1);
+  for (const c of [...r.contributions, ...r.combinations]) assert.ok(c.trainPeakBytes <= budget && c.accuracy >= 0 && c.accuracy <= 1 && c.loss > 0);
+  // The winner is the measured best of the combinations tried, when there were several.
+  if (r.combinations.length > 1) assert.equal(describeScheme(r.scheme), r.combinations.reduce((a, b) => (b.loss < a.loss ? b : a)).scheme);
+});
+
+test("lr schedules: constant, cosine decaying to ~0 in at most SEGMENTS rates, linear warmup over whole segments", () => {
+  const total = 5000, lr = 0.002, segment = total / SEGMENTS;
+  const rates = (s: LrSchedule, n = total) => Array.from({ length: n }, (_, i) => scheduledLr(lr, s, i, n));
+  assert.ok(rates({ kind: "constant" }).every((r) => r === lr));
+  const cos = rates({ kind: "cosine" });
+  assert.equal(cos[0], lr);
+  assert.ok(cos.every((r, i) => i === 0 || (r <= cos[i - 1] && r > 0)), "cosine never rises and stays positive");
+  assert.ok(cos[total - 1] < 0.001 * lr, `last rate ${cos[total - 1]}`);
+  assert.ok(Math.abs(cos[total / 2] - lr / 2) < 0.02 * lr, `half-way rate ${cos[total / 2]}`);
+  assert.ok(cos.every((r, i) => i % segment === 0 || r === cos[i - 1]), "the rate changes only at a segment's start");
+  assert.equal(new Set(cos).size, SEGMENTS);
+  // 5% warmup = 250 steps = 5 segments rising linearly, then cosine from lr.
+  const warm = rates({ kind: "cosine", warmup: 0.05 });
+  [0, 50, 100, 150, 200, 250].forEach((i, k) => assert.ok(Math.abs(warm[i] - lr * (k + 1) / 6) < 1e-12, `warmup step ${i}: ${warm[i]}`));
+  assert.ok(warm.every((r) => r <= lr));
+  // A short run: one step per segment, so every step gets its own rate.
+  assert.deepEqual(rates({ kind: "constant", warmup: 0.25 }, 12).slice(0, 5), [lr / 4, lr / 2, 3 * lr / 4, lr, lr]);
+});
+
+test("a scheduled run: the target gets each step's scheduled rate, and only when it changes", async () => {
+  const ds = await fashion();
+  const schedule: LrSchedule = { kind: "cosine", warmup: 0.1 };
+  const total = 250, lr = 0.02, seen: number[] = [];
+  let configs = 0, current = NaN;
+  await trainModel(qBytes, QUANT, ds, (b) => {
+    const t = new HostTarget(b);
+    const [start, configure, step] = [t.start.bind(t), t.configure.bind(t), t.step.bind(t)];
+    t.start = async (r, m) => { current = r; return start(r, m); };
+    t.configure = async (r, m) => { current = r; configs++; return configure(r, m); };
+    t.step = async (x, label) => { seen.push(current); return step(x, label); };
+    return t;
+  }, { scheme: { kind: "last", k: 1 }, epochs: 1, lr, schedule, momentum: 0, seed: 1, trainIndices: Uint32Array.from({ length: total }, (_, i) => i), testLimit: 1, checkpointEvery: 0 });
+  assert.deepEqual(seen, Array.from({ length: total }, (_, i) => scheduledLr(lr, schedule, i, total)));
+  assert.equal(configs, new Set(seen).size - 1);
 });
 
 const cli = (...args: string[]) => spawnSync(process.execPath, ["--import", "tsx", join(REPO, "host/cli/main.ts"), ...args], { encoding: "utf8", cwd: REPO });
@@ -222,6 +261,7 @@ test("tinyloop train --board host --json: accuracy, samples, planned and measure
   const j = JSON.parse(r.stdout);
   assert.equal(j.samples, 40);
   assert.equal(j.testSamples, 20);
+  assert.deepEqual([j.lr, j.lrSchedule, j.warmup], [0.05, "cosine", 0.05], "the default schedule");
   assert.ok(j.accuracy >= 0 && j.accuracy <= 1);
   assert.ok(j.trainPeakBytes > 0 && j.hostPeakBytes <= j.trainPeakBytes);
   assert.ok(existsSync(out));
@@ -234,6 +274,8 @@ test("tinyloop train: bad flags and data are usage errors (exit 2) that say what
     [["--scheme", "most"], /not a scheme/],
     [["--epochs", "0"], /--epochs/],
     [["--lr", "-1"], /--lr/],
+    [["--lr-schedule", "linear"], /--lr-schedule must be one of constant, cosine, not "linear"/],
+    [["--warmup", "1.5"], /--warmup must be a number in \[0, 1\)/],
     [["--data", "/nonexistent/data"], /not found/],
     [["--scheme", "sparse:1000"], /sparse scheme within 1000 B is impossible/],
   ] as [string[], RegExp][]) {
@@ -246,11 +288,14 @@ test("tinyloop train: bad flags and data are usage errors (exit 2) that say what
   assert.match(r.stderr, /label 9 is out of range: the model has 2 classes/);
 });
 
-test("training on qemu-m4 gives the host's fine-tuned model byte for byte, and survives a board reset mid-run", { timeout: 900_000 }, async () => {
+test("training on qemu-m4 gives the host's fine-tuned model byte for byte, with a warmup and cosine schedule, and survives a board reset mid-run", { timeout: 900_000 }, async () => {
   const ds = await fashion();
-  const opts = { scheme: { kind: "last", k: 2 } as Scheme, epochs: 1, lr: 0.05, momentum: 0.5, seed: 3, trainIndices: Uint32Array.from({ length: 12 }, (_, i) => i), testLimit: 6, checkpointEvery: 1 };
+  // 12 steps: every step has its own scheduled rate (3 warming up, then cosine).
+  const opts = { scheme: { kind: "last", k: 2 } as Scheme, epochs: 1, lr: 0.05, schedule: { kind: "cosine", warmup: 0.25 } as LrSchedule, momentum: 0.5, seed: 3,
+    trainIndices: Uint32Array.from({ length: 12 }, (_, i) => i), testLimit: 6, checkpointEvery: 3 };
   const host = await trainModel(qBytes, QUANT, ds, (b) => new HostTarget(b), opts);
-  // The board forgets its model after the 7th step; training resumes from its checkpoint and must end the same.
+  // The board forgets its model at the 8th step, when it had step 7's rate; training resumes from the
+  // checkpoint after step 6, which must get step 6's rate again, and must end the same.
   let steps = 0, resumed: number | undefined;
   const board = await trainModel(qBytes, QUANT, ds, (b) => {
     const t = new BoardTarget("qemu-m4", b, {});
@@ -261,7 +306,7 @@ test("training on qemu-m4 gives the host's fine-tuned model byte for byte, and s
     };
     return t;
   }, { ...opts, onStep: (p) => { if (p.resumedFrom !== undefined) resumed = p.resumedFrom; } });
-  assert.equal(resumed, 7, "resumed after the checkpoint of step 7");
+  assert.equal(resumed, 6, "resumed after the checkpoint of step 6");
   assert.deepEqual(board.tflite, host.tflite);
   assert.equal(board.accuracy, host.accuracy);
   assert.ok(board.measuredPeakBytes <= board.trainPeakBytes);

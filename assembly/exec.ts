@@ -137,11 +137,13 @@ function execRecordAt(record: usize): i32 {
 }
 
 /**
- * Replays a stage's steps: each reads its sub-record from the blob, patches some of its words
- * (row addresses, row counts, padding) and runs it like any other record, checks included.
+ * Replays a stage's steps: each reads its sub-record from the blob (unless the step before ran
+ * the same one: its patched words then carry over), patches some of its words (row addresses,
+ * row counts, padding) and runs it like any other record, checks included.
  */
 function execStage(q: StageParams): i32 {
   if (q.stepCount < 0 || q.stepBytes < 0) return STATUS_BAD_RECORD;
+  let lastSub: u32 = 0;
   let at = <u64><u32>q.steps;
   const end = at + <u64><u32>q.stepBytes;
   if (end > <u64>u32.MAX_VALUE) return STATUS_BAD_RECORD;
@@ -153,9 +155,13 @@ function execStage(q: StageParams): i32 {
     const stepBytes = <u64>(8 + (n << 3));
     if (at + stepBytes > end) return STATUS_BAD_RECORD;
     if (n > 0 && tl_read(<u32>at + 8, STEP + 8, n << 3) != 0) return STATUS_READ_FAILED;
-    const bytes = readRecordInto(sub, SUB_RECORD);
-    if (bytes < 0) return -bytes;
-    const words = (bytes - RECORD_PARAMS) >> 2;
+    // A step running the same sub-record as the step before patches it as that step left it.
+    if (i == 0 || sub != lastSub) {
+      const bytes = readRecordInto(sub, SUB_RECORD);
+      if (bytes < 0) return -bytes;
+      lastSub = sub;
+    }
+    const words = (load<i32>(SUB_RECORD, 4) - RECORD_PARAMS) >> 2;
     for (let k = 0; k < n; k++) {
       const w = load<i32>(STEP + 8 + (<usize>k << 3));
       if (w < 0 || w >= words) return STATUS_BAD_RECORD;

@@ -287,7 +287,9 @@ export const OP_RECORD: Record<OpName, RecordName> = {
  *   [sub-record blob offset, patchCount, (word index, value) x patchCount]
  * where the sub-record is an ordinary op record stored in the blob (never a STAGE), and each
  * patch replaces word `index` of its params (0 = the first param) before the record runs:
- * typically its input and output row addresses, its row count and its top padding. The
+ * typically its input and output row addresses, its row count and its top padding. A step whose
+ * sub-record is the previous step's patches that record as the previous step left it (so it
+ * lists only the words that change); any other step starts from the record as stored. The
  * patched record goes through the same checks as any other, so a step can only touch the arena.
  */
 export const STAGE_STEP_HEADER_WORDS = 2;

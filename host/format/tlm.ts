@@ -169,17 +169,23 @@ function encodeStage(stage: EncodedStage, place: (bytes: Uint8Array) => number):
     if (words[1] > MAX_RECORD_BYTES) throw new Error(`a stage's ${sub.kind} record needs ${words[1]} bytes; the engine holds ${MAX_RECORD_BYTES}`);
     return put(wordBytes(words));
   });
+  // The engine keeps a sub-record's patched words while consecutive steps run it, so a step
+  // stores only the words that differ from what the step before left.
   const steps: number[] = [];
+  let current: Map<number, number> | undefined, currentSub = -1;
   for (const step of stage.steps) {
     const sub = stage.subs[step.sub];
     const fields = RECORDS[OP_RECORD[sub.kind]] as readonly string[];
-    if (step.patches.length > MAX_STAGE_PATCHES) throw new Error(`a stage step patches ${step.patches.length} words; at most ${MAX_STAGE_PATCHES}`);
-    steps.push(subOffsets[step.sub], step.patches.length);
+    if (step.sub !== currentSub) { current = new Map(); currentSub = step.sub; }
+    const changed: [number, number][] = [];
     for (const [field, value] of step.patches) {
       const word = fields.indexOf(field);
       if (word < 0) throw new Error(`${sub.kind} has no field ${field}`);
-      steps.push(word, value);
+      if (current!.get(word) !== value) changed.push([word, value]);
+      current!.set(word, value);
     }
+    if (changed.length > MAX_STAGE_PATCHES) throw new Error(`a stage step patches ${changed.length} words; at most ${MAX_STAGE_PATCHES}`);
+    steps.push(subOffsets[step.sub], changed.length, ...changed.flat());
   }
   const stepBytes = wordBytes(steps);
   return { fields: { steps: put(stepBytes), stepCount: stage.steps.length, stepBytes: stepBytes.length }, chunks };

@@ -35,6 +35,11 @@ export interface Plan {
   timeline: number[];
 }
 
+/** A plan the planner placed itself: it also knows the highest arena byte in use during each op. */
+export interface PlacedPlan extends Plan {
+  highWater: number[];
+}
+
 export interface PlanOptions {
   /** Weight tiles start at no less than this many bytes (default: the least that works). */
   minTileBytes?: number;
@@ -106,11 +111,11 @@ function floorBudgets(lowered: Lowered, options: PlanOptions): Map<number, numbe
 }
 
 /** The plan with every weight tile at its smallest: a quick lower bound on the arena for comparing op lists. */
-export function planSmallestTiles(g: Graph, lowered: Lowered, options: PlanOptions = {}): Plan {
+export function planSmallestTiles(g: Graph, lowered: Lowered, options: PlanOptions = {}): PlacedPlan {
   return place(g, lowered, new Map([...floorBudgets(lowered, options)].map(([i, b]) => [i, tileShape(lowered.ops[i], b)])));
 }
 
-export function planMemory(g: Graph, lowered: Lowered, options: PlanOptions = {}): Plan {
+export function planMemory(g: Graph, lowered: Lowered, options: PlanOptions = {}): PlacedPlan {
   const budget = floorBudgets(lowered, options);
   const shapes = () => new Map([...budget].map(([i, b]) => [i, tileShape(lowered.ops[i], b)]));
   let best = place(g, lowered, shapes());
@@ -222,7 +227,7 @@ function coveredBytes(buffers: Buffer[]): number {
   return covered;
 }
 
-function place(g: Graph, lowered: Lowered, tiles: Map<number, TileShape>): Plan {
+function place(g: Graph, lowered: Lowered, tiles: Map<number, TileShape>): PlacedPlan {
   const n = lowered.ops.length;
   const groupOf = new Map<number, number>(); // tensor -> group root
   const union = (a: number, b: number) => groupOf.set(find(b), find(a));
@@ -290,13 +295,13 @@ function place(g: Graph, lowered: Lowered, tiles: Map<number, TileShape>): Plan 
   for (const b of buffers) if (b.id.startsWith("s")) scratch.set(Number(b.id.slice(1)), { offset: b.offset, bytes: b.bytes });
 
   const arenaBytes = buffers.reduce((m, b) => Math.max(m, b.offset + b.bytes), 0);
-  const timeline: number[] = [];
-  let peakOp = 0, peakEnd = -1;
+  const timeline: number[] = [], highWater: number[] = [];
+  let peakOp = 0;
   for (let i = 0; i < Math.max(n, 1); i++) {
     const live = buffers.filter((b) => b.first <= i && i <= b.last);
     timeline.push(coveredBytes(live)); // buffers written over one another count once
-    const end = live.reduce((m, b) => Math.max(m, b.offset + b.bytes), 0);
-    if (end > peakEnd) { peakEnd = end; peakOp = i; }
+    highWater.push(live.reduce((m, b) => Math.max(m, b.offset + b.bytes), 0));
+    if (highWater[i] > highWater[peakOp]) peakOp = i;
   }
-  return { buffers, tensorOffset, scratch, tiles, arenaBytes, peakOp, timeline };
+  return { buffers, tensorOffset, scratch, tiles, arenaBytes, peakOp, timeline, highWater };
 }

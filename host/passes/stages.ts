@@ -6,7 +6,7 @@
 // plans every step here; the engine only replays them (see "Stages" in host/format/spec.ts).
 import type { Graph } from "../graph/graph.ts";
 import type { Lowered, LoweredOp } from "./lower.ts";
-import { align, tileShape, type TileShape, type Buffer } from "./plan.ts";
+import { align, tileShape, type TileShape, type PlacedPlan } from "./plan.ts";
 import type { OpName } from "../format/spec.ts";
 import type { EncodedOp, EncodedStage } from "../format/tlm.ts";
 
@@ -248,13 +248,8 @@ export function encodeStageSteps(stage: Stage, tensorOffset: (t: number) => numb
   return { subs, steps };
 }
 
-/** What an op list costs: its planned buffers (offsets and lifetimes), arena and peak op. */
-export type ArenaOf = (lowered: Lowered) => { arenaBytes: number; peakOp: number; buffers: Buffer[] };
-
-/** Highest arena byte in use during ops [a, b]. */
-function highestDuring(buffers: Buffer[], a: number, b: number): number {
-  return buffers.reduce((m, x) => (x.first <= b && a <= x.last ? Math.max(m, x.offset + x.bytes) : m), 0);
-}
+/** What an op list costs: its arena, the op where it peaks, and the highest byte in use during each op. */
+export type ArenaOf = (lowered: Lowered) => Pick<PlacedPlan, "arenaBytes" | "peakOp" | "highWater">;
 
 /**
  * Replaces runs of ops by stages while that shrinks the arena: greedily, each round trying every
@@ -268,8 +263,8 @@ export function chooseStages(g: Graph, lowered: Lowered, arenaOf: ArenaOf, enoug
   let current = lowered, best = arenaOf(lowered);
   for (;;) {
     if (best.arenaBytes <= enough) return current; // within the budget: no more stages than needed
-    let found: { lowered: Lowered; local: number; arenaBytes: number; peakOp: number; buffers: Buffer[] } | undefined;
-    const peakEnd = highestDuring(best.buffers, best.peakOp, best.peakOp);
+    let found: (ReturnType<ArenaOf> & { lowered: Lowered; local: number }) | undefined;
+    const peakEnd = best.highWater[best.peakOp];
     for (const ranges of candidateRanges(best.peakOp, current.ops.length)) {
       let candidate: Lowered | undefined = current;
       for (const [a, b] of ranges) candidate = candidate && withStage(g, candidate, a, b); // right to left: indices hold
@@ -277,7 +272,7 @@ export function chooseStages(g: Graph, lowered: Lowered, arenaOf: ArenaOf, enoug
       let cost;
       try { cost = arenaOf(candidate); } catch { continue; } // a link the planner cannot honour
       const a = ranges[ranges.length - 1][0], b = a + candidate.ops.length - current.ops.length + (ranges[0][1] - a);
-      const local = highestDuring(cost.buffers, a, b);
+      const local = Math.max(...cost.highWater.slice(a, b + 1));
       if (local >= peakEnd || cost.arenaBytes > best.arenaBytes) continue;
       if (!found || local < found.local || (local === found.local && cost.arenaBytes < found.arenaBytes)) found = { lowered: candidate, local, ...cost };
     }

@@ -13,7 +13,7 @@ export { COMPRESS_MODES, type CompressMode } from "./passes/lower.ts";
 import { planMemory, planSmallestTiles, rootOf, type Plan, type PlanOptions, type TileShape } from "./passes/plan.ts";
 import { chooseStages, coarsenStages, encodeStageSteps } from "./passes/stages.ts";
 import { FP8_OPS, CHUNKED_OPS } from "./format/spec.ts";
-import { writeTlm, rewriteMeta, encodeTiles, encodeSparseTiles, readTlm, isTlm, TlmFormatError, type TlmMeta, type EncodedOp } from "./format/tlm.ts";
+import { writeTlm, rewriteMeta, encodeTiles, encodeSparseTiles, readTlm, isTlm, weightSectionBytes, TlmFormatError, type TlmMeta, type EncodedOp } from "./format/tlm.ts";
 
 export { FormatError, UnsupportedError, TlmFormatError };
 
@@ -72,10 +72,7 @@ export function compileLowered(graph: Graph, lowered: Lowered, file: string, byt
     if (op.stage) return { kind: op.kind, params: {}, stage: encodeStageSteps(op.stage, offset, plan.scratch.get(i)?.offset ?? 0, encodeOp) };
     return encodeOp(op, offset, plan.scratch.get(i)?.offset, plan.tiles.get(i));
   });
-  ops.forEach((op, i) => {
-    const tiles = op.tiles ? [op.tiles] : (op.stage?.subs ?? []).flatMap((sub) => (sub.tiles ? [sub.tiles] : []));
-    if (tiles.length) meta.ops[i].flashBytes = tiles.reduce((s, t) => s + t.length, 0);
-  });
+  ops.forEach((op, i) => { if (weightSectionBytes(op) > 0) meta.ops[i].flashBytes = weightSectionBytes(op); });
   const io = (ts: number[]) => ts.map((t): [number, number] => [plan.tensorOffset.get(t)!, tensorBytes(graph.tensors[t])]);
   const blob = writeTlm(ops, plan.arenaBytes, { inputs: io(graph.inputs), outputs: io(graph.outputs) }, meta);
   return { blob, meta };

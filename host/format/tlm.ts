@@ -98,7 +98,7 @@ export function writeTlm(ops: EncodedOp[], arenaBytes: number, io: { inputs: [nu
   const overlayOffset = train ? cursor : 0;
   cursor += overlays.length * 4 * TRAIN_OVERLAY_WORDS;
   const metaOffset = cursor;
-  meta.weightBytes = ops.reduce((s, op) => s + (op.tiles?.length ?? 0) + (op.stage?.subs.reduce((t, sub) => t + (sub.tiles?.length ?? 0), 0) ?? 0), 0);
+  meta.weightBytes = ops.reduce((s, op) => s + weightSectionBytes(op), 0);
   const metaJson = new TextEncoder().encode(JSON.stringify(meta));
   const blob = new Uint8Array(metaOffset + metaJson.length);
   const dv = new DataView(blob.buffer);
@@ -140,6 +140,11 @@ export function writeTlm(ops: EncodedOp[], arenaBytes: number, io: { inputs: [nu
   });
   blob.set(metaJson, metaOffset);
   return blob;
+}
+
+/** Bytes of an op's weight tiles in the blob: its own, or a stage's sub-ops'. */
+export function weightSectionBytes(op: EncodedOp): number {
+  return (op.tiles?.length ?? 0) + (op.stage?.subs.reduce((s, sub) => s + weightSectionBytes(sub), 0) ?? 0);
 }
 
 /** Words of one op record: opcode, byte length, its params in spec order (`fieldOffset` may supply some), then its tail. */

@@ -36,19 +36,9 @@ int hal_uart_getc(void) {
 
 static int rx_ready(void) { return (USART_SR & SR_RXNE) != 0; }
 
-void hal_idle(void) {
-#ifdef TL_UART_IRQ
-  cortexm_sleep_until_irq(TL_UART_IRQ, rx_ready);
-#endif
-}
+void hal_idle(void) { uart_idle(rx_ready); }
 
-/* A UART without its clock never empties: give up on a byte after a bound (about a
- * character time at the slowest clock many times over) rather than hang the firmware. */
-#define TX_SPINS 1000000u
+static int tx_empty(void) { return (USART_SR & SR_TXE) != 0; }
+static void tx_put(uint8_t byte) { USART_DR = byte; }
 
-void hal_uart_write(const uint8_t *data, size_t len) {
-  for (size_t i = 0; i < len; i++) {
-    for (uint32_t spins = TX_SPINS; !(USART_SR & SR_TXE) && spins; spins--) {}
-    USART_DR = data[i];
-  }
-}
+void hal_uart_write(const uint8_t *data, size_t len) { uart_write_bounded(data, len, tx_empty, tx_put); }

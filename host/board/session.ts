@@ -30,6 +30,8 @@ export interface OpenOptions extends LinkOptions {
   /** How long to keep saying HELLO before giving up on a board that does not answer. */
   helloTimeoutMs?: number;
   log?: (line: string) => void;
+  /** Extra QEMU arguments for a virtual board (for example `-d exec` for a profile). */
+  qemuArgs?: string[];
 }
 
 export interface BoardInfo {
@@ -503,7 +505,7 @@ export async function openBoard(boardName: string, opts: OpenOptions = {}): Prom
         firmware = buildFirmware(board.name, { log, ...opts.build });
         elf = firmware.elf;
       }
-      proc = board.kind === "qemu" ? await startQemu(board, elf) : await startNative(elf);
+      proc = board.kind === "qemu" ? await startQemu(board, elf, { args: opts.qemuArgs }) : await startNative(elf);
       path = proc.ptyPath;
       log(`${board.name}: serial on ${path}`);
     }

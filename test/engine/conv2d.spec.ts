@@ -303,6 +303,42 @@ describe("conv2d_s8", () => {
     }
   });
 
+  it("pointwise pair sums stay exact at their bounds: extreme products across the 240-product chunks", () => {
+    // pointwise.ts adds two pixels' products in one 64-bit sum, split every PAIR_CHUNK (240)
+    // products: all -128 * -128 (the largest sum), +127 * -128 (the most negative) and mixed
+    // signs between the two pixels, for depths below, at and past one and two chunks. Each
+    // channel's bias cancels one pixel's sum, so an error there shows in the output.
+    const inCs = memory.data<i32>([239, 240, 241, 480, 484, 515]);
+    for (let a = 0; a < 6; a++) {
+      for (let pattern = 0; pattern < 3; pattern++) {
+        const inC = load<i32>(inCs + <usize>(a << 2));
+        geometry(1, 3, inC, 5, 1, 1, 1, 1, true);
+        P.inputOffset = 0; P.outputOffset = 0;
+        const inp = TEST_ARENA + <usize>P.input;
+        for (let px = 0; px < 3; px++) {
+          for (let k = 0; k < inC; k++) {
+            // pattern 0: every input -128; 1: every input +127; 2: pixels alternate -128 / +127
+            const v = pattern == 0 ? -128 : (pattern == 1 ? 127 : ((px & 1) == 0 ? -128 : 127));
+            store<i8>(inp + <usize>(px * inC + k), <i8>v);
+          }
+        }
+        for (let c = 0; c < 5; c++) {
+          for (let k = 0; k < inC; k++) store<i8>(W + <usize>(c * inC + k), <i8>(c == 4 ? ((k & 1) == 0 ? 127 : -128) : -128));
+          // The bias cancels pixel (c % 3)'s sum: that output is small and shows any error of 2 or more.
+          const px = c % 3;
+          let sum = 0;
+          for (let k = 0; k < inC; k++) sum += <i32>load<i8>(inp + <usize>(px * inC + k)) * <i32>load<i8>(W + <usize>(c * inC + k));
+          store<i32>(channelRecord(c), -sum + c);
+          store<i32>(channelRecord(c), 1 << 30, 4);
+          store<i32>(channelRecord(c), 0, 8);
+        }
+        const r = check(1 + (a % 5));
+        if (r != -1) trace("pair bound case", 3, <f64>a, <f64>pattern, <f64>r);
+        expect<i32>(r).toBe(-1);
+      }
+    }
+  });
+
   it("interior fast path (4 channels, all taps inside): borders, strides, spans not a multiple of 4", () => {
     // conv2d.ts computes 4-channel blocks with word loads (columns4x2 on the columns whose filter
     // columns are all inside, rows clipped at the top and bottom included; sides4 on the other

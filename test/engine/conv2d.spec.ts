@@ -339,6 +339,43 @@ describe("conv2d_s8", () => {
     }
   });
 
+  it("3x3 pair sums stay exact at their bounds: chunks split inside and across filter rows", () => {
+    // columns4x2 (conv2d.ts) packs two pixels like pointwise.ts and splits its 64-bit sums every
+    // 240 products, counted across the filter rows: spans (3 * inC) below, around and over 240.
+    const inCs = memory.data<i32>([20, 79, 80, 81, 100, 164]);
+    for (let a = 0; a < 6; a++) {
+      for (let pattern = 0; pattern < 3; pattern++) {
+        const inC = load<i32>(inCs + <usize>(a << 2));
+        geometry(3, 4, inC, 4, 3, 3, 1, 1, false); // VALID: two output pixels, every tap inside
+        P.inputOffset = 0; P.outputOffset = 0;
+        const inp = TEST_ARENA + <usize>P.input;
+        for (let i = 0; i < 12 * inC; i++) {
+          const col = (i / inC) % 4;
+          const v = pattern == 0 ? -128 : (pattern == 1 ? 127 : ((col & 1) == 0 ? -128 : 127));
+          store<i8>(inp + <usize>i, <i8>v);
+        }
+        const per = 9 * inC;
+        for (let c = 0; c < 4; c++) {
+          for (let k = 0; k < per; k++) store<i8>(W + <usize>(c * per + k), <i8>(c == 3 ? ((k & 1) == 0 ? 127 : -128) : -128));
+          // The bias cancels output pixel (c & 1)'s sum: that output is small and shows any error of 2 or more.
+          const ox = c & 1;
+          let sum = 0;
+          for (let ky = 0; ky < 3; ky++) {
+            for (let k = 0; k < 3 * inC; k++) {
+              sum += <i32>load<i8>(inp + <usize>((ky * 4 + ox) * inC + k)) * <i32>load<i8>(W + <usize>(c * per + ky * 3 * inC + k));
+            }
+          }
+          store<i32>(channelRecord(c), -sum + c);
+          store<i32>(channelRecord(c), 1 << 30, 4);
+          store<i32>(channelRecord(c), 0, 8);
+        }
+        const r = check(4);
+        if (r != -1) trace("3x3 pair bound case", 3, <f64>a, <f64>pattern, <f64>r);
+        expect<i32>(r).toBe(-1);
+      }
+    }
+  });
+
   it("interior fast path (4 channels, all taps inside): borders, strides, spans not a multiple of 4", () => {
     // conv2d.ts computes 4-channel blocks with word loads (columns4x2 on the columns whose filter
     // columns are all inside, rows clipped at the top and bottom included; sides4 on the other

@@ -187,3 +187,28 @@ export function requantize(acc: i32, mult: i32, shift: i32, outOff: i32, actMin:
   acc = mulByQuantMultiplier(acc, mult, shift) + outOff;
   return acc < actMin ? actMin : (acc > actMax ? actMax : acc);
 }
+
+// ---- two pixels per multiply ----
+
+/**
+ * Inputs of two pixels in one register: xa + xb * 2^23. One 32x32->64-bit multiply-add of a
+ * weight by it adds w*xa to the low 23 bits and w*xb above them (smlal on Arm: two
+ * multiply-adds in one instruction). Exact while |sum of w*xa| < 2^22: at most PAIR_CHUNK
+ * products of two int8 (each at most 2^14) go into one 64-bit sum before it is split.
+ */
+// @ts-ignore: decorator
+@inline
+export function pair(xa: i32, xb: i32): i64 { return <i64>(xa + (xb << 23)); }
+
+/** Products per 64-bit pair sum before it is split: 240 * 2^14 < 2^22. A multiple of 8. */
+export const PAIR_CHUNK: usize = 240;
+
+/** The first pixel's part of a pair sum (its low 23 bits, sign-extended). */
+// @ts-ignore: decorator
+@inline
+export function lowSum(s: i64): i32 { return (<i32>s << 9) >> 9; }
+
+/** The second pixel's part of a pair sum. */
+// @ts-ignore: decorator
+@inline
+export function highSum(s: i64): i32 { return <i32>((s - <i64>lowSum(s)) >> 23); }

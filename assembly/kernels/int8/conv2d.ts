@@ -8,7 +8,7 @@
 import { ConvParams, STATUS_OK, STATUS_KERNEL, CHANNEL_DATA_BYTES } from "../../format";
 import { ARENA } from "../../arena";
 import { tapBegin, tapEnd, dotOffset, requantizeChannel, channelTileOk, convGeometryOk, dot4, sumInt8, pack4, requantize,
-  lane0, lane1, lane2, lane3, dotLanes } from "./common";
+  lane0, lane1, lane2, lane3, dotLanes, pair, lowSum, highSum, PAIR_CHUNK } from "./common";
 import { isPointwise, pointwise_s8 } from "./pointwise";
 
 export function conv2d_s8(p: ConvParams, tile: usize, oc0: i32, oc1: i32): i32 {
@@ -130,7 +130,9 @@ function insideHi(outN: i32, inN: i32, k: i32, pad: i32, stride: i32, lo: i32): 
  * read a word (4 lanes) at a time, two neighbouring pixels at once: each input word serves four
  * channels and each weight word two pixels, so 6 loads feed 32 multiply-adds (on the Cortex-M
  * build every load carries an address mask or check: few loads per MAC keep safety cheap; i64
- * loads would halve them again but spill registers on the M4). The input offset is folded into a
+ * loads would halve them again but spill registers on the M4). The two pixels' inputs are packed
+ * into one register per lane (pair() in common.ts), so one 64-bit multiply-add per weight (smlal)
+ * does both pixels' products. The input offset is folded into a
  * per-channel constant, bias + inputOffset * (sum of the channel's weights over the valid rows).
  * A row with an odd number of columns re-reads its last pixel as the second of the final pair
  * (same pointer) and discards those results.
@@ -176,19 +178,34 @@ function columns4x2(p: ConvParams, tile: usize, oc0: i32, n: i32, j: i32, oxLo: 
       let b0 = base0, b1 = base1, b2 = base2, b3 = base3; // pixel b
       let xa = inP;
       let wOff = wRow; // offset of the filter row inside each channel's weights
+      // The two pixels' inputs packed (pair()): one 64-bit multiply-add per weight, the sums
+      // split into a* and b* every PAIR_CHUNK products (`used`), across filter rows.
+      let t0: i64 = 0, t1: i64 = 0, t2: i64 = 0, t3: i64 = 0;
+      let used: usize = 0;
       for (let r = 0; r < rows; r++) {
         const xb = xa + bStep;
         let k: usize = 0;
-        for (; k < span4; k += 4) {
-          const xA = load<i32>(xa + k), xB = load<i32>(xb + k);
-          let w = load<i32>(w0 + wOff + k);
-          a0 += dot4(xA, w); b0 += dot4(xB, w);
-          w = load<i32>(w1 + wOff + k);
-          a1 += dot4(xA, w); b1 += dot4(xB, w);
-          w = load<i32>(w2 + wOff + k);
-          a2 += dot4(xA, w); b2 += dot4(xB, w);
-          w = load<i32>(w3 + wOff + k);
-          a3 += dot4(xA, w); b3 += dot4(xB, w);
+        while (k < span4) {
+          if (used == PAIR_CHUNK) {
+            a0 += lowSum(t0); b0 += highSum(t0); a1 += lowSum(t1); b1 += highSum(t1);
+            a2 += lowSum(t2); b2 += highSum(t2); a3 += lowSum(t3); b3 += highSum(t3);
+            t0 = 0; t1 = 0; t2 = 0; t3 = 0; used = 0;
+          }
+          const kc = min(k + PAIR_CHUNK - used, span4);
+          used += kc - k;
+          for (; k < kc; k += 4) {
+            const xA = load<i32>(xa + k), xB = load<i32>(xb + k);
+            const x0 = pair(lane0(xA), lane0(xB)), x1 = pair(lane1(xA), lane1(xB));
+            const x2 = pair(lane2(xA), lane2(xB)), x3 = pair(lane3(xA), lane3(xB));
+            let w = load<i32>(w0 + wOff + k);
+            t0 += <i64>lane0(w) * x0; t0 += <i64>lane1(w) * x1; t0 += <i64>lane2(w) * x2; t0 += <i64>lane3(w) * x3;
+            w = load<i32>(w1 + wOff + k);
+            t1 += <i64>lane0(w) * x0; t1 += <i64>lane1(w) * x1; t1 += <i64>lane2(w) * x2; t1 += <i64>lane3(w) * x3;
+            w = load<i32>(w2 + wOff + k);
+            t2 += <i64>lane0(w) * x0; t2 += <i64>lane1(w) * x1; t2 += <i64>lane2(w) * x2; t2 += <i64>lane3(w) * x3;
+            w = load<i32>(w3 + wOff + k);
+            t3 += <i64>lane0(w) * x0; t3 += <i64>lane1(w) * x1; t3 += <i64>lane2(w) * x2; t3 += <i64>lane3(w) * x3;
+          }
         }
         for (; k < spanEnd; k++) {
           const xA = <i32>load<i8>(xa + k), xB = <i32>load<i8>(xb + k);
@@ -204,6 +221,8 @@ function columns4x2(p: ConvParams, tile: usize, oc0: i32, n: i32, j: i32, oxLo: 
         xa += rowBytes;
         wOff += spanEnd;
       }
+      a0 += lowSum(t0); b0 += highSum(t0); a1 += lowSum(t1); b1 += highSum(t1);
+      a2 += lowSum(t2); b2 += highSum(t2); a3 += lowSum(t3); b3 += highSum(t3);
       store<i32>(outP, pack4(
         requantize(a0, m0, s0, outOff, actMin, actMax), requantize(a1, m1, s1, outOff, actMin, actMax),
         requantize(a2, m2, s2, outOff, actMin, actMax), requantize(a3, m3, s3, outOff, actMin, actMax)));

@@ -19,7 +19,7 @@
 // discards those results, so every block has the same straight-line body.
 import { ConvParams, CHANNEL_DATA_BYTES } from "../../format";
 import { ARENA } from "../../arena";
-import { dot4, dot8, sumInt8, pack4, requantize, lane0, lane1, lane2, lane3 } from "./common";
+import { dot4, dot8, sumInt8, pack4, requantize, lane0, lane1, lane2, lane3, pair, lowSum, highSum, PAIR_CHUNK } from "./common";
 
 /** True when conv2d_s8 may use pointwise_s8: 1x1 filter, no padding, every output pixel inside the input. */
 export function isPointwise(p: ConvParams): bool {
@@ -56,29 +56,6 @@ export function pointwise_s8(p: ConvParams, tile: usize, oc0: i32, n: i32): void
 function channelBase(ch: usize, w: usize, inC: i32, inOff: i32): i32 {
   return load<i32>(ch) + inOff * sumInt8(w, inC);
 }
-
-/**
- * Inputs of two pixels in one register: xa + xb * 2^23. One 32x32->64-bit multiply-add of a
- * weight by it adds w*xa to the low 23 bits and w*xb above them (smlal on Arm: two
- * multiply-adds in one instruction). Exact while |sum of w*xa| < 2^22: at most PAIR_CHUNK
- * products of two int8 (each at most 2^14) go into one 64-bit sum before it is split.
- */
-// @ts-ignore: decorator
-@inline
-function pair(xa: i32, xb: i32): i64 { return <i64>(xa + (xb << 23)); }
-
-/** Products per 64-bit pair sum before it is split: 240 * 2^14 < 2^22. A multiple of 8. */
-const PAIR_CHUNK: usize = 240;
-
-/** The first pixel's part of a pair sum (its low 23 bits, sign-extended). */
-// @ts-ignore: decorator
-@inline
-function lowSum(s: i64): i32 { return (<i32>s << 9) >> 9; }
-
-/** The second pixel's part of a pair sum. */
-// @ts-ignore: decorator
-@inline
-function highSum(s: i64): i32 { return <i32>((s - <i64>lowSum(s)) >> 23); }
 
 /** Channels w0.. (4 consecutive weight rows, records at ch) over every pixel, 2 pixels at a time. */
 function block4x2(p: ConvParams, inBase: usize, rows: i32, cols: i32, rowStep: i32, pxStep: i32,

@@ -99,6 +99,18 @@ function addDense(in1: usize, in2: usize, out: usize, n: i32, p: ElementwisePara
   const n1 = r1 > 0 ? -1 : 0, n2 = r2 > 0 ? -1 : 0, no = ro > 0 ? -1 : 0;
   const n4 = n & ~3;
   let i = 0;
+  if (n >= ADD_TABLE_MIN) {
+    // Each input's rescaling depends on its own byte only: look both up (index x + 128).
+    fillAddTables(c1, c2, ls, m1, r1, h1, n1, m2, r2, h2, n2);
+    for (; i < n4; i += 4) {
+      const u1 = load<u32>(in1 + <usize>i) ^ 0x80808080, u2 = load<u32>(in2 + <usize>i) ^ 0x80808080;
+      store<i32>(out + <usize>i, pack4(
+        addRescaled(tableSum(u1 & 0xff, u2 & 0xff), mo, ro, ho, no, offo, lo, hi),
+        addRescaled(tableSum((u1 >>> 8) & 0xff, (u2 >>> 8) & 0xff), mo, ro, ho, no, offo, lo, hi),
+        addRescaled(tableSum((u1 >>> 16) & 0xff, (u2 >>> 16) & 0xff), mo, ro, ho, no, offo, lo, hi),
+        addRescaled(tableSum(u1 >>> 24, u2 >>> 24), mo, ro, ho, no, offo, lo, hi)));
+    }
+  }
   for (; i < n4; i += 4) {
     const v1 = load<i32>(in1 + <usize>i), v2 = load<i32>(in2 + <usize>i);
     store<i32>(out + <usize>i, pack4(
@@ -113,13 +125,49 @@ function addDense(in1: usize, in2: usize, out: usize, n: i32, p: ElementwisePara
   }
 }
 
+/**
+ * ADD's per-input rescalings as tables, 256 i32 per input indexed by x + 128: addDense builds
+ * them for calls of at least ADD_TABLE_MIN elements (512 rescalings against two per element) and
+ * keeps them while the same parameters come again (a staged ADD runs once per row).
+ */
+const ADD_TABLE_MIN: i32 = 256;
+const ADD_TABLES: usize = memory.data(2 * 256 * 4, 16);
+const ADD_TABLE_KEY: usize = memory.data(8 * 4, 16);
+let addTablesValid = false;
+
+function fillAddTables(c1: i32, c2: i32, ls: i32, m1: i32, r1: i32, h1: i32, n1: i32, m2: i32, r2: i32, h2: i32, n2: i32): void {
+  const k = ADD_TABLE_KEY;
+  if (addTablesValid && load<i32>(k) == c1 && load<i32>(k, 4) == c2 && load<i32>(k, 8) == ls && load<i32>(k, 12) == m1 &&
+    load<i32>(k, 16) == r1 && load<i32>(k, 20) == m2 && load<i32>(k, 24) == r2) return;
+  for (let x = -128; x < 128; x++) {
+    store<i32>(ADD_TABLES + (<usize>(x + 128) << 2), rescale((x << ls) + c1, m1, r1, h1, n1));
+    store<i32>(ADD_TABLES + (<usize>(x + 384) << 2), rescale((x << ls) + c2, m2, r2, h2, n2));
+  }
+  store<i32>(k, c1); store<i32>(k, c2, 4); store<i32>(k, ls, 8); store<i32>(k, m1, 12);
+  store<i32>(k, r1, 16); store<i32>(k, m2, 20); store<i32>(k, r2, 24);
+  addTablesValid = true;
+}
+
+/** Both inputs rescaled, from the tables (i1, i2: the input bytes + 128). */
+// @ts-ignore: decorator
+@inline
+function tableSum(i1: u32, i2: u32): i32 {
+  return load<i32>(ADD_TABLES + (<usize>i1 << 2)) + load<i32>(ADD_TABLES + (<usize>i2 << 2), 1024);
+}
+
+/** The output rescaling, offset and clamp of one ADD element. */
+// @ts-ignore: decorator
+@inline
+function addRescaled(sum: i32, mo: i32, ro: i32, ho: i32, no: i32, offo: i32, lo: i32, hi: i32): i32 {
+  const r = rescale(sum, mo, ro, ho, no) + offo;
+  return r < lo ? lo : (r > hi ? hi : r);
+}
+
 // @ts-ignore: decorator
 @inline
 function addLane(x1: i32, x2: i32, c1: i32, c2: i32, ls: i32, m1: i32, r1: i32, h1: i32, n1: i32,
   m2: i32, r2: i32, h2: i32, n2: i32, mo: i32, ro: i32, ho: i32, no: i32, offo: i32, lo: i32, hi: i32): i32 {
-  const sum = rescale((x1 << ls) + c1, m1, r1, h1, n1) + rescale((x2 << ls) + c2, m2, r2, h2, n2);
-  const r = rescale(sum, mo, ro, ho, no) + offo;
-  return r < lo ? lo : (r > hi ? hi : r);
+  return addRescaled(rescale((x1 << ls) + c1, m1, r1, h1, n1) + rescale((x2 << ls) + c2, m2, r2, h2, n2), mo, ro, ho, no, offo, lo, hi);
 }
 
 export function mul_s8(p: ElementwiseParams): i32 {

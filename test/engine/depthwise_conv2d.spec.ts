@@ -305,6 +305,21 @@ describe("depthwise_conv2d_s8", () => {
       expect<i32>(r).toBe(-1);
     }
   });
+  it("3x3 fast path: rows wider than one pass of 4-channel group accumulators (64 pixels)", () => {
+    // group4 (depthwise3x3.ts) keeps up to 64 pixels x 4 channels of accumulators per pass: rows of
+    // 64, 65, 75, 130 and 150 outputs, 9 channels (two groups and one channel left over).
+    const widths = memory.data<i32>([64, 65, 150, 130, 150]);
+    for (let t = 0; t < 5; t++) {
+      seedRandom(5400 + t);
+      const stride = t < 3 ? 1 : 2;
+      geometry(3, load<i32>(widths + <usize>(t << 2)), 9, 1, 3, 3, stride, 1, (t & 1) == 0);
+      P.inputOffset = randInt(-127, 128); P.outputOffset = randInt(-128, 127);
+      fillData(5500 + t, 128, 127, 4000);
+      const r = check(randInt(1, P.outC));
+      if (r != -1) trace("wide 3x3 case", 2, <f64>t, <f64>r);
+      expect<i32>(r).toBe(-1);
+    }
+  });
   it("one input channel runs as CONV_2D (micro_speech's 10x8 stride-2 filter, multipliers up to 8)", () => {
     // depthwise_conv2d.ts hands inC == 1 to conv2d_s8: 4-channel interior and border blocks
     // plus the generic loop for the channels left over.

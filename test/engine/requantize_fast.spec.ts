@@ -1,7 +1,7 @@
 // mulByQuantMultiplier (assembly/kernels/int8/common.ts, the requantization of the per-channel
 // kernels) against the literal transcription of TFLite's MultiplyByQuantizedMultiplier, on the
 // edges of each term (saturation, rounding ties of both roundings, every shift) and at random.
-import { mulByQuantMultiplier, sumInt8 } from "../../assembly/kernels/int8/common";
+import { mulByQuantMultiplier, sumInt8, requantizeWith, requantize, channelTileOk } from "../../assembly/kernels/int8/common";
 import { seedRandom, xorshift32, randInt, refMultiplyByQuantizedMultiplier } from "./support";
 
 const XS = memory.data<i32>([
@@ -80,5 +80,33 @@ describe("sumInt8", () => {
       }
     }
     expect<i32>(bad).toBe(0);
+  });
+});
+
+describe("requantizeWith", () => {
+  it("equals requantize for every multiplier but i32.MIN_VALUE, every shift, edge and random accumulators", () => {
+    seedRandom(0x7e57);
+    let bad = 0;
+    for (let t = 0; t < 60000; t++) {
+      const x = t < 360 * 62 ? load<i32>(XS + <usize>((t % 30) << 2)) : <i32>xorshift32() >> (31 - randInt(0, 31));
+      let m = t < 360 * 62 ? load<i32>(MS + <usize>(((t / 30) % 12) << 2)) : <i32>xorshift32();
+      if (m == i32.MIN_VALUE) m = i32.MIN_VALUE + 1;
+      const shift = t < 360 * 62 ? (t / 360) - 31 : randInt(-31, 30);
+      const outOff = randInt(-128, 127), actMin = randInt(-128, 0), actMax = randInt(0, 127);
+      const ls = shift > 0 ? shift : 0, rs = shift > 0 ? 0 : -shift, mask = (1 << rs) - 1;
+      const got = requantizeWith(x, m, ls, rs, mask, mask >> 1, outOff, actMin, actMax);
+      const want = requantize(x, m, shift, outOff, actMin, actMax);
+      if (got != want) { if (bad == 0) trace("requantizeWith x m shift got want", 5, <f64>x, <f64>m, <f64>shift, <f64>got, <f64>want); bad++; }
+    }
+    expect<i32>(bad).toBe(0);
+  });
+
+  it("is only used on tiles whose multipliers are not i32.MIN_VALUE: channelTileOk refuses one", () => {
+    const tile = memory.data(24, 16);
+    store<i32>(tile, 0); store<i32>(tile, 1 << 30, 4); store<i32>(tile, -3, 8);
+    store<i32>(tile, 0, 12); store<i32>(tile, i32.MAX_VALUE, 16); store<i32>(tile, 0, 20);
+    expect<bool>(channelTileOk(tile, 0, 2, 2, -128, 127)).toBe(true);
+    store<i32>(tile, i32.MIN_VALUE, 16);
+    expect<bool>(channelTileOk(tile, 0, 2, 2, -128, 127)).toBe(false);
   });
 });

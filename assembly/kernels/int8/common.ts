@@ -83,7 +83,9 @@ export function requantizeChannel(acc: i32, channel: usize, outOff: i32, actMin:
 /**
  * Checks shared by the per-channel kernels: output channels [oc0, oc1) lie within outC,
  * the activation range is inside int8, and each of the tile's oc1 - oc0 channel records
- * has a shift TFLite can produce, [-31, 30]. The range is checked before any record is read.
+ * has a shift TFLite can produce, [-31, 30], and a multiplier other than i32.MIN_VALUE (TFLite's
+ * are 0 or in [2^30, 2^31)), which lets requantizeWith skip the one saturating product.
+ * The range is checked before any record is read.
  */
 export function channelTileOk(tile: usize, oc0: i32, oc1: i32, outC: i32, actMin: i32, actMax: i32): bool {
   if (oc0 < 0 || oc1 > outC || oc0 > oc1) return false;
@@ -92,6 +94,7 @@ export function channelTileOk(tile: usize, oc0: i32, oc1: i32, outC: i32, actMin
   for (let j = 0; j < n; j++) {
     const shift = load<i32>(tile + <usize>(j * CHANNEL_DATA_BYTES), 8);
     if (shift < -31 || shift > 30) return false;
+    if (load<i32>(tile + <usize>(j * CHANNEL_DATA_BYTES), 4) == i32.MIN_VALUE) return false;
   }
   return true;
 }
@@ -212,3 +215,18 @@ export function lowSum(s: i64): i32 { return (<i32>s << 9) >> 9; }
 // @ts-ignore: decorator
 @inline
 export function highSum(s: i64): i32 { return <i32>((s - <i64>lowSum(s)) >> 23); }
+
+/**
+ * requantize for a loop over one channel's outputs, with the shift's parts computed once by the
+ * caller: ls = max(shift, 0), rs = max(-shift, 0), mask = 2^rs - 1, half = mask >> 1. The
+ * multiplier must not be i32.MIN_VALUE (channelTileOk), so the doubling high product cannot
+ * saturate and needs no test: the same value as requantize for every accumulator.
+ */
+// @ts-ignore: decorator
+@inline
+export function requantizeWith(acc: i32, mult: i32, ls: i32, rs: i32, mask: i32, half: i32,
+  outOff: i32, actMin: i32, actMax: i32): i32 {
+  const r = <i32>((<i64>(acc << ls) * <i64>mult + (<i64>1 << 30)) >> 31);
+  acc = (r >> rs) + ((r & mask) > half + (r >>> 31) ? 1 : 0) + outOff;
+  return acc < actMin ? actMin : (acc > actMax ? actMax : acc);
+}

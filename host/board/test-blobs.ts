@@ -51,13 +51,25 @@ export function badMagicBlob(): Uint8Array {
   return blob;
 }
 
+/** Above the engine's static data: its arena starts at __heap_base, about 8.5 KiB into linear memory. */
+export const ENGINE_DATA_BOUND = 12 * 1024;
+
+/**
+ * An arena size that, starting at __heap_base, ends inside the last, partial 64 KiB page of a board
+ * with `wasmMemBytes` of linear memory: memory.grow succeeds and an access near the arena's end traps.
+ */
+export function partialPageArena(wasmMemBytes: number, who: string): number {
+  const pagesEnd = Math.ceil(wasmMemBytes / 65536) * 65536;
+  const arena = pagesEnd - ENGINE_DATA_BOUND;
+  if (arena <= wasmMemBytes) throw new Error(`${who}: ${wasmMemBytes} bytes of linear memory leave no partial page to trap in`);
+  return arena;
+}
+
 /**
  * Arena planned to end inside the last, partial 64 KiB page of a board with `wasmMemBytes`
  * of linear memory: memory.grow succeeds, then the COPY into the arena's end traps (OOB).
  */
 export function trapBlob(wasmMemBytes: number): Uint8Array {
-  const pagesEnd = Math.ceil(wasmMemBytes / 65536) * 65536;
-  const arena = pagesEnd - 8192; // the engine's arena starts at __heap_base (< 8 KiB)
-  if (arena <= wasmMemBytes) throw new Error(`trapBlob: ${wasmMemBytes} bytes of linear memory leave no partial page to trap in`);
+  const arena = partialPageArena(wasmMemBytes, "trapBlob");
   return handBlob([{ kind: "COPY", params: { input: 0, output: arena - 16, bytes: 16 } }], arena, [[0, 16]], [[arena - 16, 16]]);
 }

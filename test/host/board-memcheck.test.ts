@@ -10,7 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { openBoard, type BoardSession } from "../../host/board/session.ts";
 import { BoardError } from "../../host/board/link.ts";
-import { requantizeCopyBlob, trapBlob, handBlob } from "../../host/board/test-blobs.ts";
+import { requantizeCopyBlob, trapBlob, handBlob, ENGINE_DATA_BOUND } from "../../host/board/test-blobs.ts";
 import {
   buildFirmware, rewriteMemoryAccess, boardMemcheck, BuildError, CANARY_BYTES, MASK_GUARD_BYTES, REPO, type MemCheck,
 } from "../../host/board/build.ts";
@@ -173,7 +173,7 @@ for (const mode of ["bounds", "mask"] as MemCheck[]) {
         await assert.rejects(s.loadModel(trapBlob(info.wasmMemBytes)), (e: Error) => e instanceof EngineError && e.status === STATUS.MEMORY);
         assert.equal((await s.stats()).traps, before);
         // An arena that fills the region to its last page still loads and runs.
-        const arena = 256 * 1024 - 8192;
+        const arena = 256 * 1024 - ENGINE_DATA_BOUND;
         const full = handBlob([{ kind: "COPY", params: { input: 0, output: arena - 16, bytes: 16 } }], arena, [[0, 16]], [[arena - 16, 16]]);
         const input = pattern(16, 6);
         assert.deepEqual(await runOn(s, full, [input]), reference(full, [input]));

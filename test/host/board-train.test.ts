@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openBoard, f32Bits, type BoardSession, type OpenOptions } from "../../host/board/session.ts";
 import { BoardError } from "../../host/board/link.ts";
-import { requantizeCopyBlob } from "../../host/board/test-blobs.ts";
+import { requantizeCopyBlob, partialPageArena } from "../../host/board/test-blobs.ts";
 import { crc32 } from "../../host/board/protocol.ts";
 import { CHECKPOINT_MISSES, CHECKPOINT_RECORD, ERRORS, MAX_PAYLOAD, cHeader } from "../../host/board/protocol-spec.ts";
 import { FIRMWARE_DIR, writeIfChanged } from "../../host/board/build.ts";
@@ -96,9 +96,7 @@ function lossBlob(inBytes: number, outBytes: number, classes: number): Uint8Arra
  * arena is planned to end inside the last, partial 64 KiB page (see trapBlob), so the step traps.
  */
 function trainTrapBlob(wasmMemBytes: number): Uint8Array {
-  const pagesEnd = Math.ceil(wasmMemBytes / 65536) * 65536;
-  const arena = pagesEnd - 8192; // the engine's arena starts below 8 KiB
-  if (arena <= wasmMemBytes) throw new Error(`trainTrapBlob: ${wasmMemBytes} bytes of linear memory leave no partial page to trap in`);
+  const arena = partialPageArena(wasmMemBytes, "trainTrapBlob");
   const blob = lossBlob(16, 16, 2);
   const dv = new DataView(blob.buffer);
   dv.setUint32(4 * HEADER_FIELDS.indexOf("arenaBytes"), arena, true);

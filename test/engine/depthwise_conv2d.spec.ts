@@ -305,9 +305,9 @@ describe("depthwise_conv2d_s8", () => {
       expect<i32>(r).toBe(-1);
     }
   });
-  it("3x3 fast path: rows wider than one pass of 4-channel group accumulators (64 pixels)", () => {
-    // group4 (depthwise3x3.ts) keeps up to 64 pixels x 4 channels of accumulators per pass: rows of
-    // 64, 65, 75, 130 and 150 outputs, 9 channels (two groups and one channel left over).
+  it("3x3 fast path: wide rows (64-150 outputs), two 4-channel groups and one channel left over", () => {
+    // group4 (depthwise3x3.ts) on rows of 64, 65, 75, 130 and 150 outputs at strides 1 and 2, with
+    // 9 channels: two groups and one channel for the one-at-a-time path.
     const widths = memory.data<i32>([64, 65, 150, 130, 150]);
     for (let t = 0; t < 5; t++) {
       seedRandom(5400 + t);

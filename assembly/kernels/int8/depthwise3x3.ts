@@ -4,10 +4,10 @@
 //
 // Channels in groups of 4 (group4): NHWC keeps a pixel's 4 channels in one word, so each tap is
 // one input load for 4 multiply-adds, whatever the image size (per-row and per-channel set-up
-// would dominate the small late layers of MobileNets). Accumulators are requantized a channel at
-// a time afterwards, so the hot loops hold either the window or the channel's parameters in
-// registers, not both. Measured on qemu-m4: 13-17 -> 10-13 instructions per MAC on VWW's and
-// KWS's depthwise layers.
+// would dominate the small late layers of MobileNets). The weights and the requantization
+// parameters sit at fixed addresses (one load each, no address mask), and the pixel's 4 results
+// go out as one word. Measured on qemu-m4: 10-17 -> 9.6-14.7 instructions per MAC on VWW's and
+// KWS's depthwise layers, most on the small late ones.
 //
 // The 0-3 channels left over run one at a time (channels), one output row at a time:
 // - Taps outside the input add nothing in TFLite. Instead of testing taps, a row whose filter
@@ -20,7 +20,7 @@
 // - The few pixels at the left/right ends mask their outside columns the same way.
 import { ConvParams, CHANNEL_DATA_BYTES } from "../../format";
 import { ARENA } from "../../arena";
-import { requantize, requantizeWith, sumInt8, lane0, lane1, lane2, lane3 } from "./common";
+import { requantize, requantizeWith, sumInt8, lane0, lane1, lane2, lane3, pack4 } from "./common";
 
 /** True when depthwise_conv2d_s8 may use depthwise3x3_s8. */
 export function isDepthwise3x3(p: ConvParams): bool {
@@ -51,16 +51,23 @@ export function depthwise3x3_s8(p: ConvParams, tile: usize, oc0: i32, n: i32): v
 
 /** A group's 9 taps x 4 channels of weights as i32, tap-major (the tile stores them channel-major). */
 const GROUP_W: usize = memory.data(9 * 4 * 4, 16);
-/** Accumulators of up to GROUP_COLS output pixels x 4 channels, requantized a channel at a time. */
-const GROUP_COLS: i32 = 64;
-const GROUP_ACC: usize = memory.data(GROUP_COLS * 16, 16);
+/** The group's requantization, per channel: multiplier, left shift, right shift, mask, half (see requantizeWith). */
+const GROUP_Q: usize = memory.data(4 * 5 * 4, 16);
+
+/** Channel c's output byte of the group from its accumulator, with its parameters from GROUP_Q. */
+// @ts-ignore: decorator
+@inline
+function groupOut(acc: i32, c: i32, outOff: i32, actMin: i32, actMax: i32): i32 {
+  const q = GROUP_Q + <usize>(c * 20);
+  return requantizeWith(acc, load<i32>(q), load<i32>(q, 4), load<i32>(q, 8), load<i32>(q, 12), load<i32>(q, 16), outOff, actMin, actMax);
+}
 
 /**
  * Channels j..j+3 of the tile (4 consecutive NHWC bytes: one word per pixel), every output pixel.
  * Each tap reads one input word for the 4 channels; the weights are in GROUP_W. A pixel whose 9
  * taps all lie inside the input starts from bias + inputOffset * (sum of the weights); one at the
- * border runs its valid taps with the offset added to each input. The accumulators of a row go to
- * GROUP_ACC and are requantized one channel at a time, with its parameters in registers.
+ * border runs its valid taps with the offset added to each input. The 4 results are requantized
+ * with parameters kept in GROUP_Q (fixed addresses: one load each) and stored as one word.
  */
 function group4(p: ConvParams, tile: usize, oc0: i32, n: i32, j: i32): void {
   const inH = p.inH, inW = p.inW, inC = p.inC;
@@ -76,6 +83,15 @@ function group4(p: ConvParams, tile: usize, oc0: i32, n: i32, j: i32): void {
   const bias0 = load<i32>(ch), bias1 = load<i32>(ch, 12), bias2 = load<i32>(ch, 24), bias3 = load<i32>(ch, 36);
   const full0 = bias0 + inOff * sumInt8(w, 9), full1 = bias1 + inOff * sumInt8(w + 9, 9);
   const full2 = bias2 + inOff * sumInt8(w + 18, 9), full3 = bias3 + inOff * sumInt8(w + 27, 9);
+  for (let c = 0; c < 4; c++) {
+    const shift = load<i32>(ch + <usize>(c * CHANNEL_DATA_BYTES), 8), q = GROUP_Q + <usize>(c * 20);
+    const rs = shift > 0 ? 0 : -shift;
+    store<i32>(q, load<i32>(ch + <usize>(c * CHANNEL_DATA_BYTES), 4));
+    store<i32>(q, shift > 0 ? shift : 0, 4);
+    store<i32>(q, rs, 8);
+    store<i32>(q, (1 << rs) - 1, 12);
+    store<i32>(q, ((1 << rs) - 1) >> 1, 16);
+  }
   const inBase = ARENA + <usize>p.input + <usize>(oc0 + j);
   const outBase = ARENA + <usize>p.output + <usize>(oc0 + j);
 
@@ -83,67 +99,47 @@ function group4(p: ConvParams, tile: usize, oc0: i32, n: i32, j: i32): void {
     const iy0 = oy * s - padH;
     const kyBeg = iy0 < 0 ? -iy0 : 0, kyEnd = min(3, inH - iy0);
     const rowFull = kyBeg == 0 && kyEnd == 3;
-    for (let sx = 0; sx < outW; sx += GROUP_COLS) {
-      const ex = min(outW, sx + GROUP_COLS);
-      for (let ox = sx; ox < ex; ox++) {
-        const ix0 = ox * s - padW;
-        const kxBeg = ix0 < 0 ? -ix0 : 0, kxEnd = min(3, inW - ix0);
-        const at = GROUP_ACC + (<usize>(ox - sx) << 4);
-        if (rowFull && kxBeg == 0 && kxEnd == 3) {
-          let a0 = full0, a1 = full1, a2 = full2, a3 = full3;
-          const q0 = inBase + <usize>(iy0 * inW + ix0) * step, q1 = q0 + rowBytes, q2 = q1 + rowBytes;
-          let x = load<i32>(q0);
-          a0 += lane0(x) * load<i32>(GROUP_W); a1 += lane1(x) * load<i32>(GROUP_W, 4); a2 += lane2(x) * load<i32>(GROUP_W, 8); a3 += lane3(x) * load<i32>(GROUP_W, 12);
-          x = load<i32>(q0 + step);
-          a0 += lane0(x) * load<i32>(GROUP_W, 16); a1 += lane1(x) * load<i32>(GROUP_W, 20); a2 += lane2(x) * load<i32>(GROUP_W, 24); a3 += lane3(x) * load<i32>(GROUP_W, 28);
-          x = load<i32>(q0 + 2 * step);
-          a0 += lane0(x) * load<i32>(GROUP_W, 32); a1 += lane1(x) * load<i32>(GROUP_W, 36); a2 += lane2(x) * load<i32>(GROUP_W, 40); a3 += lane3(x) * load<i32>(GROUP_W, 44);
-          x = load<i32>(q1);
-          a0 += lane0(x) * load<i32>(GROUP_W, 48); a1 += lane1(x) * load<i32>(GROUP_W, 52); a2 += lane2(x) * load<i32>(GROUP_W, 56); a3 += lane3(x) * load<i32>(GROUP_W, 60);
-          x = load<i32>(q1 + step);
-          a0 += lane0(x) * load<i32>(GROUP_W, 64); a1 += lane1(x) * load<i32>(GROUP_W, 68); a2 += lane2(x) * load<i32>(GROUP_W, 72); a3 += lane3(x) * load<i32>(GROUP_W, 76);
-          x = load<i32>(q1 + 2 * step);
-          a0 += lane0(x) * load<i32>(GROUP_W, 80); a1 += lane1(x) * load<i32>(GROUP_W, 84); a2 += lane2(x) * load<i32>(GROUP_W, 88); a3 += lane3(x) * load<i32>(GROUP_W, 92);
-          x = load<i32>(q2);
-          a0 += lane0(x) * load<i32>(GROUP_W, 96); a1 += lane1(x) * load<i32>(GROUP_W, 100); a2 += lane2(x) * load<i32>(GROUP_W, 104); a3 += lane3(x) * load<i32>(GROUP_W, 108);
-          x = load<i32>(q2 + step);
-          a0 += lane0(x) * load<i32>(GROUP_W, 112); a1 += lane1(x) * load<i32>(GROUP_W, 116); a2 += lane2(x) * load<i32>(GROUP_W, 120); a3 += lane3(x) * load<i32>(GROUP_W, 124);
-          x = load<i32>(q2 + 2 * step);
-          a0 += lane0(x) * load<i32>(GROUP_W, 128); a1 += lane1(x) * load<i32>(GROUP_W, 132); a2 += lane2(x) * load<i32>(GROUP_W, 136); a3 += lane3(x) * load<i32>(GROUP_W, 140);
-          store<i32>(at, a0); store<i32>(at, a1, 4); store<i32>(at, a2, 8); store<i32>(at, a3, 12);
-        } else {
-          let a0 = bias0, a1 = bias1, a2 = bias2, a3 = bias3;
-          for (let ky = kyBeg; ky < kyEnd; ky++) {
-            for (let kx = kxBeg; kx < kxEnd; kx++) {
-              const x = load<i32>(inBase + <usize>((iy0 + ky) * inW + ix0 + kx) * step);
-              const wt = GROUP_W + <usize>((ky * 3 + kx) << 4);
-              a0 += (lane0(x) + inOff) * load<i32>(wt); a1 += (lane1(x) + inOff) * load<i32>(wt, 4);
-              a2 += (lane2(x) + inOff) * load<i32>(wt, 8); a3 += (lane3(x) + inOff) * load<i32>(wt, 12);
-            }
+    for (let ox = 0; ox < outW; ox++) {
+      const ix0 = ox * s - padW;
+      const kxBeg = ix0 < 0 ? -ix0 : 0, kxEnd = min(3, inW - ix0);
+      const at = outBase + <usize>((oy * outW + ox) * outC);
+      if (rowFull && kxBeg == 0 && kxEnd == 3) {
+        let a0 = full0, a1 = full1, a2 = full2, a3 = full3;
+        const q0 = inBase + <usize>(iy0 * inW + ix0) * step, q1 = q0 + rowBytes, q2 = q1 + rowBytes;
+        let x = load<i32>(q0);
+        a0 += lane0(x) * load<i32>(GROUP_W); a1 += lane1(x) * load<i32>(GROUP_W, 4); a2 += lane2(x) * load<i32>(GROUP_W, 8); a3 += lane3(x) * load<i32>(GROUP_W, 12);
+        x = load<i32>(q0 + step);
+        a0 += lane0(x) * load<i32>(GROUP_W, 16); a1 += lane1(x) * load<i32>(GROUP_W, 20); a2 += lane2(x) * load<i32>(GROUP_W, 24); a3 += lane3(x) * load<i32>(GROUP_W, 28);
+        x = load<i32>(q0 + 2 * step);
+        a0 += lane0(x) * load<i32>(GROUP_W, 32); a1 += lane1(x) * load<i32>(GROUP_W, 36); a2 += lane2(x) * load<i32>(GROUP_W, 40); a3 += lane3(x) * load<i32>(GROUP_W, 44);
+        x = load<i32>(q1);
+        a0 += lane0(x) * load<i32>(GROUP_W, 48); a1 += lane1(x) * load<i32>(GROUP_W, 52); a2 += lane2(x) * load<i32>(GROUP_W, 56); a3 += lane3(x) * load<i32>(GROUP_W, 60);
+        x = load<i32>(q1 + step);
+        a0 += lane0(x) * load<i32>(GROUP_W, 64); a1 += lane1(x) * load<i32>(GROUP_W, 68); a2 += lane2(x) * load<i32>(GROUP_W, 72); a3 += lane3(x) * load<i32>(GROUP_W, 76);
+        x = load<i32>(q1 + 2 * step);
+        a0 += lane0(x) * load<i32>(GROUP_W, 80); a1 += lane1(x) * load<i32>(GROUP_W, 84); a2 += lane2(x) * load<i32>(GROUP_W, 88); a3 += lane3(x) * load<i32>(GROUP_W, 92);
+        x = load<i32>(q2);
+        a0 += lane0(x) * load<i32>(GROUP_W, 96); a1 += lane1(x) * load<i32>(GROUP_W, 100); a2 += lane2(x) * load<i32>(GROUP_W, 104); a3 += lane3(x) * load<i32>(GROUP_W, 108);
+        x = load<i32>(q2 + step);
+        a0 += lane0(x) * load<i32>(GROUP_W, 112); a1 += lane1(x) * load<i32>(GROUP_W, 116); a2 += lane2(x) * load<i32>(GROUP_W, 120); a3 += lane3(x) * load<i32>(GROUP_W, 124);
+        x = load<i32>(q2 + 2 * step);
+        a0 += lane0(x) * load<i32>(GROUP_W, 128); a1 += lane1(x) * load<i32>(GROUP_W, 132); a2 += lane2(x) * load<i32>(GROUP_W, 136); a3 += lane3(x) * load<i32>(GROUP_W, 140);
+        store<i32>(at, pack4(groupOut(a0, 0, outOff, actMin, actMax), groupOut(a1, 1, outOff, actMin, actMax),
+          groupOut(a2, 2, outOff, actMin, actMax), groupOut(a3, 3, outOff, actMin, actMax)));
+      } else {
+        let a0 = bias0, a1 = bias1, a2 = bias2, a3 = bias3;
+        for (let ky = kyBeg; ky < kyEnd; ky++) {
+          for (let kx = kxBeg; kx < kxEnd; kx++) {
+            const x = load<i32>(inBase + <usize>((iy0 + ky) * inW + ix0 + kx) * step);
+            const wt = GROUP_W + <usize>((ky * 3 + kx) << 4);
+            a0 += (lane0(x) + inOff) * load<i32>(wt); a1 += (lane1(x) + inOff) * load<i32>(wt, 4);
+            a2 += (lane2(x) + inOff) * load<i32>(wt, 8); a3 += (lane3(x) + inOff) * load<i32>(wt, 12);
           }
-          store<i32>(at, a0); store<i32>(at, a1, 4); store<i32>(at, a2, 8); store<i32>(at, a3, 12);
         }
+        store<i32>(at, pack4(groupOut(a0, 0, outOff, actMin, actMax), groupOut(a1, 1, outOff, actMin, actMax),
+          groupOut(a2, 2, outOff, actMin, actMax), groupOut(a3, 3, outOff, actMin, actMax)));
       }
-      const out = outBase + <usize>((oy * outW + sx) * outC);
-      // Four call sites: the compilers keep requantizeColumn a function of its own, whose loop
-      // holds the channel's parameters in registers.
-      const cols = ex - sx;
-      requantizeColumn(GROUP_ACC, cols, out, <usize>outC, load<i32>(ch, 4), load<i32>(ch, 8), outOff, actMin, actMax);
-      requantizeColumn(GROUP_ACC + 4, cols, out + 1, <usize>outC, load<i32>(ch, 16), load<i32>(ch, 20), outOff, actMin, actMax);
-      requantizeColumn(GROUP_ACC + 8, cols, out + 2, <usize>outC, load<i32>(ch, 28), load<i32>(ch, 32), outOff, actMin, actMax);
-      requantizeColumn(GROUP_ACC + 12, cols, out + 3, <usize>outC, load<i32>(ch, 40), load<i32>(ch, 44), outOff, actMin, actMax);
     }
-  }
-}
-
-/** Requantizes n accumulators 16 bytes apart from acc into n output bytes `step` apart. */
-function requantizeColumn(acc: usize, n: i32, out: usize, step: usize, mult: i32, shift: i32, outOff: i32, actMin: i32, actMax: i32): void {
-  const ls = shift > 0 ? shift : 0, rs = shift > 0 ? 0 : -shift;
-  const mask = (1 << rs) - 1, half = mask >> 1;
-  const end = acc + (<usize>n << 4);
-  for (; acc < end; acc += 16) {
-    store<i8>(out, <i8>requantizeWith(load<i32>(acc), mult, ls, rs, mask, half, outOff, actMin, actMax));
-    out += step;
   }
 }
 

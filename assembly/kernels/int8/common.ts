@@ -230,3 +230,31 @@ export function requantizeWith(acc: i32, mult: i32, ls: i32, rs: i32, mask: i32,
   acc = (r >> rs) + ((r & mask) > half + (r >>> 31) ? 1 : 0) + outOff;
   return acc < actMin ? actMin : (acc > actMax ? actMax : acc);
 }
+
+/**
+ * The requantization parameters of a block of 4 channels at a fixed address (one load each, no
+ * address mask), prepared once per block by setBlockQuant: per channel multiplier, left shift,
+ * right shift, mask and half (see requantizeWith).
+ */
+const BLOCK_Q: usize = memory.data(4 * 5 * 4, 16);
+
+/** Fills BLOCK_Q from the 4 consecutive channel records at ch. */
+export function setBlockQuant(ch: usize): void {
+  for (let c = 0; c < 4; c++) {
+    const rec = ch + <usize>(c * CHANNEL_DATA_BYTES), q = BLOCK_Q + <usize>(c * 20);
+    const shift = load<i32>(rec, 8), rs = shift > 0 ? 0 : -shift;
+    store<i32>(q, load<i32>(rec, 4));
+    store<i32>(q, shift > 0 ? shift : 0, 4);
+    store<i32>(q, rs, 8);
+    store<i32>(q, (1 << rs) - 1, 12);
+    store<i32>(q, ((1 << rs) - 1) >> 1, 16);
+  }
+}
+
+/** Channel c (0-3) of the block's output byte for accumulator acc (bias included), from BLOCK_Q. */
+// @ts-ignore: decorator
+@inline
+export function blockOut(acc: i32, c: i32, outOff: i32, actMin: i32, actMax: i32): i32 {
+  const q = BLOCK_Q + <usize>(c * 20);
+  return requantizeWith(acc, load<i32>(q), load<i32>(q, 4), load<i32>(q, 8), load<i32>(q, 12), load<i32>(q, 16), outOff, actMin, actMax);
+}

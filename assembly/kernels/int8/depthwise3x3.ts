@@ -20,7 +20,7 @@
 // - The few pixels at the left/right ends mask their outside columns the same way.
 import { ConvParams, CHANNEL_DATA_BYTES } from "../../format";
 import { ARENA } from "../../arena";
-import { requantize, requantizeWith, sumInt8, lane0, lane1, lane2, lane3, pack4 } from "./common";
+import { requantize, sumInt8, lane0, lane1, lane2, lane3, pack4, setBlockQuant, blockOut } from "./common";
 
 /** True when depthwise_conv2d_s8 may use depthwise3x3_s8. */
 export function isDepthwise3x3(p: ConvParams): bool {
@@ -51,23 +51,12 @@ export function depthwise3x3_s8(p: ConvParams, tile: usize, oc0: i32, n: i32): v
 
 /** A group's 9 taps x 4 channels of weights as i32, tap-major (the tile stores them channel-major). */
 const GROUP_W: usize = memory.data(9 * 4 * 4, 16);
-/** The group's requantization, per channel: multiplier, left shift, right shift, mask, half (see requantizeWith). */
-const GROUP_Q: usize = memory.data(4 * 5 * 4, 16);
-
-/** Channel c's output byte of the group from its accumulator, with its parameters from GROUP_Q. */
-// @ts-ignore: decorator
-@inline
-function groupOut(acc: i32, c: i32, outOff: i32, actMin: i32, actMax: i32): i32 {
-  const q = GROUP_Q + <usize>(c * 20);
-  return requantizeWith(acc, load<i32>(q), load<i32>(q, 4), load<i32>(q, 8), load<i32>(q, 12), load<i32>(q, 16), outOff, actMin, actMax);
-}
-
 /**
  * Channels j..j+3 of the tile (4 consecutive NHWC bytes: one word per pixel), every output pixel.
  * Each tap reads one input word for the 4 channels; the weights are in GROUP_W. A pixel whose 9
  * taps all lie inside the input starts from bias + inputOffset * (sum of the weights); one at the
  * border runs its valid taps with the offset added to each input. The 4 results are requantized
- * with parameters kept in GROUP_Q (fixed addresses: one load each) and stored as one word.
+ * with parameters kept at fixed addresses (blockOut: one load each) and stored as one word.
  */
 function group4(p: ConvParams, tile: usize, oc0: i32, n: i32, j: i32): void {
   const inH = p.inH, inW = p.inW, inC = p.inC;
@@ -83,15 +72,7 @@ function group4(p: ConvParams, tile: usize, oc0: i32, n: i32, j: i32): void {
   const bias0 = load<i32>(ch), bias1 = load<i32>(ch, 12), bias2 = load<i32>(ch, 24), bias3 = load<i32>(ch, 36);
   const full0 = bias0 + inOff * sumInt8(w, 9), full1 = bias1 + inOff * sumInt8(w + 9, 9);
   const full2 = bias2 + inOff * sumInt8(w + 18, 9), full3 = bias3 + inOff * sumInt8(w + 27, 9);
-  for (let c = 0; c < 4; c++) {
-    const shift = load<i32>(ch + <usize>(c * CHANNEL_DATA_BYTES), 8), q = GROUP_Q + <usize>(c * 20);
-    const rs = shift > 0 ? 0 : -shift;
-    store<i32>(q, load<i32>(ch + <usize>(c * CHANNEL_DATA_BYTES), 4));
-    store<i32>(q, shift > 0 ? shift : 0, 4);
-    store<i32>(q, rs, 8);
-    store<i32>(q, (1 << rs) - 1, 12);
-    store<i32>(q, ((1 << rs) - 1) >> 1, 16);
-  }
+  setBlockQuant(ch);
   const inBase = ARENA + <usize>p.input + <usize>(oc0 + j);
   const outBase = ARENA + <usize>p.output + <usize>(oc0 + j);
 
@@ -124,8 +105,8 @@ function group4(p: ConvParams, tile: usize, oc0: i32, n: i32, j: i32): void {
         a0 += lane0(x) * load<i32>(GROUP_W, 112); a1 += lane1(x) * load<i32>(GROUP_W, 116); a2 += lane2(x) * load<i32>(GROUP_W, 120); a3 += lane3(x) * load<i32>(GROUP_W, 124);
         x = load<i32>(q2 + 2 * step);
         a0 += lane0(x) * load<i32>(GROUP_W, 128); a1 += lane1(x) * load<i32>(GROUP_W, 132); a2 += lane2(x) * load<i32>(GROUP_W, 136); a3 += lane3(x) * load<i32>(GROUP_W, 140);
-        store<i32>(at, pack4(groupOut(a0, 0, outOff, actMin, actMax), groupOut(a1, 1, outOff, actMin, actMax),
-          groupOut(a2, 2, outOff, actMin, actMax), groupOut(a3, 3, outOff, actMin, actMax)));
+        store<i32>(at, pack4(blockOut(a0, 0, outOff, actMin, actMax), blockOut(a1, 1, outOff, actMin, actMax),
+          blockOut(a2, 2, outOff, actMin, actMax), blockOut(a3, 3, outOff, actMin, actMax)));
       } else {
         let a0 = bias0, a1 = bias1, a2 = bias2, a3 = bias3;
         for (let ky = kyBeg; ky < kyEnd; ky++) {
@@ -136,8 +117,8 @@ function group4(p: ConvParams, tile: usize, oc0: i32, n: i32, j: i32): void {
             a2 += (lane2(x) + inOff) * load<i32>(wt, 8); a3 += (lane3(x) + inOff) * load<i32>(wt, 12);
           }
         }
-        store<i32>(at, pack4(groupOut(a0, 0, outOff, actMin, actMax), groupOut(a1, 1, outOff, actMin, actMax),
-          groupOut(a2, 2, outOff, actMin, actMax), groupOut(a3, 3, outOff, actMin, actMax)));
+        store<i32>(at, pack4(blockOut(a0, 0, outOff, actMin, actMax), blockOut(a1, 1, outOff, actMin, actMax),
+          blockOut(a2, 2, outOff, actMin, actMax), blockOut(a3, 3, outOff, actMin, actMax)));
       }
     }
   }

@@ -72,7 +72,9 @@ export function tileShape(op: LoweredOp, budget: number): TileShape {
     const inChunk = Math.max(MIN_CHUNK, Math.floor((budget - overhead) / 4) * 4);
     if (inChunk < ch.perChannel) return { tileCh: 1, inChunk, bytes: overhead + inChunk };
   }
-  const tileCh = Math.max(1, Math.min(ch.outC, Math.floor(budget / perChannel)));
+  let tileCh = Math.max(1, Math.min(ch.outC, Math.floor(budget / perChannel)));
+  // Whole blocks of the kernels' register blocking: a tile of 5 would run its fifth channel alone, slower.
+  if (tileCh > BLOCK_CHANNELS && tileCh < ch.outC) tileCh -= tileCh % BLOCK_CHANNELS;
   return { tileCh, inChunk: ch.perChannel, bytes: tileCh * perChannel };
 }
 

@@ -1,6 +1,7 @@
 // conv2d_s8 against a plain reference written from TFLite's reference_integer_ops::ConvPerChannel.
 import { ConvParams, STATUS_OK, STATUS_KERNEL } from "../../assembly/format";
 import { conv2d_s8 } from "../../assembly/kernels/int8/conv2d";
+import { setGatherMaxK } from "../../assembly/kernels/int8/conv2d_gather";
 import {
   seedRandom, randInt, fillAroundZeroPoint, TEST_ARENA, useTestArena, staticParams,
   refMultiplyByQuantizedMultiplier, REF, GUARD, channelRecord, fillChannelRecords, setAllShifts, setPreciseChannels,
@@ -232,14 +233,16 @@ describe("conv2d_s8", () => {
   });
 
   it("matches the reference over many random shapes", () => {
-    for (let t = 0; t < 60; t++) {
-      randomShape(t);
+    for (let t = 0; t < 120; t++) {
+      setGatherMaxK(t < 60 ? 64 : 0); // the second pass without conv2d_gather.ts
+      randomShape(t % 60);
       fillData(7000 + t, 128, 127, 5000);
       const tile = randInt(1, P.outC);
       const r = check(tile);
       if (r != -1) trace("failing random case", 2, <f64>t, <f64>r);
       expect<i32>(r).toBe(-1);
     }
+    setGatherMaxK(64);
   });
 
   it("matches the reference over many random shapes with small values (every accumulator step visible)", () => {
@@ -377,6 +380,7 @@ describe("conv2d_s8", () => {
   });
 
   it("interior fast path (4 channels, all taps inside): borders, strides, spans not a multiple of 4", () => {
+    setGatherMaxK(0); // these filters are small: without this they would take conv2d_gather.ts
     // conv2d.ts computes 4-channel blocks with word loads (columns4x2 on the columns whose filter
     // columns are all inside, rows clipped at the top and bottom included; sides4 on the other
     // columns) and the channels left over with the generic loop; these cases mix all three in one
@@ -398,8 +402,10 @@ describe("conv2d_s8", () => {
       if (r != -1) trace("precise interior case", 2, <f64>t, <f64>r);
       expect<i32>(r).toBe(-1);
     }
+    setGatherMaxK(64);
   });
   it("4-channel blocks: tall filters clipped at the top and bottom, long spans with word and byte tails", () => {
+    setGatherMaxK(0);
     // columns4x2 folds the input offset over the valid filter rows only; spans of kW * inC up to
     // 60 bytes run several words and a ragged byte tail, odd column counts end with a lone pixel.
     for (let t = 0; t < 16; t++) {
@@ -419,5 +425,45 @@ describe("conv2d_s8", () => {
       if (r != -1) trace("precise clipped-rows case", 2, <f64>t, <f64>r);
       expect<i32>(r).toBe(-1);
     }
+    setGatherMaxK(64);
+  });
+
+  it("gathered small filters: every pixel from one patch, borders as zero points, strips and segments", () => {
+    // conv2d_gather.ts takes filters of 4..64 int8 (first layers): strips of 16 pixels paired across
+    // rows, 64-channel segments, a 1-3 lane tail word, dilation and strides up to 3.
+    for (let t = 0; t < 40; t++) {
+      seedRandom(12000 + t);
+      const inC = randInt(1, 4), kW = randInt(1, 4);
+      const kH = min(randInt(max(1, (3 + kW * inC) / (kW * inC)), 5), 64 / (kW * inC)); // 4 <= kH * kW * inC <= 64
+      const stride = randInt(1, 3), dil = randInt(1, 2);
+      const outC = (t & 7) == 0 ? randInt(65, 70) : randInt(1, 13);
+      const inH = randInt(1, 9), inW = randInt(1, 11);
+      geometry(inH, inW, inC, outC, kH, kW, stride, dil, (t & 1) == 0 || (kH - 1) * dil + 1 > inH || (kW - 1) * dil + 1 > inW);
+      // Input zero points at both ends of what a patch byte can hold (-128 and 127).
+      P.inputOffset = t == 1 ? 128 : (t == 2 ? -127 : randInt(-127, 128));
+      P.outputOffset = randInt(-128, 127);
+      fillData(12100 + t, 128, 127, 4000);
+      let r = check(randInt(1, outC));
+      if (r != -1) trace("gathered case", 2, <f64>t, <f64>r);
+      expect<i32>(r).toBe(-1);
+      fillData(12200 + t, 2, 2, 20);
+      setPreciseChannels(P.outC, (t & 2) == 0 ? -1 : 0);
+      r = check(P.outC);
+      if (r != -1) trace("precise gathered case", 2, <f64>t, <f64>r);
+      expect<i32>(r).toBe(-1);
+    }
+  });
+
+  it("gathered pair sums stay exact at their bound: 64-tap filters of extreme products", () => {
+    // 64 products of -128 * -128 = 2^14 in one pair half: 2^20, inside the 2^22 a pair sum allows.
+    geometry(6, 7, 4, 9, 4, 4, 1, 1, true);
+    P.inputOffset = 128; P.outputOffset = 0; // input zero point -128
+    const inBytes = P.inH * P.inW * P.inC;
+    for (let i = 0; i < inBytes; i++) store<i8>(TEST_ARENA + <usize>P.input + <usize>i, i % 5 == 0 ? 127 : -128);
+    for (let i = 0; i < P.outC * perChannel(); i++) store<i8>(W + <usize>i, (i % 7) == 0 ? 127 : -128);
+    fillChannelRecords(P.outC, 100);
+    setAllShifts(P.outC, -14, 1 << 30);
+    expect<i32>(check(P.outC)).toBe(-1);
+    expect<i32>(check(4)).toBe(-1);
   });
 });

@@ -121,8 +121,8 @@ export function quantizeMultiplier(real: f64): void {
 
 // ---- per-channel kernels: CONV_2D, DEPTHWISE_CONV_2D, FULLY_CONNECTED ----
 
-/** The model's per-channel records [bias, multiplier, shift] x outC (outC <= 64), before tiling. */
-export const CHANNELS: usize = memory.data(768, 16);
+/** The model's per-channel records [bias, multiplier, shift] x outC (outC <= 80), before tiling. */
+export const CHANNELS: usize = memory.data(80 * 12, 16);
 /** Reference output. */
 export const REF: usize = memory.data(8192, 16);
 /** Sentinel bytes on each side of a kernel's output: writes outside it must not happen. */

@@ -10,6 +10,7 @@ import { ARENA } from "../../arena";
 import { tapBegin, tapEnd, dotOffset, requantizeChannel, channelTileOk, convGeometryOk, dot4, sumInt8, pack4, requantize,
   lane0, lane1, lane2, lane3, dotLanes, pair, lowSum, highSum, PAIR_CHUNK } from "./common";
 import { isPointwise, pointwise_s8 } from "./pointwise";
+import { isGatherConv, conv2d_gather_s8 } from "./conv2d_gather";
 
 export function conv2d_s8(p: ConvParams, tile: usize, oc0: i32, oc1: i32): i32 {
   const inH = p.inH, inW = p.inW, inC = p.inC;
@@ -25,6 +26,10 @@ export function conv2d_s8(p: ConvParams, tile: usize, oc0: i32, oc1: i32): i32 {
   if (n == 0) return STATUS_OK;
   if (isPointwise(p)) { // 1x1 without padding: the blocked matrix product of pointwise.ts
     pointwise_s8(p, tile, oc0, n);
+    return STATUS_OK;
+  }
+  if (isGatherConv(p)) { // small filters (first layers): one gathered patch per pixel, conv2d_gather.ts
+    conv2d_gather_s8(p, tile, oc0, n);
     return STATUS_OK;
   }
 

@@ -1,0 +1,203 @@
+// CONV_2D for small filters (kH * kW * inC at most GATHER_MAX_K int8, at least 4): the first layers
+// of CNNs, on images with 1-3 channels (VWW's and IC's 3x3x3, KWS's 10x4x1). Their filter rows are
+// a few bytes long, so the row-by-row loops of conv2d.ts spend most of their time on loop set-up
+// and on the many border pixels. Here each output pixel's receptive field is first gathered into
+// one contiguous patch (im2col for one pixel), in the filter's [kH][kW][inC] order, so every
+// pixel, at the border or not, is one dot product of the patch with each channel's weights.
+//
+// - A tap outside the input holds the input zero point, -inputOffset: its product with the
+//   weight cancels the inputOffset * weight term of the per-channel constant
+//   bias + inputOffset * (sum of the channel's weights), so it adds nothing, as in TFLite.
+// - Pixels go in strips of STRIP_PIXELS (raster order, across rows): the strip is gathered once,
+//   then each 4-channel block runs over it with its requantization parameters at fixed addresses
+//   (setBlockQuant/blockOut: one load each, no address mask).
+// - Two pixels' inputs are packed per lane (pair() in common.ts): one 64-bit multiply-add per
+//   weight for both. At most GATHER_MAX_K + 3 products go into a sum, within PAIR_CHUNK, so the
+//   sums never need splitting.
+// - The last partial word of a channel's weights is read as the word ending at the channel's
+//   last byte, shifted down: the lanes past the filter meet the patch's zero tail.
+import { ConvParams, CHANNEL_DATA_BYTES } from "../../format";
+import { ARENA } from "../../arena";
+import { sumInt8, requantize, lane0, lane1, lane2, lane3, pack4, pair, lowSum, highSum, setBlockQuant, blockOut } from "./common";
+
+/** Largest filter (kH * kW * inC bytes) this path takes; 64 covers the first layers of the MLPerf Tiny models. */
+const GATHER_MAX_K: i32 = 64;
+/** Bytes per gathered pixel: the filter's bytes and a zero word after them. */
+const PATCH_BYTES: i32 = GATHER_MAX_K + 4;
+/** Pixels gathered at once (even: they pair up). */
+const STRIP_PIXELS: i32 = 16;
+/** Channels whose constants are prepared at once (the tile is walked in segments of this many). */
+const SEGMENT: i32 = 64;
+
+const STRIP: usize = memory.data(STRIP_PIXELS * PATCH_BYTES, 16);
+/** Per channel of the segment: bias + inputOffset * (sum of its weights). */
+const FULL: usize = memory.data(SEGMENT * 4, 16);
+/** The current block's 4 FULL values, at a fixed address. */
+const BLOCK_FULL: usize = memory.data(16, 16);
+
+let gatherMaxK: i32 = GATHER_MAX_K;
+
+/** Test hook: the largest filter sent down this path (0 sends none, so conv2d.ts's own paths stay tested). */
+export function setGatherMaxK(k: i32): void { gatherMaxK = min(k, GATHER_MAX_K); }
+
+/** True when conv2d_s8 should use conv2d_gather_s8 (the input zero point must fit an int8 patch byte). */
+export function isGatherConv(p: ConvParams): bool {
+  const k = <i64>p.kH * <i64>p.kW * <i64>p.inC;
+  const zp = -p.inputOffset;
+  return k >= 4 && k <= <i64>gatherMaxK && zp >= -128 && zp <= 127;
+}
+
+/** Output channels [oc0, oc0 + n) of every pixel; parameters already checked by conv2d_s8. */
+export function conv2d_gather_s8(p: ConvParams, tile: usize, oc0: i32, n: i32): void {
+  const outW = p.outW, outC = p.outC;
+  const k = p.kH * p.kW * p.inC;
+  const inOff = p.inputOffset;
+  const pixels = p.outH * outW;
+  const wBase = tile + <usize>(n * CHANNEL_DATA_BYTES);
+  for (let s0 = 0; s0 < n; s0 += SEGMENT) {
+    const sn = min(SEGMENT, n - s0);
+    for (let c = 0; c < sn; c++) {
+      const j = s0 + c;
+      store<i32>(FULL + <usize>(c << 2), load<i32>(tile + <usize>(j * CHANNEL_DATA_BYTES)) + inOff * sumInt8(wBase + <usize>(j * k), k));
+    }
+    const outBase = ARENA + <usize>p.output + <usize>(oc0 + s0);
+    for (let i0 = 0; i0 < pixels; i0 += STRIP_PIXELS) {
+      const np = min(STRIP_PIXELS, pixels - i0);
+      gatherStrip(p, i0 / outW, i0 % outW, np, k);
+      strip(p, tile, wBase, k, s0, sn, np, outBase + <usize>(i0 * outC));
+    }
+  }
+}
+
+/**
+ * The receptive fields of np pixels in raster order from (oy, ox) into STRIP: each k bytes in
+ * filter order, then a zero word.
+ */
+function gatherStrip(p: ConvParams, oy: i32, ox: i32, np: i32, k: i32): void {
+  const inH = p.inH, inW = p.inW, inC = p.inC, kH = p.kH, kW = p.kW, outW = p.outW;
+  const dilH = p.dilH, dilW = p.dilW, strideH = p.strideH, strideW = p.strideW, padH = p.padH, padW = p.padW;
+  const zp = <i8>(-p.inputOffset);
+  const rowBytes = inW * inC, span = kW * inC;
+  const inBase = ARENA + <usize>p.input;
+  for (let q = 0; q < np; q++) {
+    const dst = STRIP + <usize>(q * PATCH_BYTES);
+    const iy0 = oy * strideH - padH, ix0 = ox * strideW - padW;
+    // A filter row whose taps are all inside is one contiguous span (dilation 1 along x).
+    const spanInside = dilW == 1 && ix0 >= 0 && ix0 + kW <= inW;
+    let d = dst;
+    for (let ky = 0; ky < kH; ky++) {
+      const iy = iy0 + ky * dilH;
+      if (iy < 0 || iy >= inH) {
+        for (let i = 0; i < span; i++) store<i8>(d + <usize>i, zp);
+      } else if (spanInside) {
+        const src = inBase + <usize>(iy * rowBytes + ix0 * inC);
+        let i = 0;
+        for (; i + 4 <= span; i += 4) store<i32>(d + <usize>i, load<i32>(src + <usize>i));
+        for (; i < span; i++) store<i8>(d + <usize>i, load<i8>(src + <usize>i));
+      } else {
+        const row = inBase + <usize>(iy * rowBytes);
+        for (let kx = 0; kx < kW; kx++) {
+          const ix = ix0 + kx * dilW;
+          const t = d + <usize>(kx * inC);
+          if (ix < 0 || ix >= inW) {
+            for (let c = 0; c < inC; c++) store<i8>(t + <usize>c, zp);
+          } else {
+            const src = row + <usize>(ix * inC);
+            for (let c = 0; c < inC; c++) store<i8>(t + <usize>c, load<i8>(src + <usize>c));
+          }
+        }
+      }
+      d += <usize>span;
+    }
+    store<i32>(dst + <usize>k, 0);
+    if (++ox == outW) { ox = 0; oy++; }
+  }
+}
+
+/**
+ * Channels s0 .. s0+sn of the tile for the np gathered pixels of the strip, whose first output
+ * is at out. A strip with an odd pixel count pairs its last pixel with itself and drops the copy.
+ */
+function strip(p: ConvParams, tile: usize, wBase: usize, k: i32, s0: i32, sn: i32, np: i32, out: usize): void {
+  const outC = <usize>p.outC, outOff = p.outputOffset, actMin = p.actMin, actMax = p.actMax;
+  const kFull = <usize>(k & ~3);
+  const rem = k & 3;
+  const tailShift = (4 - rem) << 3; // a word's top `rem` lanes moved down to lanes 0..rem-1
+  const tailAt = <usize>(k - 4);
+  let c = 0;
+  for (; c + 4 <= sn; c += 4) {
+    const j = s0 + c;
+    setBlockQuant(tile + <usize>(j * CHANNEL_DATA_BYTES));
+    for (let l = 0; l < 4; l++) store<i32>(BLOCK_FULL + <usize>(l << 2), load<i32>(FULL + <usize>((c + l) << 2)));
+    const w0 = wBase + <usize>(j * k), w1 = w0 + <usize>k, w2 = w1 + <usize>k, w3 = w2 + <usize>k;
+    for (let q = 0; q < np; q += 2) {
+      const pa = STRIP + <usize>(q * PATCH_BYTES);
+      const two = q + 1 < np;
+      const pb = two ? pa + <usize>PATCH_BYTES : pa;
+      let t0: i64 = 0, t1: i64 = 0, t2: i64 = 0, t3: i64 = 0;
+      for (let i: usize = 0; i < kFull; i += 4) {
+        const xA = load<i32>(pa + i), xB = load<i32>(pb + i);
+        const x0 = pair(lane0(xA), lane0(xB)), x1 = pair(lane1(xA), lane1(xB));
+        const x2 = pair(lane2(xA), lane2(xB)), x3 = pair(lane3(xA), lane3(xB));
+        let w = load<i32>(w0 + i);
+        t0 += <i64>lane0(w) * x0; t0 += <i64>lane1(w) * x1; t0 += <i64>lane2(w) * x2; t0 += <i64>lane3(w) * x3;
+        w = load<i32>(w1 + i);
+        t1 += <i64>lane0(w) * x0; t1 += <i64>lane1(w) * x1; t1 += <i64>lane2(w) * x2; t1 += <i64>lane3(w) * x3;
+        w = load<i32>(w2 + i);
+        t2 += <i64>lane0(w) * x0; t2 += <i64>lane1(w) * x1; t2 += <i64>lane2(w) * x2; t2 += <i64>lane3(w) * x3;
+        w = load<i32>(w3 + i);
+        t3 += <i64>lane0(w) * x0; t3 += <i64>lane1(w) * x1; t3 += <i64>lane2(w) * x2; t3 += <i64>lane3(w) * x3;
+      }
+      if (rem != 0) {
+        const xA = load<i32>(pa + kFull), xB = load<i32>(pb + kFull);
+        const x0 = pair(lane0(xA), lane0(xB)), x1 = pair(lane1(xA), lane1(xB)), x2 = pair(lane2(xA), lane2(xB));
+        let w = load<i32>(w0 + tailAt) >> tailShift;
+        t0 += <i64>lane0(w) * x0; t0 += <i64>lane1(w) * x1; t0 += <i64>lane2(w) * x2;
+        w = load<i32>(w1 + tailAt) >> tailShift;
+        t1 += <i64>lane0(w) * x0; t1 += <i64>lane1(w) * x1; t1 += <i64>lane2(w) * x2;
+        w = load<i32>(w2 + tailAt) >> tailShift;
+        t2 += <i64>lane0(w) * x0; t2 += <i64>lane1(w) * x1; t2 += <i64>lane2(w) * x2;
+        w = load<i32>(w3 + tailAt) >> tailShift;
+        t3 += <i64>lane0(w) * x0; t3 += <i64>lane1(w) * x1; t3 += <i64>lane2(w) * x2;
+      }
+      const f0 = load<i32>(BLOCK_FULL), f1 = load<i32>(BLOCK_FULL, 4), f2 = load<i32>(BLOCK_FULL, 8), f3 = load<i32>(BLOCK_FULL, 12);
+      const outA = out + <usize>q * outC + <usize>c;
+      store<i32>(outA, pack4(
+        blockOut(f0 + lowSum(t0), 0, outOff, actMin, actMax), blockOut(f1 + lowSum(t1), 1, outOff, actMin, actMax),
+        blockOut(f2 + lowSum(t2), 2, outOff, actMin, actMax), blockOut(f3 + lowSum(t3), 3, outOff, actMin, actMax)));
+      if (two) {
+        store<i32>(outA + outC, pack4(
+          blockOut(f0 + highSum(t0), 0, outOff, actMin, actMax), blockOut(f1 + highSum(t1), 1, outOff, actMin, actMax),
+          blockOut(f2 + highSum(t2), 2, outOff, actMin, actMax), blockOut(f3 + highSum(t3), 3, outOff, actMin, actMax)));
+      }
+    }
+  }
+  // The 0-3 channels left over, one at a time.
+  for (; c < sn; c++) {
+    const j = s0 + c;
+    const w0 = wBase + <usize>(j * k);
+    const rec = tile + <usize>(j * CHANNEL_DATA_BYTES);
+    const full = load<i32>(FULL + <usize>(c << 2)), mult = load<i32>(rec, 4), shift = load<i32>(rec, 8);
+    for (let q = 0; q < np; q += 2) {
+      const pa = STRIP + <usize>(q * PATCH_BYTES);
+      const two = q + 1 < np;
+      const pb = two ? pa + <usize>PATCH_BYTES : pa;
+      let t: i64 = 0;
+      for (let i: usize = 0; i < kFull; i += 4) {
+        const xA = load<i32>(pa + i), xB = load<i32>(pb + i);
+        const w = load<i32>(w0 + i);
+        t += <i64>lane0(w) * pair(lane0(xA), lane0(xB)); t += <i64>lane1(w) * pair(lane1(xA), lane1(xB));
+        t += <i64>lane2(w) * pair(lane2(xA), lane2(xB)); t += <i64>lane3(w) * pair(lane3(xA), lane3(xB));
+      }
+      if (rem != 0) {
+        const xA = load<i32>(pa + kFull), xB = load<i32>(pb + kFull);
+        const w = load<i32>(w0 + tailAt) >> tailShift;
+        t += <i64>lane0(w) * pair(lane0(xA), lane0(xB)); t += <i64>lane1(w) * pair(lane1(xA), lane1(xB));
+        t += <i64>lane2(w) * pair(lane2(xA), lane2(xB));
+      }
+      const outA = out + <usize>q * outC + <usize>c;
+      store<i8>(outA, <i8>requantize(full + lowSum(t), mult, shift, outOff, actMin, actMax));
+      if (two) store<i8>(outA + outC, <i8>requantize(full + highSum(t), mult, shift, outOff, actMin, actMax));
+    }
+  }
+}

@@ -36,9 +36,27 @@ export interface Compiled {
 export type PatchMode = "auto" | "off";
 export const PATCH_MODES: readonly PatchMode[] = ["auto", "off"];
 
+/**
+ * The arena when no `--arena-budget` is given: `min`, the smallest the planner finds; `auto` (the
+ * CLI's default, like STM32Cube.AI's "balanced"), that rounded up to a power of two, the size a
+ * user reserves, with the difference spent on speed (bigger weight tiles, fewer and coarser
+ * row-streamed stages).
+ */
+export type ArenaPolicy = "min" | "auto";
+export const ARENA_POLICIES: readonly ArenaPolicy[] = ["min", "auto"];
+
 export interface CompileOptions extends PlanOptions {
   patch?: PatchMode;
   compress?: CompressMode;
+  /** Used when arenaBudget is not given; default `min` here, `auto` in loadModel (the CLI's entry). */
+  arena?: ArenaPolicy;
+}
+
+/** The smallest power of two at least n. */
+function powerOfTwoAtLeast(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
 }
 
 export function compileTflite(bytes: Uint8Array, file = "model.tflite", options: CompileOptions = {}): Compiled {
@@ -52,6 +70,12 @@ export function compileTflite(bytes: Uint8Array, file = "model.tflite", options:
 
 /** Lowers, plans and encodes an already imported (or quantized) Graph; `bytes` are the source model's, for its hash. */
 export function compileGraph(graph: Graph, file: string, bytes: Uint8Array, options: CompileOptions = {}): Compiled {
+  if (options.arenaBudget === undefined && options.arena === "auto") {
+    const smallest = compileGraph(graph, file, bytes, { ...options, arena: "min" }).meta.plan.arenaBytes;
+    const c = compileGraph(graph, file, bytes, { ...options, arena: "min", arenaBudget: powerOfTwoAtLeast(smallest) });
+    c.meta.plan.smallestArenaBytes = smallest;
+    return { blob: rewriteMeta(c.blob, c.meta), meta: c.meta };
+  }
   const plain = lower(graph, { compress: options.compress });
   // Row-streamed stages where they shrink the arena (--patch auto, the default).
   const lowered = options.patch === "off" ? plain : streamInStages(graph, plain, options);
@@ -204,7 +228,8 @@ export interface LoadOptions extends CompileOptions {
 }
 
 /** Loads a .tflite (compiled on the fly, quantized first if it is float32 and `precision` is given) or a .tlm from disk. */
-export function loadModel(path: string, options: LoadOptions = {}): Compiled {
+export function loadModel(path: string, loadOptions: LoadOptions = {}): Compiled {
+  const options: LoadOptions = { arena: "auto", ...loadOptions };
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);

@@ -11,14 +11,13 @@ interface Row { model: string; macs: number; modes: Record<"bounds" | "mask" | "
 const memcheck = JSON.parse(readFileSync(join(REPO, "bench", "memcheck.json"), "utf8")) as { board: string; date: string; engineSha256: string; rows: Row[] };
 const anchors = JSON.parse(readFileSync(join(REPO, "bench", "anchors.json"), "utf8"));
 const n = (x: number) => x.toLocaleString("en-US");
-// What row-streamed stages cost per model (bench/stages.json: --patch auto against off).
-interface Figures { instructions: number; arenaBytes: number }
-interface StageRow { model: string; target: number | null; off: Figures; auto: Figures & { stages: number }; budget: Figures | null }
-const allStageRows = (JSON.parse(readFileSync(join(REPO, "bench", "stages.json"), "utf8")) as { rows: StageRow[] }).rows;
-const stageRows = allStageRows.filter((r) => r.auto.stages > 0);
-const budgetRuns = allStageRows.filter((r) => r.budget).map((r) => `${r.model} ${n(r.budget!.instructions)} in ${n(r.budget!.arenaBytes)} B`).join(", ");
-const stageCosts = stageRows.map((r) =>
-  `${r.model} ${((r.auto.instructions / r.off.instructions - 1) * 100).toFixed(1)}% more instructions for ${((1 - r.auto.arenaBytes / r.off.arenaBytes) * 100).toFixed(0)}% less arena`).join(", ");
+// What the plans cost per model (bench/stages.json): one op at a time, the smallest arena, the default.
+interface Figures { instructions: number; arenaBytes: number; stages: number }
+interface StageRow { model: string; target: number | null; off: Figures; smallest: Figures; auto: Figures }
+const stageRows = (JSON.parse(readFileSync(join(REPO, "bench", "stages.json"), "utf8")) as { rows: StageRow[] }).rows;
+const pct = (a: number, b: number) => `${a >= b ? "+" : ""}${((a / b - 1) * 100).toFixed(1)}%`;
+const planCosts = stageRows.map((r) =>
+  `${r.model} ${n(r.auto.arenaBytes)} B (${pct(r.auto.instructions, r.off.instructions)}; smallest ${n(r.smallest.arenaBytes)} B, ${pct(r.smallest.instructions, r.off.instructions)})`).join(", ");
 const lines = [
   "# Performance on the virtual Cortex-M4 board",
   "",
@@ -29,9 +28,10 @@ const lines = [
   "",
   "Memory-access modes of the wasm2c build (docs/memory-safety.md): `mask` (the default: every address masked into",
   "the sandbox), `bounds` (per-access bounds checks, traps), `none` (unchecked, measurement only).",
-  "Models are compiled with the defaults: `--patch auto` runs some models' first layers in row-streamed stages",
-  `(docs/memory.md): against \`--patch off\`, ${stageCosts} (\`bench/stages.json\` has both).`,
-  `Built for the memory issue's arena targets instead (\`--arena-budget\`, the planner spends the budget on speed): ${budgetRuns}.`,
+  "Models are compiled with the defaults, `--patch auto --arena-budget auto`: the smallest arena the planner finds",
+  "(row-streamed stages where they shrink it, docs/memory.md) rounded up to a power of two, the difference spent on",
+  "speed (bigger weight tiles, fewer and coarser stages). Arena and instructions against one op at a time",
+  `(\`--patch off --arena-budget min\`), and in the smallest arena (\`--arena-budget min\`): ${planCosts} (\`bench/stages.json\`).`,
   "",
   "| model | MACs | tinyloop mask | instr/MAC | TFLM + CMSIS-NN | mask / CMSIS-NN | TFLM reference | bounds | none | safety cost (mask / none) |",
   "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",

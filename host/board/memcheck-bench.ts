@@ -9,7 +9,7 @@ import { createHash } from "node:crypto";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { compileTflite } from "../compile.ts";
+import { loadModel } from "../compile.ts";
 import { NodeEngine } from "../runners/node-engine.ts";
 import { withBoard, runOnBoard, invokeOnBoard } from "../runners/board-runner.ts";
 import { xorshiftBytes } from "../util/xorshift.ts";
@@ -51,7 +51,7 @@ export async function memcheckBench(board = "qemu-m4", models: string[] = INT8_M
   requireShared();
   const compiled = models.map((m) => {
     const file = modelPath(m);
-    const c = compileTflite(readFileSync(file), file);
+    const c = loadModel(file); // the CLI's defaults
     const host = NodeEngine.load(c.blob);
     const inputs = c.meta.inputs.map((t) => xorshiftBytes(1, c.meta.tensors.find((x) => x.index === t)!.bytes));
     inputs.forEach((d, i) => host.setInput(d, i));

@@ -8,6 +8,8 @@ export function inspectReport(c: Compiled) {
   return {
     model: meta.source.file,
     peakArenaBytes: meta.plan.arenaBytes,
+    /** The smallest arena the planner finds; below peakArenaBytes when --arena-budget auto gave it more for speed. */
+    smallestArenaBytes: meta.plan.smallestArenaBytes ?? meta.plan.arenaBytes,
     peakOp: meta.plan.peakOp,
     /** The arena one op at a time would need (`--patch off`), when stages made it smaller. */
     peakArenaBytesWithoutStages: meta.plan.withoutStages?.arenaBytes ?? meta.plan.arenaBytes,
@@ -50,6 +52,9 @@ export function printInspect(c: Compiled): void {
   for (const row of rows) console.log(line(row));
   console.log("");
   console.log(`peak arena   ${r.peakArenaBytes.toLocaleString("en-US")} B (set at op ${r.peakOp}, ${r.ops[r.peakOp]?.op ?? "-"})`);
+  if (r.smallestArenaBytes !== r.peakArenaBytes) {
+    console.log(`             ${r.smallestArenaBytes.toLocaleString("en-US")} B at the least (--arena-budget min); the default (auto) rounds that up to a power of two and spends the rest on speed`);
+  }
   if (r.peakArenaBytesWithoutStages !== r.peakArenaBytes) {
     console.log(`             ${r.peakArenaBytesWithoutStages.toLocaleString("en-US")} B one op at a time (--patch off); stages run row by row, intermediates in rings, no recomputation`);
   }

@@ -1,7 +1,7 @@
 // The tinyloop command line. One file per command; this file only wires them.
 import { writeFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
-import { loadModel, PRECISIONS, PATCH_MODES, COMPRESS_MODES, type Compiled, type Precision } from "../compile.ts";
+import { loadModel, PRECISIONS, PATCH_MODES, COMPRESS_MODES, ARENA_POLICIES, type ArenaPolicy, type Compiled, type Precision } from "../compile.ts";
 import { precisionLines } from "./precision.ts";
 import { CalibrationError } from "../float/calibration.ts";
 import { exitWithError, UsageError } from "./errors.ts";
@@ -63,7 +63,19 @@ function withPrecisionFlags(cmd: Command): Command {
     .option("--calibration <files...>", "raw float32 input tensors to calibrate the int8 ranges on (default: 32 generated inputs, with a warning)")
     .option("--input-range <lo,hi>", "without --calibration: the range of the generated calibration inputs (default 0,1, i.e. images scaled to [0, 1])")
     .option("--flash-budget <bytes>", "with --precision auto: most weight bytes in flash (default: the int8 build's)")
-    .option("--arena-budget <bytes>", "the arena (SRAM) the model may use: weight tiles grow and row-streamed stages coarsen (faster) up to it, stages stop once it is met, and a model that cannot fit is an error; with --precision auto also the arena its choice must fit (default: the smallest arena the planner finds)");
+    .option("--arena-budget <bytes|auto|min>", "the arena (SRAM) the model may use: weight tiles grow and row-streamed stages coarsen (faster) up to it, stages stop once it is met, and a model that cannot fit is an error; with --precision auto also the arena its choice must fit. auto: the smallest arena the planner finds, rounded up to a power of two; min: the smallest arena", "auto");
+}
+
+/** --arena-budget's policy word (auto when absent), or undefined for a number of bytes. */
+function arenaPolicyOf(flag: string | undefined): ArenaPolicy | undefined {
+  return flag === undefined ? "auto" : ARENA_POLICIES.find((p) => p === flag);
+}
+
+/** --arena-budget as a number of bytes, or a usage error listing what it accepts. */
+function arenaBytesFlag(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n)) throw new UsageError(`--arena-budget must be auto, min or a whole number of bytes, not "${value}"`);
+  return n;
 }
 
 /** loadModel with the precision flags checked; a bad calibration file is a usage error. */
@@ -82,8 +94,9 @@ function loadWithPrecision(model: string, flags: PrecisionFlags): Compiled {
   if (precision !== "auto" && flags.flashBudget) throw new UsageError(`--flash-budget is for --precision auto`);
   const budget = {
     flashBytes: flags.flashBudget === undefined ? undefined : wholeNumber("--flash-budget", flags.flashBudget, 0),
-    arenaBytes: flags.arenaBudget === undefined ? undefined : wholeNumber("--arena-budget", flags.arenaBudget, 0),
+    arenaBytes: arenaPolicyOf(flags.arenaBudget) ? undefined : arenaBytesFlag(flags.arenaBudget!),
   };
+  const arena = arenaPolicyOf(flags.arenaBudget) ?? "min";
   let inputRange: [number, number] | undefined;
   if (flags.inputRange !== undefined) {
     const parts = flags.inputRange.split(",").map(Number);
@@ -95,7 +108,7 @@ function loadWithPrecision(model: string, flags: PrecisionFlags): Compiled {
   }
   try {
     return loadModel(model, {
-      patch, compress, arenaBudget: budget.arenaBytes, precision: precision as Precision | undefined, budget, calibrationFiles: flags.calibration, inputRange,
+      patch, compress, arena, arenaBudget: budget.arenaBytes, precision: precision as Precision | undefined, budget, calibrationFiles: flags.calibration, inputRange,
       warn: (m) => console.error(`tinyloop: warning: ${m}`),
     });
   } catch (e) {

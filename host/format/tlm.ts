@@ -19,7 +19,8 @@ export interface TlmMeta {
   /** Tensors whose bytes are ready before the first op (model inputs and their aliases). */
   readyBeforeOps: number[];
   /** withoutStages: the plan one op at a time (--patch off) when stages (--patch auto) made the arena smaller. */
-  plan: { arenaBytes: number; peakOp: number; timeline: number[]; buffers: PlanBuffer[]; withoutStages?: WithoutStages };
+  /** smallestArenaBytes: the smallest arena, when the plan was given more (--arena-budget auto). */
+  plan: { arenaBytes: number; peakOp: number; timeline: number[]; buffers: PlanBuffer[]; withoutStages?: WithoutStages; smallestArenaBytes?: number };
   weightBytes: number; // weight bytes as stored in the blob (tiles incl. channel data)
   tfliteWeightBytes: number; // constant tensor bytes in the source model
   macs: number;

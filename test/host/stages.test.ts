@@ -175,6 +175,37 @@ test("--arena-budget: the planner spends the arena it is given on fewer, longer 
   }
 });
 
+test("--arena-budget auto (the default) rounds the smallest arena up to a power of two and spends the rest on speed; min keeps the smallest", () => {
+  requireShared();
+  const inspect = (name: string, ...flags: string[]) => {
+    const r = spawnSync(process.execPath, ["--import", "tsx", join(REPO, "host/cli/main.ts"), "inspect", modelPath(name), "--json", ...flags], { encoding: "utf8" });
+    assert.equal(r.status, 0, r.stderr);
+    return JSON.parse(r.stdout) as { peakArenaBytes: number; smallestArenaBytes: number; ops: { stage: unknown }[] };
+  };
+  for (const name of ["kws_ref_model", "ad01_int8"]) {
+    const bytes = readFileSync(modelPath(name));
+    const smallest = compileTflite(bytes, name).meta.plan.arenaBytes;
+    let pow2 = 1;
+    while (pow2 < smallest) pow2 *= 2;
+    const dflt = inspect(name), auto = inspect(name, "--arena-budget", "auto"), min = inspect(name, "--arena-budget", "min");
+    assert.deepEqual(dflt, auto, `${name}: auto is the default`);
+    assert.equal(min.peakArenaBytes, smallest, `${name}: min is the smallest arena`);
+    assert.equal(dflt.smallestArenaBytes, smallest);
+    assert.ok(dflt.peakArenaBytes > smallest && dflt.peakArenaBytes <= pow2, `${name}: ${dflt.peakArenaBytes} in (${smallest}, ${pow2}]`);
+    // The default plan computes the same bytes as the smallest one.
+    const balanced = compileTflite(bytes, name, { arena: "auto" });
+    assert.equal(balanced.meta.plan.arenaBytes, dflt.peakArenaBytes);
+    const inputs = goldenRuns(name).map((r) => r.input);
+    assert.deepEqual(outputsOf(balanced, inputs), outputsOf(compileTflite(bytes, name), inputs), name);
+  }
+  // KWS: the staged smallest arena (11,840 B) rounds up to 16,384 B, where one op at a time fits: no stages.
+  assert.ok(inspect("kws_ref_model").ops.every((o) => !o.stage));
+  assert.ok(inspect("kws_ref_model", "--arena-budget", "min").ops.some((o) => o.stage));
+  const bad = spawnSync(process.execPath, ["--import", "tsx", join(REPO, "host/cli/main.ts"), "inspect", modelPath("ad01_int8"), "--arena-budget", "lots"], { encoding: "utf8" });
+  assert.equal(bad.status, 2);
+  assert.match(bad.stderr, /--arena-budget must be auto, min or a whole number of bytes, not "lots"/);
+});
+
 test("--arena-budget below what the model needs is an error naming the least arena (exit 1)", () => {
   requireShared();
   assert.throws(() => compileTflite(readFileSync(modelPath("vww_96_int8")), "vww_96_int8.tflite", { arenaBudget: 20_000 }),

@@ -90,7 +90,10 @@ function trapEngineWat(abi: number): string {
   ${zero("tl_output_ptr", "(param i32)")} ${zero("tl_output_bytes", "(param i32)")}
   ${zero("tl_arena_bytes")} ${zero("tl_op_count")} ${zero("tl_peak_bytes")} ${zero("tl_arena_ptr")} ${zero("tl_op_index")}
   (func (export "tl_begin"))
-  (func (export "tl_step") (result i32) (i32.const 9)))
+  (func (export "tl_step") (result i32) (i32.const 9))
+  ${zero("tl_train_init")} ${zero("tl_train_step", "(param i32)")} ${zero("tl_train_loss_bits")}
+  ${zero("tl_train_state_offset")} ${zero("tl_train_state_bytes")}
+  (func (export "tl_train_set_lr") (param i32)) (func (export "tl_train_set_momentum") (param i32)))
 `;
 }
 

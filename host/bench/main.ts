@@ -11,6 +11,7 @@ import { NodeEngine } from "../runners/node-engine.ts";
 import { INT8_MODELS, modelPath, SHARED, REPO, requireShared } from "../util/shared-models.ts";
 import { xorshiftBytes } from "../util/xorshift.ts";
 import { benchOnBoard, type BenchResult } from "../cli/bench.ts";
+import { WAMRC_ENV } from "../board/build-wamr.ts";
 
 requireShared();
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 15);
@@ -66,20 +67,27 @@ const BOARD = process.env.BENCH_BOARD ?? "qemu-m4";
 const anchors = JSON.parse(readFileSync(join(REPO, "bench", "anchors.json"), "utf8"));
 // The same engine.wasm under the user's WAMR build (docs/wamr.md), when one is given: WAMR is
 // never fetched or built here, so without TINYLOOP_WAMR_M4_DIR its column stays empty.
+// With TINYLOOP_WAMRC (the user's wamrc) and a library built with AOT, also WAMR's AOT mode.
 const WAMR_DIR = process.env.TINYLOOP_WAMR_M4_DIR;
-const boardRows: (BenchResult & { tflmCmsisNn: number | null; tflmReference: number | null; wamrInstructions: number | null })[] = [];
+const WAMRC = process.env[WAMRC_ENV];
+const boardRows: (BenchResult & { tflmCmsisNn: number | null; tflmReference: number | null; wamrInstructions: number | null; wamrAotInstructions: number | null })[] = [];
 for (const name of INT8_MODELS) {
   const c = loadModel(modelPath(name));
   const r = await benchOnBoard(c, BOARD, 1);
   const wamr = WAMR_DIR ? await benchOnBoard(c, BOARD, 1, false, { build: { runtime: "wamr", wamrDir: WAMR_DIR } }) : undefined;
+  const aot = WAMR_DIR && WAMRC ? await benchOnBoard(c, BOARD, 1, false, { build: { runtime: "wamr", wamrDir: WAMR_DIR, wamrc: WAMRC } }) : undefined;
   const a = anchors.instructions[name] ?? {};
-  boardRows.push({ ...r, tflmCmsisNn: a.tflmCmsisNn ?? null, tflmReference: a.tflmReference ?? null, wamrInstructions: wamr?.instructions ?? null });
+  boardRows.push({
+    ...r, tflmCmsisNn: a.tflmCmsisNn ?? null, tflmReference: a.tflmReference ?? null,
+    wamrInstructions: wamr?.instructions ?? null, wamrAotInstructions: aot?.instructions ?? null,
+  });
 }
 const ratio = (a: number | null, b: number | null) => (a && b ? (a / b).toFixed(2) : "-");
 const boardTable = [
-  ["model", "instructions", "WAMR interp", "TFLM+CMSIS-NN", "ratio", "TFLM ref", "instr/MAC", "SRAM B", "arena B", "stack B", "flash fw B", "model B"],
+  ["model", "instructions", "WAMR interp", "WAMR AOT", "TFLM+CMSIS-NN", "ratio", "TFLM ref", "instr/MAC", "SRAM B", "arena B", "stack B", "flash fw B", "model B"],
   ...boardRows.map((r) => [
     r.model.replace(".tflite", ""), fmt(r.instructions ?? 0), r.wamrInstructions ? fmt(r.wamrInstructions) : "-",
+    r.wamrAotInstructions ? fmt(r.wamrAotInstructions) : "-",
     r.tflmCmsisNn ? fmt(r.tflmCmsisNn) : "-", ratio(r.instructions, r.tflmCmsisNn),
     r.tflmReference ? fmt(r.tflmReference) : "-", ((r.instructions ?? 0) / rows.find((x) => `${x.model}.tflite` === r.model)!.macs).toFixed(2),
     fmt(r.sramBytes), fmt(r.peakArenaBytes), fmt(r.stackBytes), fmt(r.flashBytes), fmt(r.modelFlashBytes),

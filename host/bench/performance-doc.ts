@@ -47,13 +47,18 @@ for (const r of memcheck.rows) {
     `${n(r.modes.bounds.instructions)} | ${n(r.modes.none.instructions)} | ${((m / r.modes.none.instructions - 1) * 100).toFixed(0)}% |`);
 }
 // Both runtimes: the board bench measures the user's WAMR build when TINYLOOP_WAMR_M4_DIR names one.
-const boardRows = (JSON.parse(readFileSync(join(REPO, "bench", "qemu-m4.json"), "utf8")) as { rows: { model: string; instructions: number; wamrInstructions?: number | null }[] }).rows;
+const boardRows = (JSON.parse(readFileSync(join(REPO, "bench", "qemu-m4.json"), "utf8")) as
+  { rows: { model: string; instructions: number; wamrInstructions?: number | null; wamrAotInstructions?: number | null }[] }).rows;
 const wamrRows = boardRows.filter((r) => r.wamrInstructions);
 lines.push("", "Both runtimes run the same engine.wasm (docs/wamr.md); WAMR is the user's own build, measured only when",
-  "`TINYLOOP_WAMR_M4_DIR` names it.", "");
+  "`TINYLOOP_WAMR_M4_DIR` names it, and its AOT mode (engine.wasm compiled by the user's `wamrc`, run in place",
+  "from flash) only when `TINYLOOP_WAMRC` names that too.", "");
 if (wamrRows.length) {
-  lines.push("| model | wasm2c (ahead of time, mask) | WAMR fast interpreter | WAMR / wasm2c |", "|---|---:|---:|---:|");
-  for (const r of wamrRows) lines.push(`| ${r.model.replace(".tflite", "")} | ${n(r.instructions)} | ${n(r.wamrInstructions!)} | ${(r.wamrInstructions! / r.instructions).toFixed(1)} |`);
+  const opt = (x: number | null | undefined, base: number) => (x ? [n(x), (x / base).toFixed(1)] : ["-", "-"]);
+  lines.push("| model | wasm2c (ahead of time, mask) | WAMR fast interpreter | WAMR interp / wasm2c | WAMR AOT | WAMR AOT / wasm2c |", "|---|---:|---:|---:|---:|---:|");
+  for (const r of wamrRows) {
+    lines.push(`| ${r.model.replace(".tflite", "")} | ${n(r.instructions)} | ${opt(r.wamrInstructions, r.instructions).join(" | ")} | ${opt(r.wamrAotInstructions, r.instructions).join(" | ")} |`);
+  }
 } else {
   lines.push("(No WAMR build was given to the last `npm run bench`.)");
 }

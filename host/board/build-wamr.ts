@@ -51,6 +51,36 @@ export interface WamrBuildOptions extends BuildOptions {
   wamrAot?: string;
 }
 
+/** The environment variable naming the user's wamrc, read by the tests and the benchmark. */
+export const WAMRC_ENV = "TINYLOOP_WAMRC";
+
+/**
+ * wamrc's flags for a Cortex-M board: its architecture, float ABI and CPU, and execute-in-place
+ * code (`--xip`: no text relocations, so the image runs from flash where the firmware keeps it,
+ * and no LLVM intrinsics: WAMR's Thumb loader cannot resolve the __aeabi_memmove that LLVM emits
+ * for memory.copy) with WAMR's own helpers for every operation the CPU lacks.
+ */
+export function aotFlags(board: Board): string[] {
+  const arch: Record<string, string> = { "cortex-m4": "thumbv7em", "cortex-m7": "thumbv7em", "cortex-m33": "thumbv8m.main", "cortex-m0plus": "thumbv6m" };
+  const target = board.cpu.mcpu ? arch[board.cpu.mcpu] : undefined;
+  if (board.kind === "native" || !target) throw new BuildError(`${board.name}: WAMR AOT is built for Cortex-M4/M7/M33/M0+ boards here (${board.kind === "native" ? "native" : board.cpu.mcpu ?? "no CPU"} is not one)`);
+  return [`--target=${target}`, `--target-abi=${board.cpu.mfloatAbi === "hard" ? "eabihf" : "eabi"}`, `--cpu=${board.cpu.mcpu}`,
+    "--xip", "--enable-builtin-intrinsics=all"];
+}
+
+/** engine.wasm compiled by the user's wamrc into dir/engine.aot (redone when the engine or flags change). */
+function compileAot(board: Board, wamrc: string, engine: string, dir: string, log: (l: string) => void): string {
+  if (!existsSync(wamrc)) throw new BuildError(`wamrc ${wamrc} does not exist; build WAMR's wamr-compiler (see ${WAMR_DOC}) or drop the AOT option`);
+  const out = join(dir, "engine.aot"), stamp = join(dir, "engine.aot.sha256");
+  const flagList = aotFlags(board);
+  const digest = createHash("sha256").update(readFileSync(engine)).update(readFileSync(wamrc)).update(flagList.join(" ")).digest("hex");
+  if (existsSync(out) && existsSync(stamp) && readFileSync(stamp, "utf8") === digest) return out;
+  log(`wamrc ${flagList.join(" ")} ${relative(REPO, engine) || engine} -> ${relative(REPO, out)}`);
+  run(wamrc, [...flagList, "-o", out, engine], `compiling engine.wasm ahead of time with ${wamrc}`, `see ${WAMR_DOC}`);
+  writeFileSync(stamp, digest);
+  return out;
+}
+
 /** What the WAMR library holds, from its member names. */
 export interface WamrLibrary {
   include: string;
@@ -183,16 +213,19 @@ export function buildWamrFirmware(boardName: string, opts: WamrBuildOptions = {}
   }
   const log = opts.log ?? (() => {});
   const w = inspectWamr(opts.wamrDir);
-  checkMatches(board, w, opts.wamrAot);
-  const image = opts.wamrAot ?? opts.engineWasm ?? DEFAULT_ENGINE;
-  if (!existsSync(image)) throw new BuildError(opts.wamrAot ? `AOT image ${image} is missing` : `engine not built: ${image} is missing; run \`npm run build\``);
-  const mode = opts.wamrAot ? "aot" : w.fastInterp ? "fast-interp" : "classic-interp";
+  const aotWanted = opts.wamrAot ?? (opts.wamrc ? "engine.aot" : undefined);
+  checkMatches(board, w, aotWanted);
+  const engine = opts.engineWasm ?? DEFAULT_ENGINE;
+  if (!opts.wamrAot && !existsSync(engine)) throw new BuildError(`engine not built: ${engine} is missing; run \`npm run build\``);
+  if (opts.wamrAot && !existsSync(opts.wamrAot)) throw new BuildError(`AOT image ${opts.wamrAot} is missing`);
+  const dir = opts.outDir ?? join(REPO, "build", "firmware", `${board.name}-wamr${aotWanted ? "-aot" : ""}`);
+  mkdirSync(dir, { recursive: true });
+  const image = opts.wamrAot ?? (opts.wamrc ? compileAot(board, opts.wamrc, engine, dir, log) : engine);
+  const mode = aotWanted ? "aot" : w.fastInterp ? "fast-interp" : "classic-interp";
   const inRam = mode === "classic-interp";
   const stackBytes = opts.wamrStackBytes ?? 8 * 1024;
   const poolBytes = opts.wamrPoolBytes;
   if (poolBytes !== undefined && (!Number.isInteger(poolBytes) || poolBytes < 16 * 1024)) throw new BuildError(`wamrPoolBytes must be an integer >= 16384, got ${poolBytes}`);
-  const dir = opts.outDir ?? join(REPO, "build", "firmware", `${board.name}-wamr`);
-  mkdirSync(dir, { recursive: true });
   const tc = toolchain(board);
 
   writeIfChanged(join(FIRMWARE_DIR, "core", "protocol_gen.h"), cHeader());
@@ -225,12 +258,12 @@ export function buildWamrFirmware(boardName: string, opts: WamrBuildOptions = {}
   return { board, memcheck: "bounds", maskBytes: 0, elf, dir, cached, runtime: "wamr", wamr: w, wamrMode: mode, ...measure(board, elf, tc) };
 }
 
-// `tsx host/board/build-wamr.ts <board> [--wamr-dir=DIR] [--aot=engine.aot] [--force]`: build and print the sizes.
+// `tsx host/board/build-wamr.ts <board> [--wamr-dir=DIR] [--aot=engine.aot | --wamrc=WAMRC] [--force]`: build and print the sizes.
 if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1])) {
   const opt = (name: string) => process.argv.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
   try {
     const r = buildWamrFirmware(process.argv[2] && !process.argv[2].startsWith("--") ? process.argv[2] : "native", {
-      log: (l) => console.log(l), force: process.argv.includes("--force"), wamrDir: opt("wamr-dir"), wamrAot: opt("aot"),
+      log: (l) => console.log(l), force: process.argv.includes("--force"), wamrDir: opt("wamr-dir"), wamrAot: opt("aot"), wamrc: opt("wamrc"),
       wamrPoolBytes: opt("pool") ? Number(opt("pool")) : undefined, outDir: opt("out"),
     });
     const { board: _b, ...rest } = r;

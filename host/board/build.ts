@@ -55,8 +55,10 @@ export interface BuildOptions {
   wamrStackBytes?: number;
   /** WAMR's pool on Cortex-M (default: measured by the firmware at boot). */
   wamrPoolBytes?: number;
-  /** An AOT file to embed instead of engine.wasm (not tested yet). */
+  /** An AOT file to embed instead of engine.wasm (made with wamrc from engine.wasm). */
   wamrAot?: string;
+  /** The user's wamrc: engine.wasm is compiled ahead of time for the board and run as AOT. */
+  wamrc?: string;
 }
 
 export interface FirmwareSizes {

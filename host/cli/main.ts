@@ -26,14 +26,15 @@ function wholeNumber(flag: string, value: string, min: number): number {
   return n;
 }
 
-interface RuntimeFlags { runtime: string; wamrDir?: string; port?: string }
+interface RuntimeFlags { runtime: string; wamrDir?: string; wamrc?: string; port?: string }
 const RUNTIMES = ["wasm2c", "wamr"] as const;
 
 /** Board-opening options from --runtime / --wamr-dir / --port. */
 function boardOptions(flags: RuntimeFlags): OpenOptions {
   const runtime = RUNTIMES.find((r) => r === flags.runtime);
   if (!runtime) throw new UsageError(`--runtime must be wasm2c or wamr, not "${flags.runtime}"`);
-  return { build: { runtime, wamrDir: flags.wamrDir }, port: flags.port };
+  if (flags.wamrc && runtime !== "wamr") throw new UsageError(`--wamrc compiles engine.wasm for WAMR; pass --runtime wamr with it`);
+  return { build: { runtime, wamrDir: flags.wamrDir, wamrc: flags.wamrc }, port: flags.port };
 }
 
 /** Adds --runtime and --wamr-dir to a board command. */
@@ -41,6 +42,7 @@ function withRuntimeFlags(cmd: Command): Command {
   return cmd
     .option("--runtime <runtime>", "what runs engine.wasm on the board: wasm2c, or wamr (your own WAMR build, see docs/wamr.md)", "wasm2c")
     .option("--wamr-dir <dir>", "your WAMR install (include/, lib/) for --runtime wamr (default $TINYLOOP_WAMR_DIR)")
+    .option("--wamrc <path>", "with --runtime wamr: compile engine.wasm ahead of time with your wamrc (WAMR's AOT compiler; the library built with WAMR_BUILD_AOT=1) and run it in place from flash")
     .option("--port <path>", "serial port of a real board (its ST-LINK virtual COM port, e.g. /dev/ttyACM0), or of a virtual board already running");
 }
 

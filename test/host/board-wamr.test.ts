@@ -11,7 +11,8 @@ import { join } from "node:path";
 import { tmpdir } from "node:os";
 import { openBoard, BoardError, type BoardSession } from "../../host/board/session.ts";
 import { buildFirmware, BuildError } from "../../host/board/build.ts";
-import { buildWamrFirmware, inspectWamr, WAMR_DIR_ENV, type WamrBuildResult } from "../../host/board/build-wamr.ts";
+import { buildWamrFirmware, inspectWamr, aotFlags, WAMR_DIR_ENV, WAMRC_ENV, type WamrBuildResult } from "../../host/board/build-wamr.ts";
+import { loadBoard } from "../../host/board/boards.ts";
 import { compileTflite } from "../../host/compile.ts";
 import { NodeEngine } from "../../host/runners/node-engine.ts";
 import { modelPath, SHARED, xorshiftBytes } from "./shared.ts";
@@ -22,6 +23,7 @@ const SEEDS = [1, 7];
 
 const nativeDir = process.env[WAMR_DIR_ENV];
 const m4Dir = process.env.TINYLOOP_WAMR_M4_DIR;
+const wamrc = process.env[WAMRC_ENV];
 const modelsMissing = MODELS.filter((m) => !existsSync(modelPath(m)));
 const noModels = modelsMissing.length ? `shared models missing (${modelsMissing.join(", ")} under ${SHARED}/models)` : false;
 
@@ -185,3 +187,40 @@ for (const { board, dir, env } of boards) {
     });
   });
 }
+
+test("wamrc flags follow the board's CPU and float ABI; boards without a Thumb target are refused", () => {
+  assert.deepEqual(aotFlags(loadBoard("qemu-m4")), ["--target=thumbv7em", "--target-abi=eabihf", "--cpu=cortex-m4", "--xip", "--enable-builtin-intrinsics=all"]);
+  assert.equal(aotFlags(loadBoard("qemu-m7"))[2], "--cpu=cortex-m7");
+  assert.throws(() => aotFlags(loadBoard("native")), (e: Error) => e instanceof BuildError && /WAMR AOT is built for Cortex-M/.test(e.message));
+});
+
+// WAMR's AOT mode: engine.wasm compiled by the user's wamrc (TINYLOOP_WAMRC) for the M4 and run in
+// place from flash, with a library built with WAMR_BUILD_AOT=1 (TINYLOOP_WAMR_M4_DIR).
+describe("WAMR AOT on qemu-m4", { timeout: 600_000 }, () => {
+  const lib = m4Dir && existsSync(m4Dir) ? inspectWamr(m4Dir) : undefined;
+  const skip = !m4Dir ? "TINYLOOP_WAMR_M4_DIR is not set: no WAMR build to test (see docs/wamr.md)"
+    : !wamrc ? `${WAMRC_ENV} is not set: no wamrc to compile engine.wasm with (see docs/wamr.md)`
+    : !lib?.aot ? `${m4Dir} was built without AOT (WAMR_BUILD_AOT=1)` : noModels;
+  let s: BoardSession | undefined;
+  let fw: WamrBuildResult;
+  before(async () => {
+    if (skip) return;
+    fw = buildWamrFirmware("qemu-m4", { wamrDir: m4Dir, wamrc });
+    s = await openBoard("qemu-m4", { elf: fw.elf });
+  });
+  after(async () => { await s?.close(); });
+
+  for (const m of MODELS) {
+    test(`${m}: AOT outputs byte-identical to NodeEngine`, { skip }, async (t) => {
+      assert.equal(fw.wamrMode, "aot");
+      const blob = compileTflite(readFileSync(modelPath(m)), `${m}.tflite`).blob;
+      const loaded = await s!.loadModel(blob);
+      for (const seed of SEEDS) {
+        const input = xorshiftBytes(seed, loaded.inputBytes[0]);
+        assert.deepEqual(await runLoaded(s!, input), reference(blob, input), `${m} seed ${seed}`);
+      }
+      assert.equal((await s!.stats()).traps, 0);
+      t.diagnostic(`WAMR aot: flash ${fw.flashBytes} B, static RAM ${fw.staticRamBytes} B`);
+    });
+  }
+});

@@ -148,7 +148,7 @@ export function inspectWamr(dirArg?: string): WamrLibrary {
   return info;
 }
 
-function checkMatches(board: Board, w: WamrLibrary, aotImage: string | undefined): void {
+function checkMatches(board: Board, w: WamrLibrary, aot: boolean): void {
   const native = board.kind === "native";
   const want = native ? "x86-64" : "arm";
   if (native && process.arch !== "x64") throw new BuildError(`board "${board.name}": the WAMR port is tested on x86-64 Linux only`);
@@ -159,8 +159,8 @@ function checkMatches(board: Board, w: WamrLibrary, aotImage: string | undefined
   if (!native && w.hasPlatform) {
     throw new BuildError(`${w.lib} contains an OS platform layer; for ${board.name} build WAMR with SHARED_PLATFORM_CONFIG=firmware/port/wamr/platform/shared_platform.cmake (see ${WAMR_DOC})`);
   }
-  if (aotImage && !w.aot) throw new BuildError(`wamrAot given but ${w.lib} was built without AOT (WAMR_BUILD_AOT=1)`);
-  if (!aotImage && !w.fastInterp && !w.classicInterp) throw new BuildError(`${w.lib} is AOT-only: pass wamrAot (an AOT file made with wamrc from engine.wasm)`);
+  if (aot && !w.aot) throw new BuildError(`AOT asked for (wamrAot or wamrc) but ${w.lib} was built without AOT (WAMR_BUILD_AOT=1)`);
+  if (!aot && !w.fastInterp && !w.classicInterp) throw new BuildError(`${w.lib} is AOT-only: pass wamrc (your wamrc) or wamrAot (an AOT file made with wamrc from engine.wasm)`);
 }
 
 
@@ -213,15 +213,15 @@ export function buildWamrFirmware(boardName: string, opts: WamrBuildOptions = {}
   }
   const log = opts.log ?? (() => {});
   const w = inspectWamr(opts.wamrDir);
-  const aotWanted = opts.wamrAot ?? (opts.wamrc ? "engine.aot" : undefined);
-  checkMatches(board, w, aotWanted);
+  const aot = opts.wamrAot !== undefined || opts.wamrc !== undefined;
+  checkMatches(board, w, aot);
   const engine = opts.engineWasm ?? DEFAULT_ENGINE;
   if (!opts.wamrAot && !existsSync(engine)) throw new BuildError(`engine not built: ${engine} is missing; run \`npm run build\``);
   if (opts.wamrAot && !existsSync(opts.wamrAot)) throw new BuildError(`AOT image ${opts.wamrAot} is missing`);
-  const dir = opts.outDir ?? join(REPO, "build", "firmware", `${board.name}-wamr${aotWanted ? "-aot" : ""}`);
+  const dir = opts.outDir ?? join(REPO, "build", "firmware", `${board.name}-wamr${aot ? "-aot" : ""}`);
   mkdirSync(dir, { recursive: true });
   const image = opts.wamrAot ?? (opts.wamrc ? compileAot(board, opts.wamrc, engine, dir, log) : engine);
-  const mode = aotWanted ? "aot" : w.fastInterp ? "fast-interp" : "classic-interp";
+  const mode = aot ? "aot" : w.fastInterp ? "fast-interp" : "classic-interp";
   const inRam = mode === "classic-interp";
   const stackBytes = opts.wamrStackBytes ?? 8 * 1024;
   const poolBytes = opts.wamrPoolBytes;

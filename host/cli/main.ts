@@ -94,11 +94,12 @@ function loadWithPrecision(model: string, flags: PrecisionFlags): Compiled {
     throw new UsageError(`${flags.calibration ? "--calibration" : "--input-range"} quantizes a float32 model; pass --precision int8, fp8 or auto with it`);
   }
   if (precision !== "auto" && flags.flashBudget) throw new UsageError(`--flash-budget is for --precision auto`);
+  const arenaPolicy = arenaPolicyOf(flags.arenaBudget);
   const budget = {
     flashBytes: flags.flashBudget === undefined ? undefined : wholeNumber("--flash-budget", flags.flashBudget, 0),
-    arenaBytes: arenaPolicyOf(flags.arenaBudget) ? undefined : arenaBytesFlag(flags.arenaBudget!),
+    arenaBytes: arenaPolicy ? undefined : arenaBytesFlag(flags.arenaBudget!),
   };
-  const arena = arenaPolicyOf(flags.arenaBudget) ?? "min";
+  const arena = arenaPolicy ?? "min"; // with a number of bytes the policy is not used
   let inputRange: [number, number] | undefined;
   if (flags.inputRange !== undefined) {
     const parts = flags.inputRange.split(",").map(Number);

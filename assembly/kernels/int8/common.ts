@@ -203,6 +203,21 @@ export function requantize(acc: i32, mult: i32, shift: i32, outOff: i32, actMin:
 @inline
 export function pair(xa: i32, xb: i32): i64 { return <i64>(xa + (xb << 23)); }
 
+/** t + the products of w's lanes 0-2 with three pairs, added in lane order (one smlal each on Arm). */
+// @ts-ignore: decorator
+@inline
+export function macPairs3(t: i64, w: i32, x0: i64, x1: i64, x2: i64): i64 {
+  t += <i64>lane0(w) * x0; t += <i64>lane1(w) * x1; t += <i64>lane2(w) * x2;
+  return t;
+}
+
+/** t + the products of w's 4 lanes with four pairs, added in lane order. */
+// @ts-ignore: decorator
+@inline
+export function macPairs(t: i64, w: i32, x0: i64, x1: i64, x2: i64, x3: i64): i64 {
+  return macPairs3(t, w, x0, x1, x2) + <i64>lane3(w) * x3;
+}
+
 /** Products per 64-bit pair sum before it is split: 240 * 2^14 < 2^22. A multiple of 8. */
 export const PAIR_CHUNK: usize = 240;
 

@@ -7,8 +7,8 @@
 // per output row/column instead of testing every tap.
 import { ConvParams, STATUS_OK, STATUS_KERNEL, CHANNEL_DATA_BYTES } from "../../format";
 import { ARENA } from "../../arena";
-import { tapBegin, tapEnd, dotOffset, requantizeChannel, channelTileOk, convGeometryOk, dot4, sumInt8, pack4, requantize,
-  lane0, lane1, lane2, lane3, dotLanes, pair, lowSum, highSum, PAIR_CHUNK } from "./common";
+import { tapBegin, tapEnd, dotOffset, requantizeChannel, channelTileOk, convGeometryOk, sumInt8, pack4, requantize,
+  lane0, lane1, lane2, lane3, dotLanes, pair, macPairs, lowSum, highSum, PAIR_CHUNK } from "./common";
 import { isPointwise, pointwise_s8 } from "./pointwise";
 import { isGatherConv, conv2d_gather_s8 } from "./conv2d_gather";
 
@@ -203,13 +203,13 @@ function columns4x2(p: ConvParams, tile: usize, oc0: i32, n: i32, j: i32, oxLo: 
             const x0 = pair(lane0(xA), lane0(xB)), x1 = pair(lane1(xA), lane1(xB));
             const x2 = pair(lane2(xA), lane2(xB)), x3 = pair(lane3(xA), lane3(xB));
             let w = load<i32>(w0 + wOff + k);
-            t0 += <i64>lane0(w) * x0; t0 += <i64>lane1(w) * x1; t0 += <i64>lane2(w) * x2; t0 += <i64>lane3(w) * x3;
+            t0 = macPairs(t0, w, x0, x1, x2, x3);
             w = load<i32>(w1 + wOff + k);
-            t1 += <i64>lane0(w) * x0; t1 += <i64>lane1(w) * x1; t1 += <i64>lane2(w) * x2; t1 += <i64>lane3(w) * x3;
+            t1 = macPairs(t1, w, x0, x1, x2, x3);
             w = load<i32>(w2 + wOff + k);
-            t2 += <i64>lane0(w) * x0; t2 += <i64>lane1(w) * x1; t2 += <i64>lane2(w) * x2; t2 += <i64>lane3(w) * x3;
+            t2 = macPairs(t2, w, x0, x1, x2, x3);
             w = load<i32>(w3 + wOff + k);
-            t3 += <i64>lane0(w) * x0; t3 += <i64>lane1(w) * x1; t3 += <i64>lane2(w) * x2; t3 += <i64>lane3(w) * x3;
+            t3 = macPairs(t3, w, x0, x1, x2, x3);
           }
         }
         for (; k < spanEnd; k++) {

@@ -18,7 +18,7 @@
 //   last byte, shifted down: the lanes past the filter meet the patch's zero tail.
 import { ConvParams, CHANNEL_DATA_BYTES } from "../../format";
 import { ARENA } from "../../arena";
-import { sumInt8, requantize, lane0, lane1, lane2, lane3, pack4, pair, lowSum, highSum, setBlockQuant, blockOut } from "./common";
+import { sumInt8, requantize, lane0, lane1, lane2, lane3, pack4, pair, macPairs, macPairs3, lowSum, highSum, setBlockQuant, blockOut } from "./common";
 
 /** Largest filter (kH * kW * inC bytes) this path takes; 64 covers the first layers of the MLPerf Tiny models. */
 const GATHER_MAX_K: i32 = 64;
@@ -140,25 +140,25 @@ function strip(p: ConvParams, tile: usize, wBase: usize, k: i32, s0: i32, sn: i3
         const x0 = pair(lane0(xA), lane0(xB)), x1 = pair(lane1(xA), lane1(xB));
         const x2 = pair(lane2(xA), lane2(xB)), x3 = pair(lane3(xA), lane3(xB));
         let w = load<i32>(w0 + i);
-        t0 += <i64>lane0(w) * x0; t0 += <i64>lane1(w) * x1; t0 += <i64>lane2(w) * x2; t0 += <i64>lane3(w) * x3;
+        t0 = macPairs(t0, w, x0, x1, x2, x3);
         w = load<i32>(w1 + i);
-        t1 += <i64>lane0(w) * x0; t1 += <i64>lane1(w) * x1; t1 += <i64>lane2(w) * x2; t1 += <i64>lane3(w) * x3;
+        t1 = macPairs(t1, w, x0, x1, x2, x3);
         w = load<i32>(w2 + i);
-        t2 += <i64>lane0(w) * x0; t2 += <i64>lane1(w) * x1; t2 += <i64>lane2(w) * x2; t2 += <i64>lane3(w) * x3;
+        t2 = macPairs(t2, w, x0, x1, x2, x3);
         w = load<i32>(w3 + i);
-        t3 += <i64>lane0(w) * x0; t3 += <i64>lane1(w) * x1; t3 += <i64>lane2(w) * x2; t3 += <i64>lane3(w) * x3;
+        t3 = macPairs(t3, w, x0, x1, x2, x3);
       }
       if (rem != 0) {
         const xA = load<i32>(pa + kFull), xB = load<i32>(pb + kFull);
         const x0 = pair(lane0(xA), lane0(xB)), x1 = pair(lane1(xA), lane1(xB)), x2 = pair(lane2(xA), lane2(xB));
         let w = load<i32>(w0 + tailAt) >> tailShift;
-        t0 += <i64>lane0(w) * x0; t0 += <i64>lane1(w) * x1; t0 += <i64>lane2(w) * x2;
+        t0 = macPairs3(t0, w, x0, x1, x2);
         w = load<i32>(w1 + tailAt) >> tailShift;
-        t1 += <i64>lane0(w) * x0; t1 += <i64>lane1(w) * x1; t1 += <i64>lane2(w) * x2;
+        t1 = macPairs3(t1, w, x0, x1, x2);
         w = load<i32>(w2 + tailAt) >> tailShift;
-        t2 += <i64>lane0(w) * x0; t2 += <i64>lane1(w) * x1; t2 += <i64>lane2(w) * x2;
+        t2 = macPairs3(t2, w, x0, x1, x2);
         w = load<i32>(w3 + tailAt) >> tailShift;
-        t3 += <i64>lane0(w) * x0; t3 += <i64>lane1(w) * x1; t3 += <i64>lane2(w) * x2;
+        t3 = macPairs3(t3, w, x0, x1, x2);
       }
       const f0 = load<i32>(BLOCK_FULL), f1 = load<i32>(BLOCK_FULL, 4), f2 = load<i32>(BLOCK_FULL, 8), f3 = load<i32>(BLOCK_FULL, 12);
       const outA = out + <usize>q * outC + <usize>c;
@@ -186,14 +186,12 @@ function strip(p: ConvParams, tile: usize, wBase: usize, k: i32, s0: i32, sn: i3
       for (let i: usize = 0; i < kFull; i += 4) {
         const xA = load<i32>(pa + i), xB = load<i32>(pb + i);
         const w = load<i32>(w0 + i);
-        t += <i64>lane0(w) * pair(lane0(xA), lane0(xB)); t += <i64>lane1(w) * pair(lane1(xA), lane1(xB));
-        t += <i64>lane2(w) * pair(lane2(xA), lane2(xB)); t += <i64>lane3(w) * pair(lane3(xA), lane3(xB));
+        t = macPairs(t, w, pair(lane0(xA), lane0(xB)), pair(lane1(xA), lane1(xB)), pair(lane2(xA), lane2(xB)), pair(lane3(xA), lane3(xB)));
       }
       if (rem != 0) {
         const xA = load<i32>(pa + kFull), xB = load<i32>(pb + kFull);
         const w = load<i32>(w0 + tailAt) >> tailShift;
-        t += <i64>lane0(w) * pair(lane0(xA), lane0(xB)); t += <i64>lane1(w) * pair(lane1(xA), lane1(xB));
-        t += <i64>lane2(w) * pair(lane2(xA), lane2(xB));
+        t = macPairs3(t, w, pair(lane0(xA), lane0(xB)), pair(lane1(xA), lane1(xB)), pair(lane2(xA), lane2(xB)));
       }
       const outA = out + <usize>q * outC + <usize>c;
       store<i8>(outA, <i8>requantize(full + lowSum(t), mult, shift, outOff, actMin, actMax));

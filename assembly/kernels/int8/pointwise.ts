@@ -19,7 +19,7 @@
 // discards those results, so every block has the same straight-line body.
 import { ConvParams, CHANNEL_DATA_BYTES } from "../../format";
 import { ARENA } from "../../arena";
-import { dot4, dot8, sumInt8, pack4, requantize, lane0, lane1, lane2, lane3, pair, lowSum, highSum, PAIR_CHUNK, setBlockQuant, blockOut } from "./common";
+import { dot4, dot8, sumInt8, pack4, requantize, lane0, lane1, lane2, lane3, pair, macPairs, lowSum, highSum, PAIR_CHUNK, setBlockQuant, blockOut } from "./common";
 
 /** True when conv2d_s8 may use pointwise_s8: 1x1 filter, no padding, every output pixel inside the input. */
 export function isPointwise(p: ConvParams): bool {
@@ -87,13 +87,13 @@ function block4x2(p: ConvParams, inBase: usize, rows: i32, cols: i32, rowStep: i
           const x0 = pair(lane0(xA), lane0(xB)), x1 = pair(lane1(xA), lane1(xB));
           const x2 = pair(lane2(xA), lane2(xB)), x3 = pair(lane3(xA), lane3(xB));
           let w = load<i32>(w0 + k);
-          t0 += <i64>lane0(w) * x0; t0 += <i64>lane1(w) * x1; t0 += <i64>lane2(w) * x2; t0 += <i64>lane3(w) * x3;
+          t0 = macPairs(t0, w, x0, x1, x2, x3);
           w = load<i32>(w1 + k);
-          t1 += <i64>lane0(w) * x0; t1 += <i64>lane1(w) * x1; t1 += <i64>lane2(w) * x2; t1 += <i64>lane3(w) * x3;
+          t1 = macPairs(t1, w, x0, x1, x2, x3);
           w = load<i32>(w2 + k);
-          t2 += <i64>lane0(w) * x0; t2 += <i64>lane1(w) * x1; t2 += <i64>lane2(w) * x2; t2 += <i64>lane3(w) * x3;
+          t2 = macPairs(t2, w, x0, x1, x2, x3);
           w = load<i32>(w3 + k);
-          t3 += <i64>lane0(w) * x0; t3 += <i64>lane1(w) * x1; t3 += <i64>lane2(w) * x2; t3 += <i64>lane3(w) * x3;
+          t3 = macPairs(t3, w, x0, x1, x2, x3);
         }
         a0 += lowSum(t0); b0 += highSum(t0); a1 += lowSum(t1); b1 += highSum(t1);
         a2 += lowSum(t2); b2 += highSum(t2); a3 += lowSum(t3); b3 += highSum(t3);

@@ -20,6 +20,10 @@ import { conv2d_s8 } from "./kernels/int8/conv2d";
 import { conv2d_sparse_1x1_s8 } from "./kernels/int8/conv2d_sparse";
 import { depthwise_conv2d_s8 } from "./kernels/int8/depthwise_conv2d";
 import { fully_connected_s8, fully_connected_accumulate_s8, fully_connected_finish_s8 } from "./kernels/int8/fully_connected";
+import {
+  GROUP, fully_connected_grouped_prepare, fully_connected_grouped_s8,
+  fully_connected_grouped_accumulate_s8, fully_connected_grouped_finish_s8,
+} from "./kernels/int8/fully_connected_grouped";
 import { average_pool_s8, max_pool_s8 } from "./kernels/int8/pool";
 import { add_s8, mul_s8 } from "./kernels/int8/elementwise";
 import { softmax_s8 } from "./kernels/int8/softmax";
@@ -28,6 +32,9 @@ import { pad_s8 } from "./kernels/int8/pad";
 import { concatenation_s8 } from "./kernels/int8/concatenation";
 import { mean_s8 } from "./kernels/int8/mean";
 import { isFp8Op, fp8ChannelBytes, fp8Setup, fp8Tile, fp8Accumulate, fp8Finish } from "./exec_fp8";
+
+/** forEachTile's kind for FULLY_CONNECTED tiles in groups of four channels (not an opcode). */
+const KIND_FC_GROUPED: i32 = -1;
 
 /** Buffer for the record being executed. */
 export const RECORD: usize = memory.data(MAX_RECORD_BYTES, 16);
@@ -211,7 +218,8 @@ function forEachTile(weights: u32, tileBuf: i32, tileCh: i32, outC: i32, channel
     if (isFp8Op(kind)) s = fp8Tile(kind, buf, oc0, n);
     else if (kind == OP_CONV_2D) s = conv2d_s8(changetype<ConvParams>(p), buf, oc0, oc0 + n);
     else if (kind == OP_DEPTHWISE_CONV_2D) s = depthwise_conv2d_s8(changetype<ConvParams>(p), buf, oc0, oc0 + n);
-    else s = fully_connected_s8(changetype<FullyConnectedParams>(p), buf, oc0, oc0 + n);
+    else if (kind == OP_FULLY_CONNECTED) s = fully_connected_s8(changetype<FullyConnectedParams>(p), buf, oc0, oc0 + n);
+    else s = fully_connected_grouped_s8(changetype<FullyConnectedParams>(p), buf, oc0, oc0 + n);
     if (s != STATUS_OK) return s;
   }
   return STATUS_OK;
@@ -226,10 +234,43 @@ function execConv(opcode: i32, q: ConvParams): i32 {
 
 function execFullyConnected(q: FullyConnectedParams): i32 {
   if (!touch(q.input, size(q.batches, q.inC)) || !touch(q.output, size(q.batches, q.outC))) return STATUS_OUT_OF_ARENA;
+  if (q.weightLayout == 1) return execGroupedFullyConnected(q);
+  if (q.weightLayout != 0) return STATUS_BAD_RECORD;
   if (q.inChunk > 0 && q.inChunk < q.inC) {
     return fullyConnectedChunked(<u32>q.weights, q.tileBuf, q.batches, q.inC, q.outC, q.inChunk, CHANNEL_DATA_BYTES, OP_FULLY_CONNECTED, changetype<usize>(q));
   }
   return forEachTile(<u32>q.weights, q.tileBuf, q.tileCh, q.outC, CHANNEL_DATA_BYTES, q.inC, OP_FULLY_CONNECTED, changetype<usize>(q));
+}
+
+/** FULLY_CONNECTED with weights in groups of four channels (weightLayout 1, see host/format/spec.ts). */
+function execGroupedFullyConnected(q: FullyConnectedParams): i32 {
+  if (q.tileCh <= 0 || (q.tileCh & (GROUP - 1)) != 0) return STATUS_BAD_RECORD;
+  const s = fully_connected_grouped_prepare(q);
+  if (s != STATUS_OK) return s;
+  const p = changetype<usize>(q);
+  if (q.inChunk <= 0 || q.inChunk >= q.inC) return forEachTile(<u32>q.weights, q.tileBuf, q.tileCh, q.outC, CHANNEL_DATA_BYTES, q.inC, KIND_FC_GROUPED, p);
+  // Four channels at a time, their words read inChunk inputs at a time.
+  const dataBytes = GROUP * CHANNEL_DATA_BYTES, chunkBytes = size(q.inChunk, GROUP);
+  const groupBytes = size(q.inC, GROUP);
+  if (chunkBytes < 0 || groupBytes < 0 || !touch(q.tileBuf, dataBytes + 16 + chunkBytes)) return STATUS_OUT_OF_ARENA;
+  const channel = ARENA + <usize>q.tileBuf;
+  const acc = channel + <usize>dataBytes;
+  const w = acc + 16;
+  for (let oc = 0; oc < q.outC; oc += GROUP) {
+    const src = <u64><u32>q.weights + <u64>(oc >> 2) * <u64>(dataBytes + groupBytes);
+    if (src + <u64>(dataBytes + groupBytes) > <u64>u32.MAX_VALUE) return STATUS_READ_FAILED;
+    if (readWeights(<u32>src, channel, dataBytes) != 0) return STATUS_READ_FAILED;
+    memory.fill(acc, 0, 16);
+    for (let k0 = 0; k0 < q.inC; k0 += q.inChunk) {
+      const n = min(q.inChunk, q.inC - k0);
+      if (readWeights(<u32>src + <u32>(dataBytes + (k0 << 2)), w, <u32>(n << 2)) != 0) return STATUS_READ_FAILED;
+      const s = fully_connected_grouped_accumulate_s8(q, acc, w, k0, n);
+      if (s != STATUS_OK) return s;
+    }
+    const s = fully_connected_grouped_finish_s8(q, channel, acc, oc);
+    if (s != STATUS_OK) return s;
+  }
+  return STATUS_OK;
 }
 
 /** An fp8-weight op: its buffers checked, the kernels' params filled, then its tiles streamed. */

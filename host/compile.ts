@@ -8,12 +8,12 @@ import { firstFloatTensor, isFloatGraph } from "./float/interpreter.ts";
 import { quantizeGraph, calibrate, type Sample, type PtqResult } from "./passes/ptq.ts";
 import { chooseAuto, WEIGHTED_OPS, type AutoBudget, type AutoReport } from "./passes/auto-precision.ts";
 import { defaultCalibration, readCalibration } from "./float/calibration.ts";
-import { lower, UnsupportedError, type Lowered, type LoweredOp, type CompressMode } from "./passes/lower.ts";
+import { lower, UnsupportedError, type Lowered, type LoweredOp, type CompressMode, type ChannelWeights } from "./passes/lower.ts";
 export { COMPRESS_MODES, type CompressMode } from "./passes/lower.ts";
 import { planMemory, planSmallestTiles, rootOf, type Plan, type PlanOptions, type TileShape } from "./passes/plan.ts";
 import { chooseStages, coarsenStages, encodeStageSteps } from "./passes/stages.ts";
 import { FP8_OPS, CHUNKED_OPS } from "./format/spec.ts";
-import { writeTlm, rewriteMeta, encodeTiles, encodeSparseTiles, readTlm, isTlm, weightSectionBytes, TlmFormatError, type TlmMeta, type EncodedOp } from "./format/tlm.ts";
+import { writeTlm, rewriteMeta, encodeTiles, encodeSparseTiles, encodeGroupedTiles, readTlm, isTlm, weightSectionBytes, TlmFormatError, type TlmMeta, type EncodedOp } from "./format/tlm.ts";
 
 export { FormatError, UnsupportedError, TlmFormatError };
 
@@ -76,7 +76,7 @@ export function compileGraph(graph: Graph, file: string, bytes: Uint8Array, opti
     c.meta.plan.smallestArenaBytes = smallest;
     return { blob: rewriteMeta(c.blob, c.meta), meta: c.meta };
   }
-  const plain = lower(graph, { compress: options.compress });
+  const plain = lower(graph, { compress: options.compress, groupFullyConnected: true });
   // Row-streamed stages where they shrink the arena (--patch auto, the default).
   const lowered = options.patch === "off" ? plain : streamInStages(graph, plain, options);
   const c = compileLowered(graph, lowered, file, bytes, options);
@@ -123,9 +123,15 @@ function encodeOp(op: LoweredOp, tensorOffset: (t: number) => number, scratchOff
   }
   if (tile) params.tileCh = tile.tileCh;
   if (tile && CHUNKED_OPS.includes(op.kind)) params.inChunk = tile.inChunk;
+  if (tile?.grouped) params.weightLayout = 1;
   const tail = op.tail?.map((v) => (typeof v === "number" ? v : tensorOffset((v as { tensor: number }).tensor)));
-  const tiles = !tile ? undefined : op.channels!.sparse ? encodeSparseTiles(op.channels!, tile.tileCh) : encodeTiles(op.channels!, tile.tileCh);
-  return { kind: op.kind, params, tail, tiles };
+  return { kind: op.kind, params, tail, tiles: tile && encodeWeightTiles(op.channels!, tile) };
+}
+
+/** A weighted op's tiles in the layout its tile shape names. */
+function encodeWeightTiles(ch: ChannelWeights, tile: TileShape): Uint8Array {
+  if (ch.sparse) return encodeSparseTiles(ch, tile.tileCh);
+  return tile.grouped ? encodeGroupedTiles(ch, ch.grouped!, tile.tileCh) : encodeTiles(ch, tile.tileCh);
 }
 
 export function describe(g: Graph, lowered: Lowered, plan: Plan, file: string, bytes: Uint8Array): TlmMeta {
@@ -151,6 +157,7 @@ export function describe(g: Graph, lowered: Lowered, plan: Plan, file: string, b
       weightBytes: (op.stage?.subs ?? [op]).reduce((sum, o) => sum + (o.channels ? o.channels.weights.length + o.channels.outC * 4 : 0), 0), // weights and bias, as in the .tflite
       precision: op.channels ? (FP8_OPS.includes(op.kind) ? "fp8" : "int8") : undefined,
       storage: op.channels ? (op.channels.sparse ? "sparse" : "dense") : undefined,
+      weightLayout: plan.tiles.get(i)?.grouped ? "grouped" : undefined,
       tileCh: plan.tiles.get(i)?.tileCh, inChunk: plan.tiles.get(i)?.inChunk, inputs: op.reads, outputs: op.writes,
       readyAfter: withAliases(op.writes),
     })),

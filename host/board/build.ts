@@ -5,8 +5,9 @@
 // Memory-access modes (BuildOptions.memcheck, default from the board JSON's "memcheck", else
 // DEFAULT_MEMCHECK); see docs/memory-safety.md:
 //   bounds  every load/store compares against the memory size and traps when out of bounds (wasm2c's own code)
-//   mask    every load/store address is `addr & (P - 1)` inside a power-of-two region of P bytes plus an
-//           8-byte guard tail: no compare, no trap, and no access can leave the region whatever the code does
+//   mask    every load/store address is `addr & (P - 1)` inside a power-of-two region of P bytes plus a
+//           guard tail (constant offsets up to MASK_OFFSET_MAX are added after the mask): no compare, no
+//           trap, and no access can leave the region whatever the code does
 //   none    unchecked: only for measuring what the checks cost; never a default
 // mask and none are made by rewriting the generated load/store macros of wasm2c 1.0.32 (rewriteMemoryAccess).
 import { spawnSync } from "node:child_process";
@@ -30,8 +31,13 @@ export type MemCheck = "bounds" | "mask" | "none";
 export const MEMCHECK_MODES: readonly MemCheck[] = ["bounds", "mask", "none"];
 /** Used when neither the caller nor the board JSON names a mode. */
 export const DEFAULT_MEMCHECK: MemCheck = "bounds";
-/** Bytes past the mask that a multi-byte access at address P-1 can reach: the widest access (i64/f64) minus one, rounded up. */
-export const MASK_GUARD_BYTES = 16;
+/**
+ * mask mode: the largest constant offset (a wasm load/store's offset immediate) added after the
+ * mask instead of before it, so accesses at several offsets from one pointer share one masked base.
+ */
+export const MASK_OFFSET_MAX = 240;
+/** Bytes past the mask an access can reach: MASK_OFFSET_MAX plus the widest access (i64/f64), rounded up. */
+export const MASK_GUARD_BYTES = 256;
 /** Sentinel the port keeps right after the sandbox and checks after every engine call. */
 export const CANARY_BYTES = 16;
 /** Room .data/.bss need on the Cortex-M parts, reserved when choosing the mask region before linking. */
@@ -141,7 +147,9 @@ export function cortexmFlags(board: Board): string[] {
 /** Compiler flags; -ffp-contract=off keeps float results identical to Node (no fused multiply-add). */
 function flags(board: Board, dir: string, mode: MemCheck, maskBytes: number): string[] {
   const common = [
-    "-std=c11", "-O2", "-g", "-ffp-contract=off", "-fno-math-errno", "-DNDEBUG",
+    // -fno-tree-reassoc: gcc's reassociation splits the kernels' multiply-add chains into separate
+    // sums added at the end, which needs more registers and spills; without it every model runs fewer instructions.
+    "-std=c11", "-O2", "-fno-tree-reassoc", "-g", "-ffp-contract=off", "-fno-math-errno", "-DNDEBUG",
     "-Wall", "-Wno-unused-function", "-Wno-unused-variable", "-Wno-unused-but-set-variable",
     "-ffunction-sections", "-fdata-sections", "-Wl,--gc-sections",
     // Explicit bounds checks and trap-by-longjmp on every target, the host build included.
@@ -239,10 +247,17 @@ extern uint8_t TL_WASM_BASE_SYMBOL[];
 #endif
 #undef DEFINE_LOAD
 #undef DEFINE_STORE
+/* name##_off: the pointer masked, then a small constant offset added (at most TL_MASK_OFFSET_MAX, inside the guard). */
 #define DEFINE_LOAD(name, t1, t2, t3)                               \
   static inline t3 name(wasm_rt_memory_t* mem, u64 addr) {          \
     t1 result;                                                      \
     wasm_rt_memcpy(&result, TL_MASKED(mem, addr), sizeof(t1));      \
+    wasm_asm("" ::"r"(result));                                     \
+    return (t3)(t2)result;                                          \
+  }                                                                 \
+  static inline t3 name##_off(wasm_rt_memory_t* mem, u64 addr, u32 off) { \
+    t1 result;                                                      \
+    wasm_rt_memcpy(&result, TL_MASKED(mem, addr) + off, sizeof(t1)); \
     wasm_asm("" ::"r"(result));                                     \
     return (t3)(t2)result;                                          \
   }
@@ -250,9 +265,25 @@ extern uint8_t TL_WASM_BASE_SYMBOL[];
   static inline void name(wasm_rt_memory_t* mem, u64 addr, t2 value) { \
     t1 wrapped = (t1)value;                                         \
     wasm_rt_memcpy(TL_MASKED(mem, addr), &wrapped, sizeof(t1));     \
+  }                                                                 \
+  static inline void name##_off(wasm_rt_memory_t* mem, u64 addr, u32 off, t2 value) { \
+    t1 wrapped = (t1)value;                                         \
+    wasm_rt_memcpy(TL_MASKED(mem, addr) + off, &wrapped, sizeof(t1)); \
   }
+#if TL_MASK_GUARD < ${MASK_OFFSET_MAX + 8}
+#error "memcheck mask: TL_MASK_GUARD must cover offsets up to ${MASK_OFFSET_MAX} plus an 8-byte access"
+#endif
 `;
-  return out.replace(FIRST_LOAD, `\n${masked}${FIRST_LOAD}`);
+  return offsetsAfterMask(out.replace(FIRST_LOAD, `\n${masked}${FIRST_LOAD}`));
+}
+
+/** A load or store of linear memory at `(u64)(var) + offset` in wasm2c 1.0.32's output. */
+const OFFSET_ACCESS = /\b([if](?:32|64)_(?:load|store)\w*)\(&instance->w2c_memory, \(u64\)\((w2c_\w+)\) \+ (\d+)u?([,)])/g;
+
+/** Rewrites accesses with a constant offset up to MASK_OFFSET_MAX to the name##_off forms (mask after, offset after). */
+function offsetsAfterMask(c: string): string {
+  return c.replace(OFFSET_ACCESS, (all, name: string, v: string, off: string, end: string) =>
+    Number(off) > MASK_OFFSET_MAX ? all : `${name}_off(&instance->w2c_memory, (u64)(${v}), ${off}u${end}`);
 }
 
 export function buildFirmware(boardName: string, opts: BuildOptions = {}): BuildResult {

@@ -4,7 +4,7 @@
 // cannot drift. Every field is one little-endian 32-bit word.
 
 export const TLM_MAGIC = 0x314d4c54; // "TLM1"
-export const TLM_VERSION = 2;
+export const TLM_VERSION = 3;
 
 /** Fixed-size header at blob offset 0. */
 export const HEADER_FIELDS = [
@@ -110,6 +110,14 @@ export const FP8_OPS: readonly OpName[] = ["CONV_2D_FP8", "DEPTHWISE_CONV_2D_FP8
  * inChunk < inC: `tileBuf` then holds [channel data 12 B][batches x i32 accumulators][inChunk
  * weight bytes], and each channel's weights are read and accumulated inChunk bytes at a time.
  *
+ * A fully connected op with weightLayout = 1 (one batch row, no filter offset, outC a multiple of 4)
+ * stores each tile's weights as groups of four channels: for each input k one word
+ * [w0[k] ^ 0x80, w1[k], w2[k] ^ 0x80, w3[k]] (channels 0 and 2 offset to unsigned), and its channel
+ * data's bias is bias + inputOffset * sum(w) (assembly/kernels/int8/fully_connected_grouped.ts).
+ * tileCh is a multiple of 4. With inChunk < inC it streams four channels at a time: `tileBuf` holds
+ * [channel data 4 x 12 B][4 x i32 accumulators][4 x inChunk weight bytes], and each group's words
+ * are read inChunk inputs at a time.
+ *
  * The fp8 ops (CONV_2D_FP8, DEPTHWISE_CONV_2D_FP8, FULLY_CONNECTED_FP8) share Fp8Params and
  * store tiles of tileCh channels as
  *   [bias f32] x n (zeros without bias), then (perChannelScale = 1 only) [weight scale f32] x n,
@@ -135,6 +143,7 @@ export const RECORDS = {
     "inputOffset", "filterOffset", "outputOffset", "actMin", "actMax",
     "weights", "tileCh", "tileBuf",
     "inChunk", // < inC: one channel at a time, its weights read inChunk bytes at a time (see above)
+    "weightLayout", // 0: channel rows; 1: groups of four channels, input by input (see above)
   ],
   PoolParams: [
     "input", "inH", "inW", "channels",
@@ -224,6 +233,7 @@ export const RECORDS = {
     "inputOffset", "filterOffset", "outputOffset", "actMin", "actMax",
     "weights", "tileCh", "tileBuf",
     "inChunk",
+    "weightLayout", // always 0: training reads and updates channel rows
     "gradOut", "gradIn", "inputScaleBits", "wScales", "scaleBuf", "gradBuf",
     "master", "velocity", "overlay", "overlayTiles", "trainChannels", "trainBias", "weightLrScaleBits", "biasLrScaleBits",
   ],

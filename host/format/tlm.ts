@@ -45,6 +45,8 @@ export interface OpMeta {
   precision?: "int8" | "fp8";
   /** How the weights are stored: dense tiles, or sparse blocks of the non-zero weights (--compress auto). */
   storage?: "dense" | "sparse";
+  /** Fully connected weights in groups of four channels (weightLayout 1 in spec.ts); absent: channel rows. */
+  weightLayout?: "grouped";
   inputs: number[]; outputs: number[];
   /** Tensors whose final bytes are ready once this op has run (its outputs and their aliases). */
   readyAfter: number[];
@@ -240,16 +242,45 @@ export function fp8ChannelData(bias: Float32Array, scales: Float32Array | undefi
 
 /** Lays out a weighted op's tiles: per tile, the channel data of its n channels, then their weights. */
 export function encodeTiles(ch: Channels, tileCh: number): Uint8Array {
+  return layTiles(ch, tileCh, ch, (c0, n) => {
+    const w = ch.weights.subarray(c0 * ch.perChannel, (c0 + n) * ch.perChannel);
+    return new Uint8Array(w.buffer, w.byteOffset, w.length);
+  });
+}
+
+/**
+ * Lays out a fully connected op's tiles in groups of four channels (weightLayout 1): per tile, the
+ * grouped channel data of its n channels (n a multiple of 4), then per group, for each input k,
+ * the word [w0[k] ^ 0x80, w1[k], w2[k] ^ 0x80, w3[k]].
+ */
+export function encodeGroupedTiles(ch: Channels, grouped: Pick<Channels, "channelData">, tileCh: number): Uint8Array {
+  const k = ch.perChannel;
+  if (ch.outC % 4 !== 0 || tileCh % 4 !== 0) throw new Error(`grouped tiles need multiples of 4 channels (outC ${ch.outC}, tileCh ${tileCh})`);
+  return layTiles(ch, tileCh, grouped, (c0, n) => {
+    const out = new Uint8Array(n * k);
+    let at = 0;
+    for (let g = c0; g < c0 + n; g += 4) {
+      for (let i = 0; i < k; i++) {
+        for (let lane = 0; lane < 4; lane++) {
+          const w = ch.weights[(g + lane) * k + i] & 0xff;
+          out[at++] = lane % 2 === 0 ? w ^ 0x80 : w;
+        }
+      }
+    }
+    return out;
+  });
+}
+
+/** Tiles of tileCh channels, each its channels' data then the bytes `weights` gives for them. */
+function layTiles(ch: Channels, tileCh: number, data: Pick<Channels, "channelData">, weights: (c0: number, n: number) => Uint8Array): Uint8Array {
   const out = new Uint8Array(ch.outC * (ch.channelBytes + ch.perChannel));
   let at = 0;
   for (let c0 = 0; c0 < ch.outC; c0 += tileCh) {
     const n = Math.min(tileCh, ch.outC - c0);
-    const data = ch.channelData(c0, n);
-    out.set(data, at);
-    at += data.length;
-    const w = ch.weights.subarray(c0 * ch.perChannel, (c0 + n) * ch.perChannel);
-    out.set(new Uint8Array(w.buffer, w.byteOffset, w.length), at);
-    at += w.length;
+    for (const part of [data.channelData(c0, n), weights(c0, n)]) {
+      out.set(part, at);
+      at += part.length;
+    }
   }
   return out;
 }

@@ -19,6 +19,11 @@ export type FieldValue = number | { tensor: number } | { scratch: true } | { wei
 export interface ChannelWeights extends Channels {
   /** Stored as sparse blocks (1x1 convolutions whose weights are mostly zero). */
   sparse?: boolean;
+  /**
+   * FULLY_CONNECTED that may store its weights in groups of four channels (weightLayout 1 in
+   * spec.ts): the channel data those tiles carry, with the input offset folded into the bias.
+   */
+  grouped?: Pick<Channels, "channelData">;
 }
 
 /** Op option PTQ sets on a weighted op whose float32 weights become fp8 (E4M3). */
@@ -77,11 +82,17 @@ const SUPPORTED = [
 export type CompressMode = "auto" | "off";
 export const COMPRESS_MODES: readonly CompressMode[] = ["auto", "off"];
 
-export function lower(g: Graph, options: { compress?: CompressMode } = {}): Lowered {
+export interface LowerOptions {
+  compress?: CompressMode;
+  /** Let fully connected ops store weights in groups of four channels (inference; training reads rows). */
+  groupFullyConnected?: boolean;
+}
+
+export function lower(g: Graph, options: LowerOptions = {}): Lowered {
   const ops: LoweredOp[] = [];
   const aliases = new Map<number, number>();
   for (const op of g.ops) {
-    const ctx = new OpContext(g, op, options.compress ?? "auto");
+    const ctx = new OpContext(g, op, options.compress ?? "auto", options.groupFullyConnected ?? false);
     switch (op.type) {
       case "CONV_2D": ops.push(lowerConv(ctx, false)); break;
       case "DEPTHWISE_CONV_2D": ops.push(lowerConv(ctx, true)); break;
@@ -109,7 +120,7 @@ export function lower(g: Graph, options: { compress?: CompressMode } = {}): Lowe
 
 /** Access to one op's tensors with errors that name the op. */
 class OpContext {
-  constructor(readonly g: Graph, readonly op: Op, readonly compress: CompressMode) {}
+  constructor(readonly g: Graph, readonly op: Op, readonly compress: CompressMode, readonly groupFullyConnected: boolean) {}
   get where(): string { return `op ${this.op.index} (${this.op.type})`; }
   fail(msg: string): never { throw new UnsupportedError(`${this.where}: ${msg}`); }
 
@@ -333,16 +344,31 @@ function lowerFullyConnected(ctx: OpContext): LoweredOp {
     [multiplier[c], shift[c]] = quantizeMultiplier(product / outScale);
   }
   if (filter.zeroPoint.length > 1 && filter.zeroPoint.some((z) => z !== filter.zeroPoint[0])) ctx.fail(`per-channel filter zero points are not supported`);
+  const inputOffset = -ctx.perTensor(input).zp, filterOffset = -(filter.zeroPoint[0] ?? 0);
+  const weights = int8Data(filter), bias = biasData(ctx, 2, outC);
+  const channels: ChannelWeights = { outC, perChannel: inC, weights, ...int8ChannelData(bias, multiplier, shift) };
+  if (ctx.groupFullyConnected && batches === 1 && filterOffset === 0 && outC % 4 === 0) {
+    channels.grouped = int8ChannelData(foldInputOffset(bias, weights, inC, inputOffset), multiplier, shift);
+  }
   return {
     kind: "FULLY_CONNECTED", ...common,
     fields: {
       input: { tensor: input.index }, output: { tensor: output.index }, batches, inC, outC,
-      inputOffset: -ctx.perTensor(input).zp, filterOffset: -(filter.zeroPoint[0] ?? 0),
+      inputOffset, filterOffset,
       ...outputQuant(ctx, output, ctx.option("activation", "NONE")),
-      weights: { weights: true }, tileCh: 0, tileBuf: { scratch: true }, inChunk: inC,
+      weights: { weights: true }, tileCh: 0, tileBuf: { scratch: true }, inChunk: inC, weightLayout: 0,
     },
-    channels: { outC, perChannel: inC, weights: int8Data(filter), ...int8ChannelData(biasData(ctx, 2, outC), multiplier, shift) },
+    channels,
   };
+}
+
+/** bias + inputOffset * sum(w) per channel, wrapping like TFLite's int32 sums. */
+function foldInputOffset(bias: Int32Array, weights: Int8Array, perChannel: number, inputOffset: number): Int32Array {
+  return bias.map((b, c) => {
+    let sum = 0;
+    for (let k = 0; k < perChannel; k++) sum += weights[c * perChannel + k];
+    return (b + Math.imul(inputOffset, sum)) | 0;
+  });
 }
 
 function lowerPool(ctx: OpContext): LoweredOp {

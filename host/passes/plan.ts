@@ -47,11 +47,17 @@ export interface PlanOptions {
   arenaBudget?: number;
 }
 
-/** How a weighted op streams its weights: `tileCh` channels at a time, or (FC) one channel in `inChunk`-byte pieces. */
-export interface TileShape { tileCh: number; inChunk: number; bytes: number }
+/**
+ * How a weighted op streams its weights: `tileCh` channels at a time, or (FC) one channel in
+ * `inChunk`-byte pieces; `grouped` (FC): in groups of four channels, a group in `inChunk`-input pieces.
+ */
+export interface TileShape { tileCh: number; inChunk: number; bytes: number; grouped?: boolean }
 
 /** Output channels the convolution kernels compute together (register blocking). */
 const BLOCK_CHANNELS = 4;
+
+/** Channels per group of a grouped fully connected op (assembly/kernels/int8/fully_connected_grouped.ts). */
+export const GROUP_CHANNELS = 4;
 
 /** Smallest weight piece a chunked fully connected op reads at once. */
 const MIN_CHUNK = 32;
@@ -66,6 +72,10 @@ export function rootOf(aliases: Map<number, number>, t: number): number {
 export function tileShape(op: LoweredOp, budget: number): TileShape {
   const ch = op.channels!;
   if (ch.sparse) return sparseTileShape(op, budget);
+  if (ch.grouped) {
+    const grouped = groupedTileShape(op, budget);
+    if (grouped) return grouped;
+  }
   const perChannel = ch.channelBytes + ch.perChannel;
   if (CHUNKED_OPS.includes(op.kind) && budget < perChannel) {
     const overhead = ch.channelBytes + 4 * (op.fields.batches as number);
@@ -76,6 +86,27 @@ export function tileShape(op: LoweredOp, budget: number): TileShape {
   // Whole blocks of the kernels' register blocking: a tile of 5 would run its fifth channel alone, slower.
   if (tileCh > BLOCK_CHANNELS && tileCh < ch.outC) tileCh -= tileCh % BLOCK_CHANNELS;
   return { tileCh, inChunk: ch.perChannel, bytes: tileCh * perChannel };
+}
+
+/** Inputs a grouped fully connected op reads at least at once (below that, channel rows are cheaper). */
+const MIN_GROUP_CHUNK = 16;
+
+/**
+ * Fully connected in groups of four channels (weightLayout 1): whole groups when one fits the
+ * budget, else one group in pieces of inChunk inputs; undefined when not even MIN_GROUP_CHUNK fit.
+ */
+function groupedTileShape(op: LoweredOp, budget: number): TileShape | undefined {
+  const ch = op.channels!;
+  const perChannel = ch.channelBytes + ch.perChannel;
+  const groups = Math.floor(budget / (GROUP_CHANNELS * perChannel));
+  if (groups >= 1) {
+    const tileCh = Math.min(ch.outC, groups * GROUP_CHANNELS);
+    return { tileCh, inChunk: ch.perChannel, bytes: tileCh * perChannel, grouped: true };
+  }
+  const overhead = GROUP_CHANNELS * (ch.channelBytes + 4); // channel data and an i32 sum per channel
+  const inChunk = Math.floor((budget - overhead) / (4 * GROUP_CHANNELS)) * 4;
+  if (inChunk < MIN_GROUP_CHUNK) return undefined;
+  return { tileCh: GROUP_CHANNELS, inChunk, bytes: overhead + GROUP_CHANNELS * inChunk, grouped: true };
 }
 
 /** Sparse tiles vary in length: the most channels per tile whose longest tile fits the budget. */

@@ -12,7 +12,7 @@ import { openBoard, type BoardSession } from "../../host/board/session.ts";
 import { BoardError } from "../../host/board/link.ts";
 import { requantizeCopyBlob, trapBlob, handBlob, ENGINE_DATA_BOUND } from "../../host/board/test-blobs.ts";
 import {
-  buildFirmware, rewriteMemoryAccess, boardMemcheck, BuildError, CANARY_BYTES, MASK_GUARD_BYTES, REPO, type MemCheck,
+  buildFirmware, rewriteMemoryAccess, boardMemcheck, BuildError, CANARY_BYTES, MASK_GUARD_BYTES, MASK_OFFSET_MAX, REPO, type MemCheck,
 } from "../../host/board/build.ts";
 import { compileTflite } from "../../host/compile.ts";
 import { NodeEngine } from "../../host/runners/node-engine.ts";
@@ -28,8 +28,9 @@ const TRAP_SANDBOX = 64; // TL_TRAP_SANDBOX in firmware/port/wasm2c/wasm_rt_bare
 
 /**
  * A stand-in engine with the real one's exports whose "inference" is a wild access: input bytes
- * [0,4) an address, [4,8) a memory.fill length (0: an i64 store instead), [8,16) the value stored.
- * The output is the 8 bytes read back from that address.
+ * [0,4) an address, [4,8) a memory.fill length (0: an i64 store instead; -1: an i64 store with the
+ * largest offset immediate the mask build adds after the mask, MASK_OFFSET_MAX), [8,16) the value stored.
+ * The output is the 8 bytes read back from that address (with the same offset).
  */
 const WILD_WAT = `(module
   (import "env" "tl_read" (func $tl_read (param i32 i32 i32) (result i32)))
@@ -54,6 +55,11 @@ const WILD_WAT = `(module
     (local $addr i32) (local $fill i32)
     (local.set $addr (i32.load (i32.const 1024)))
     (local.set $fill (i32.load (i32.const 1028)))
+    (if (i32.eq (local.get $fill) (i32.const -1))
+      (then
+        (i64.store offset=${MASK_OFFSET_MAX} (local.get $addr) (i64.load (i32.const 1032)))
+        (i64.store (i32.const 2048) (i64.load offset=${MASK_OFFSET_MAX} (local.get $addr)))
+        (return (i32.const 0))))
     (if (local.get $fill)
       (then (memory.fill (local.get $addr) (i32.const 0xee) (local.get $fill)))
       (else (i64.store (local.get $addr) (i64.load (i32.const 1032)))))
@@ -213,6 +219,10 @@ describe(`${BOARD} wild accesses from wasm code`, { timeout: 300_000 }, () => {
         // The read-back goes through the same mask: what was stored comes back.
         assert.deepEqual(await wild(s, addr, v), le64(v), `address 0x${addr.toString(16)}`);
       }
+      // A constant offset is added after the mask: the access lands in the guard tail, never past it.
+      for (const addr of [P - 1, P - 8, 0xffffffff]) {
+        assert.deepEqual(await wild(s, addr, v, -1), le64(v), `address 0x${addr.toString(16)} + ${MASK_OFFSET_MAX}`);
+      }
       // P wrapped to 0, so address 0 holds the value too.
       assert.deepEqual(await wild(s, 0, v), le64(v));
       // Bulk operations keep one bounds check per call, in every mode.
@@ -231,8 +241,11 @@ describe(`${BOARD} wild accesses from wasm code`, { timeout: 300_000 }, () => {
         await assert.rejects(wild(s, addr, 1n), isTrap(TRAP_OOB), `address 0x${addr.toString(16)}`);
         await s.loadModel(new Uint8Array(16));
       }
+      // An offset immediate past the end traps too (bounds checks ptr + offset).
+      await assert.rejects(wild(s, 65536 - 8, 1n, -1), isTrap(TRAP_OOB), "offset store past the end");
+      await s.loadModel(new Uint8Array(16));
       assert.deepEqual(await wild(s, 64, 7n), le64(7n));
-      assert.equal((await s.stats()).traps, before + 3);
+      assert.equal((await s.stats()).traps, before + 4);
     });
   });
 

@@ -19,6 +19,7 @@
 #include "engine_image.h"
 #include "../wasm2c/engine_port.h"
 #include "../../hal/hal.h"
+#include "../../core/store_copy.h"
 
 /* Codes shared with the wasm2c port (wasm-rt.h's wasm_rt_trap_t, with separate exhaustion). */
 #define TRAP_OOB 1
@@ -73,7 +74,7 @@ static char g_last_error[128];
 static uint32_t tl_read(wasm_exec_env_t env, uint32_t src, void *dst, uint32_t len) {
   (void)env;
   if ((uint64_t)src + len > g_blob_bytes) return 1;
-  memcpy(dst, hal_store_base() + src, len);
+  store_copy(dst, hal_store_base() + src, len);
   return 0;
 }
 

@@ -6,6 +6,7 @@
 #include "engine_port.h"
 #include "wasm_rt_bare.h"
 #include "../../hal/hal.h"
+#include "../../core/store_copy.h"
 
 /* wasm2c declares the import module's instance type; we own its definition. */
 struct Z_env_instance_t { uint32_t blob_bytes; };
@@ -19,7 +20,7 @@ static int g_module_ready;
 u32 Z_envZ_tl_read(struct Z_env_instance_t *env, u32 src, u32 dst, u32 len) {
   wasm_rt_memory_t *mem = &g_inst.w2c_memory;
   if ((uint64_t)src + len > env->blob_bytes || (uint64_t)dst + len > mem->size) return 1;
-  memcpy(mem->data + dst, hal_store_base() + src, len);
+  store_copy(mem->data + dst, hal_store_base() + src, len);
   return 0;
 }
 

@@ -12,8 +12,9 @@ import { lower, UnsupportedError, type Lowered, type LoweredOp, type CompressMod
 export { COMPRESS_MODES, type CompressMode } from "./passes/lower.ts";
 import { planMemory, planSmallestTiles, rootOf, type Plan, type PlanOptions, type TileShape } from "./passes/plan.ts";
 import { chooseStages, coarsenStages, encodeStageSteps } from "./passes/stages.ts";
+import { withPatchStage, encodePatchStage, patchChainProblem, overheadPercent, type PatchGrid, type PatchStage } from "./passes/patches.ts";
 import { FP8_OPS, CHUNKED_OPS } from "./format/spec.ts";
-import { writeTlm, rewriteMeta, encodeTiles, encodeSparseTiles, encodeGroupedTiles, readTlm, isTlm, weightSectionBytes, TlmFormatError, type TlmMeta, type EncodedOp } from "./format/tlm.ts";
+import { writeTlm, rewriteMeta, encodeTiles, encodeSparseTiles, encodeGroupedTiles, readTlm, isTlm, weightSectionBytes, TlmFormatError, type TlmMeta, type EncodedOp, type OpMeta } from "./format/tlm.ts";
 
 export { FormatError, UnsupportedError, TlmFormatError };
 
@@ -32,9 +33,22 @@ export interface Compiled {
   meta: TlmMeta;
 }
 
-/** `--patch`: run stages of ops row by row where that shrinks the arena (auto), or never (off). */
-export type PatchMode = "auto" | "off";
-export const PATCH_MODES: readonly PatchMode[] = ["auto", "off"];
+/**
+ * `--patch`: auto runs stages of ops row by row where that shrinks the arena (or the first ops in
+ * 2-D patches, when that needs less within --max-overhead); off, never; RxC, the first ops in an
+ * R x C grid of patches (host/passes/patches.ts), the rest op by op.
+ */
+export type PatchMode = "auto" | "off" | PatchGrid;
+export const PATCH_MODES = ["auto", "off", "RxC"] as const;
+/** `--max-overhead` default: the MACs 2-D patches may recompute, in percent of the model's. */
+export const DEFAULT_MAX_OVERHEAD = 10;
+
+/** Parses --patch: auto, off, or RxC (e.g. 2x2); undefined when it is none of them. */
+export function parsePatch(text: string): PatchMode | undefined {
+  if (text === "auto" || text === "off") return text;
+  const m = /^([1-9]\d*)x([1-9]\d*)$/.exec(text);
+  return m ? { rows: Number(m[1]), cols: Number(m[2]) } : undefined;
+}
 
 /**
  * The arena when no `--arena-budget` is given: `min`, the smallest the planner finds; `auto` (the
@@ -47,6 +61,8 @@ export const ARENA_POLICIES: readonly ArenaPolicy[] = ["min", "auto"];
 
 export interface CompileOptions extends PlanOptions {
   patch?: PatchMode;
+  /** Most MACs 2-D patches may add, in percent of the model's (default DEFAULT_MAX_OVERHEAD). */
+  maxOverhead?: number;
   compress?: CompressMode;
   /** Used when arenaBudget is not given; default `min` here, `auto` in loadModel (the CLI's entry). */
   arena?: ArenaPolicy;
@@ -77,8 +93,9 @@ export function compileGraph(graph: Graph, file: string, bytes: Uint8Array, opti
     return { blob: rewriteMeta(c.blob, c.meta), meta: c.meta };
   }
   const plain = lower(graph, { compress: options.compress, groupFullyConnected: true });
-  // Row-streamed stages where they shrink the arena (--patch auto, the default).
-  const lowered = options.patch === "off" ? plain : streamInStages(graph, plain, options);
+  // Row-streamed stages where they shrink the arena (--patch auto, the default), or a patch grid.
+  const lowered = options.patch === "off" ? plain : typeof options.patch === "object" ? withPatchGrid(graph, plain, options.patch, options)
+    : leastArena(graph, [streamInStages(graph, plain, options), bestPatchStage(graph, plain, options)], options);
   const c = compileLowered(graph, lowered, file, bytes, options);
   if (lowered !== plain) {
     const one = planMemory(graph, plain, options);
@@ -94,6 +111,7 @@ export function compileLowered(graph: Graph, lowered: Lowered, file: string, byt
   const ops: EncodedOp[] = lowered.ops.map((op, i) => {
     const offset = (t: number) => plan.tensorOffset.get(t)!;
     if (op.stage) return { kind: op.kind, params: {}, stage: encodeStageSteps(op.stage, offset, plan.scratch.get(i)?.offset ?? 0, encodeOp) };
+    if (op.patchStage) return { kind: op.kind, params: {}, stage: encodePatchStage(op.patchStage, offset, plan.scratch.get(i)?.offset ?? 0, encodeOp) };
     return encodeOp(op, offset, plan.scratch.get(i)?.offset, plan.tiles.get(i));
   });
   ops.forEach((op, i) => { if (weightSectionBytes(op) > 0) meta.ops[i].flashBytes = weightSectionBytes(op); });
@@ -111,6 +129,59 @@ function streamInStages(graph: Graph, plain: Lowered, options: PlanOptions): Low
   const budget = options.arenaBudget ?? 0;
   const staged = chooseStages(graph, plain, arenaOf, budget);
   return staged === plain ? plain : coarsenStages(graph, staged, arenaOf, Math.max(arenaOf(staged).arenaBytes, budget));
+}
+
+/** The model's MACs plus what a patch stage recomputes may not exceed this. */
+function macLimit(plain: Lowered, options: CompileOptions): number {
+  const total = plain.ops.reduce((sum, op) => sum + op.macs, 0);
+  return (total * (options.maxOverhead ?? DEFAULT_MAX_OVERHEAD)) / 100;
+}
+
+/** The op lists' plan with the smallest arena (the first of equals: fewer recomputed MACs come first). */
+function leastArena(graph: Graph, candidates: (Lowered | undefined)[], options: PlanOptions): Lowered {
+  let best: Lowered | undefined, bestBytes = Infinity;
+  for (const l of candidates) {
+    if (!l) continue;
+    const bytes = planSmallestTiles(graph, l, options).arenaBytes;
+    if (bytes < bestBytes) { best = l; bestBytes = bytes; }
+  }
+  return best!;
+}
+
+/** Split points of a patch stage: 1..MAX_PATCH_OPS first ops that form a chain. */
+const MAX_PATCH_OPS = 8;
+/** Grids --patch auto tries (MCUNetV2 uses square grids). */
+const AUTO_GRIDS: PatchGrid[] = [2, 3, 4].map((k) => ({ rows: k, cols: k }));
+
+/** The first ops on `grid`, split where the arena is smallest within --max-overhead, then op by op. */
+function withPatchGrid(graph: Graph, plain: Lowered, grid: PatchGrid, options: CompileOptions): Lowered {
+  const fits = patchCandidates(graph, plain, [grid]);
+  if (!fits.length) throw new UnsupportedError(`--patch ${grid.rows}x${grid.cols}: ${patchChainProblem(graph, plain, 1) ?? "the grid does not fit the first ops' outputs"}`);
+  const within = fits.filter((l) => l.ops[0].patchStage!.extraMacs <= macLimit(plain, options));
+  if (!within.length) {
+    const least = Math.min(...fits.map((l) => l.ops[0].patchStage!.extraMacs));
+    const pct = overheadPercent(least, plain.ops.reduce((s, op) => s + op.macs, 0)).toFixed(1);
+    throw new UnsupportedError(`--patch ${grid.rows}x${grid.cols} recomputes at least ${pct}% of the model's MACs, over --max-overhead ${options.maxOverhead ?? DEFAULT_MAX_OVERHEAD}%; raise --max-overhead or use a coarser grid`);
+  }
+  return leastArena(graph, within, options);
+}
+
+/** --patch auto's 2-D candidate: the patch stage with the smallest arena within --max-overhead, if any. */
+function bestPatchStage(graph: Graph, plain: Lowered, options: CompileOptions): Lowered | undefined {
+  const within = patchCandidates(graph, plain, AUTO_GRIDS).filter((l) => l.ops[0].patchStage!.extraMacs <= macLimit(plain, options));
+  return within.length ? leastArena(graph, within, options) : undefined;
+}
+
+/** Every split point's op list with a patch stage on each grid that fits. */
+function patchCandidates(graph: Graph, plain: Lowered, grids: PatchGrid[]): Lowered[] {
+  const out: Lowered[] = [];
+  for (let n = 1; n <= Math.min(MAX_PATCH_OPS, plain.ops.length); n++) {
+    if (patchChainProblem(graph, plain, n)) break;
+    for (const grid of grids) {
+      try { out.push(withPatchStage(graph, plain, n, grid)); } catch { /* the grid does not fit this split */ }
+    }
+  }
+  return out;
 }
 
 /** One op's record: tensor fields at their arena offsets, its scratch, and its weights cut into `tile`s. */
@@ -134,7 +205,17 @@ function encodeWeightTiles(ch: ChannelWeights, tile: TileShape): Uint8Array {
   return tile.grouped ? encodeGroupedTiles(ch, ch.grouped!, tile.tileCh) : encodeTiles(ch, tile.tileCh);
 }
 
+/** A patch stage as the metadata describes it: its ops, grid, and the MACs it computes again. */
+function patchMeta(p: PatchStage, modelMacs: number): NonNullable<OpMeta["stage"]> {
+  return {
+    ops: p.subs.map((sub) => sub.kind), tfliteOps: p.subs.map((sub) => sub.source), rowsPerStep: 0,
+    steps: p.regions.length, ringBytes: 0, overInput: false,
+    patches: { grid: [p.grid.rows, p.grid.cols], extraMacs: p.extraMacs, overheadPercent: overheadPercent(p.extraMacs, modelMacs) },
+  };
+}
+
 export function describe(g: Graph, lowered: Lowered, plan: Plan, file: string, bytes: Uint8Array): TlmMeta {
+  const macs = lowered.ops.reduce((s, op) => s + (op.patchStage?.plainMacs ?? op.macs), 0);
   // Tensors become ready after the op that writes their root buffer; aliases ride along.
   const aliasesOf = (t: number) => [...lowered.aliases.keys()].filter((a) => rootOf(lowered.aliases, a) === t);
   const withAliases = (ts: number[]) => ts.flatMap((t) => [t, ...aliasesOf(t)]);
@@ -150,11 +231,11 @@ export function describe(g: Graph, lowered: Lowered, plan: Plan, file: string, b
     outputs: g.outputs,
     ops: lowered.ops.map((op, i) => ({
       kind: op.kind, source: op.source, sourceType: op.sourceType, macs: op.macs,
-      stage: op.stage && {
+      stage: op.stage ? {
         ops: op.stage.subs.map((sub) => sub.kind), tfliteOps: op.stage.subs.map((sub) => sub.source),
         rowsPerStep: op.stage.grain.rowsPerStep, steps: op.stage.steps.length, ringBytes: op.stage.ringBytes, overInput: op.shift !== undefined,
-      },
-      weightBytes: (op.stage?.subs ?? [op]).reduce((sum, o) => sum + (o.channels ? o.channels.weights.length + o.channels.outC * 4 : 0), 0), // weights and bias, as in the .tflite
+      } : op.patchStage && patchMeta(op.patchStage, macs),
+      weightBytes: (op.stage?.subs ?? op.patchStage?.subs ?? [op]).reduce((sum, o) => sum + (o.channels ? o.channels.weights.length + o.channels.outC * 4 : 0), 0), // weights and bias, as in the .tflite
       precision: op.channels ? (FP8_OPS.includes(op.kind) ? "fp8" : "int8") : undefined,
       storage: op.channels ? (op.channels.sparse ? "sparse" : "dense") : undefined,
       weightLayout: plan.tiles.get(i)?.grouped ? "grouped" : undefined,
@@ -168,7 +249,7 @@ export function describe(g: Graph, lowered: Lowered, plan: Plan, file: string, b
     },
     weightBytes: 0,
     tfliteWeightBytes: g.tensors.reduce((s, t) => s + (t.data ? t.data.length : 0), 0),
-    macs: lowered.ops.reduce((s, op) => s + op.macs, 0),
+    macs,
   };
 }
 

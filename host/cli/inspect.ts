@@ -23,6 +23,8 @@ export function inspectReport(c: Compiled) {
     inputs: meta.inputs.map((t) => ({ index: t, shape: shape(t), bytes: meta.tensors.find((x) => x.index === t)!.bytes })),
     outputs: meta.outputs.map((t) => ({ index: t, shape: shape(t), bytes: meta.tensors.find((x) => x.index === t)!.bytes })),
     timeline: meta.plan.timeline,
+    /** A 2-D patch stage (--patch RxC, or auto's choice): its grid, ops, and the MACs it computes again. */
+    patches: patchesOf(meta.ops),
     /** `--precision auto`: calibration SQNR of int8, fp8 and the choice, the budget, and per layer what was chosen. */
     auto: meta.auto ?? null,
     ops: meta.ops.map((op, i) => ({
@@ -34,13 +36,26 @@ export function inspectReport(c: Compiled) {
   };
 }
 
+function patchesOf(ops: Compiled["meta"]["ops"]) {
+  const op = ops.find((o) => o.stage?.patches);
+  if (!op?.stage?.patches) return null;
+  const { grid, extraMacs, overheadPercent } = op.stage.patches;
+  return { grid, ops: op.stage.ops.length, tfliteOps: op.stage.tfliteOps, extraMacs, overheadPercent };
+}
+
+/** The op column of a stage: its ops and how it runs (rows per step, or the patch grid). */
+function stageLabel(stage: NonNullable<ReturnType<typeof inspectReport>["ops"][number]["stage"]>): string {
+  const how = stage.patches ? `${stage.patches.grid[0]}x${stage.patches.grid[1]} patches` : `${stage.rowsPerStep} row${stage.rowsPerStep > 1 ? "s" : ""}/step`;
+  return `STAGE ${stage.ops.map(short).join("+")} (${how})`;
+}
+
 /** CONV_2D -> CONV, DEPTHWISE_CONV_2D -> DW, ...: stage rows stay readable. */
 const short = (kind: string) => ({ CONV_2D: "CONV", DEPTHWISE_CONV_2D: "DW", CONV_2D_SPARSE: "CONV", AVERAGE_POOL_2D: "AVGPOOL", MAX_POOL_2D: "MAXPOOL" } as Record<string, string>)[kind] ?? kind;
 
 export function printInspect(c: Compiled): void {
   const r = inspectReport(c);
   const rows = r.ops.map((o) => [
-    String(o.index), o.stage ? `STAGE ${o.stage.ops.map(short).join("+")} (${o.stage.rowsPerStep} row${o.stage.rowsPerStep > 1 ? "s" : ""}/step)` : o.op, o.inputShapes.map((s) => `[${s}]`).join(" "), `[${o.outputShape}]`,
+    String(o.index), o.stage ? stageLabel(o.stage) : o.op, o.inputShapes.map((s) => `[${s}]`).join(" "), `[${o.outputShape}]`,
     o.macs.toLocaleString("en-US"), o.weightBytes.toLocaleString("en-US"), o.liveBytes.toLocaleString("en-US"),
     o.index === r.peakOp ? "<- peak" : "",
   ]);
@@ -56,7 +71,12 @@ export function printInspect(c: Compiled): void {
     console.log(`             ${r.smallestArenaBytes.toLocaleString("en-US")} B at the least (--arena-budget min); the default (auto) rounds that up to a power of two and spends the rest on speed`);
   }
   if (r.peakArenaBytesWithoutStages !== r.peakArenaBytes) {
-    console.log(`             ${r.peakArenaBytesWithoutStages.toLocaleString("en-US")} B one op at a time (--patch off); stages run row by row, intermediates in rings, no recomputation`);
+    const how = r.patches ? "the first ops run patch by patch" : "stages run row by row, intermediates in rings, no recomputation";
+    console.log(`             ${r.peakArenaBytesWithoutStages.toLocaleString("en-US")} B one op at a time (--patch off); ${how}`);
+  }
+  if (r.patches) {
+    const p = r.patches;
+    console.log(`patches      ${p.grid[0]}x${p.grid[1]} over the first ${p.ops} ops: ${p.extraMacs.toLocaleString("en-US")} MACs computed again, ${p.overheadPercent.toFixed(2)}% of the model's (--max-overhead)`);
   }
   console.log(`weights      ${r.weightBytes.toLocaleString("en-US")} B in the .tlm (${r.tfliteWeightBytes.toLocaleString("en-US")} B of constants in the .tflite)`);
   console.log(`MACs         ${r.macs.toLocaleString("en-US")}`);

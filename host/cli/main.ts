@@ -1,7 +1,7 @@
 // The tinyloop command line. One file per command; this file only wires them.
 import { writeFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
-import { loadModel, PRECISIONS, PATCH_MODES, COMPRESS_MODES, ARENA_POLICIES, type ArenaPolicy, type Compiled, type Precision } from "../compile.ts";
+import { loadModel, parsePatch, DEFAULT_MAX_OVERHEAD, PRECISIONS, PATCH_MODES, COMPRESS_MODES, ARENA_POLICIES, type ArenaPolicy, type Compiled, type Precision } from "../compile.ts";
 import { precisionLines } from "./precision.ts";
 import { CalibrationError } from "../float/calibration.ts";
 import { exitWithError, UsageError } from "./errors.ts";
@@ -54,13 +54,14 @@ function checkBoard(name: string): string {
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-interface PrecisionFlags { patch?: string; compress?: string; precision?: string; calibration?: string[]; inputRange?: string; flashBudget?: string; arenaBudget?: string }
+interface PrecisionFlags { patch?: string; maxOverhead?: string; compress?: string; precision?: string; calibration?: string[]; inputRange?: string; flashBudget?: string; arenaBudget?: string }
 
 /** Adds --patch, and --precision, --calibration, --input-range and auto's budgets (compiling float32 models) to a command. */
 function withPrecisionFlags(cmd: Command): Command {
   return cmd
     .option("--compress <mode>", "auto: store 1x1 layers that are mostly zeros as sparse blocks where that is smaller (exact, and faster); off: every weight dense", "auto")
-    .option("--patch <mode>", "auto: run stages of spatial ops row by row (full-width patches, no recomputation) where that shrinks the arena; off: one op at a time", "auto")
+    .option("--patch <mode>", "auto: run stages of spatial ops row by row (full-width patches, no recomputation) where that shrinks the arena, or the first ops in 2-D patches when that needs less within --max-overhead; off: one op at a time; RxC (e.g. 3x3): the first ops in an R x C grid of patches, the rest op by op", "auto")
+    .option("--max-overhead <percent>", "most MACs 2-D patches may compute again, in percent of the model's", String(DEFAULT_MAX_OVERHEAD))
     .option("--precision <precision>", "compile a float32 .tflite at this precision: int8 or fp8 (E4M3) weights, or auto (per layer, by the error on the calibration set); activations are int8 and the model takes and returns float32")
     .option("--calibration <files...>", "raw float32 input tensors to calibrate the int8 ranges on (default: 32 generated inputs, with a warning)")
     .option("--input-range <lo,hi>", "without --calibration: the range of the generated calibration inputs (default 0,1, i.e. images scaled to [0, 1])")
@@ -82,8 +83,10 @@ function arenaBytesFlag(value: string): number {
 
 /** loadModel with the precision flags checked; a bad calibration file is a usage error. */
 function loadWithPrecision(model: string, flags: PrecisionFlags): Compiled {
-  const patch = PATCH_MODES.find((m) => m === (flags.patch ?? "auto"));
-  if (!patch) throw new UsageError(`--patch must be one of ${PATCH_MODES.join(", ")}, not "${flags.patch}"`);
+  const patch = parsePatch(flags.patch ?? "auto");
+  if (!patch) throw new UsageError(`--patch must be one of ${PATCH_MODES.join(", ")} (e.g. 2x2), not "${flags.patch}"`);
+  const maxOverhead = Number(flags.maxOverhead ?? DEFAULT_MAX_OVERHEAD);
+  if (!/^\d+(\.\d+)?$/.test(flags.maxOverhead ?? "0") || !(maxOverhead >= 0)) throw new UsageError(`--max-overhead must be a percentage (a number >= 0), not "${flags.maxOverhead}"`);
   const compress = COMPRESS_MODES.find((m) => m === (flags.compress ?? "auto"));
   if (!compress) throw new UsageError(`--compress must be one of ${COMPRESS_MODES.join(", ")}, not "${flags.compress}"`);
   const precision = PRECISIONS.find((p) => p === flags.precision);
@@ -111,7 +114,7 @@ function loadWithPrecision(model: string, flags: PrecisionFlags): Compiled {
   }
   try {
     return loadModel(model, {
-      patch, compress, arena, arenaBudget: budget.arenaBytes, precision: precision as Precision | undefined, budget, calibrationFiles: flags.calibration, inputRange,
+      patch, maxOverhead, compress, arena, arenaBudget: budget.arenaBytes, precision: precision as Precision | undefined, budget, calibrationFiles: flags.calibration, inputRange,
       warn: (m) => console.error(`tinyloop: warning: ${m}`),
     });
   } catch (e) {

@@ -51,7 +51,11 @@ export interface OpMeta {
   /** Tensors whose final bytes are ready once this op has run (its outputs and their aliases). */
   readyAfter: number[];
   /** A STAGE: the ops it runs row by row (their kinds and TFLite op indices), and how. */
-  stage?: { ops: string[]; tfliteOps: number[]; rowsPerStep: number; steps: number; ringBytes: number; overInput: boolean };
+  stage?: {
+    ops: string[]; tfliteOps: number[]; rowsPerStep: number; steps: number; ringBytes: number; overInput: boolean;
+    /** A 2-D patch stage (rowsPerStep 0, steps = patches): its grid and the MACs it computes again. */
+    patches?: { grid: [number, number]; extraMacs: number; overheadPercent: number };
+  };
 }
 
 /** One op ready to encode: its record words and its weight tiles. */

@@ -9,6 +9,7 @@ import { int8ChannelData, fp8ChannelData, sparseBlockBytes, type Channels } from
 import { floatData } from "../float/interpreter.ts";
 import { quantizeFp8Weights } from "./fp8-weights.ts";
 import type { Stage } from "./stages.ts";
+import type { PatchStage } from "./patches.ts";
 
 export class UnsupportedError extends Error {}
 
@@ -61,6 +62,8 @@ export interface LoweredOp {
   macs: number;
   /** A row-streamed stage (host/passes/stages.ts) standing for several ops. */
   stage?: Stage;
+  /** A 2-D patch stage (host/passes/patches.ts) standing for the model's first ops. */
+  patchStage?: PatchStage;
   /** Scratch of a fixed size (a stage's rings and weight tile). */
   scratchBytes?: number;
   /** The output is placed `delta` bytes below this input, which dies here (a stage writing over its input). */

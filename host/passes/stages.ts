@@ -10,7 +10,7 @@ import { align, tileShape, type TileShape, type PlacedPlan } from "./plan.ts";
 import type { OpName } from "../format/spec.ts";
 import type { EncodedOp, EncodedStage } from "../format/tlm.ts";
 
-const CONV_LIKE: readonly OpName[] = ["CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D_SPARSE", "AVERAGE_POOL_2D", "MAX_POOL_2D"];
+export const CONV_LIKE: readonly OpName[] = ["CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D_SPARSE", "AVERAGE_POOL_2D", "MAX_POOL_2D"];
 const WEIGHTED: readonly OpName[] = ["CONV_2D", "DEPTHWISE_CONV_2D", "CONV_2D_SPARSE"];
 
 /** Most ops one stage chains. */
@@ -149,6 +149,12 @@ export function buildStage(g: Graph, lowered: Lowered, subs: LoweredOp[], readLa
     if (ring && slot < ring.dup) withCopies.push({ copyOf: out, row: s.row, rows: Math.min(s.rows, ring.dup - slot) });
   }
 
+  const { tiles, tileBytes } = stageTiles(subs, grain);
+  return { subs, tensors, steps: withCopies, tiles, ringBytes, scratchBytes: ringBytes + tileBytes, inputs, outputs, grain };
+}
+
+/** The weight tile of each weighted sub (sharing one buffer), about grain.tileBytes each. */
+export function stageTiles(subs: LoweredOp[], grain: StageGrain): { tiles: Map<number, TileShape>; tileBytes: number } {
   const tiles = new Map<number, TileShape>();
   let tileBytes = 0;
   subs.forEach((op, j) => {
@@ -160,7 +166,7 @@ export function buildStage(g: Graph, lowered: Lowered, subs: LoweredOp[], readLa
     tiles.set(j, tile);
     tileBytes = Math.max(tileBytes, align(tile.bytes));
   });
-  return { subs, tensors, steps: withCopies, tiles, ringBytes, scratchBytes: ringBytes + tileBytes, inputs, outputs, grain };
+  return { tiles, tileBytes };
 }
 
 /**

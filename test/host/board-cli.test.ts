@@ -42,10 +42,10 @@ test("bench --board qemu-m4 --json reports cycles, instructions and measured mem
   assert.ok(j.perOp.every((o: { kind: string; perMac: number }) => o.kind === "FULLY_CONNECTED" && o.perMac > 0));
 });
 
-test("hil on qemu-m4: every shared model with --patch auto (stages where they help) and --patch off matches the host", () => {
+test("hil on qemu-m4: every shared model with --patch auto (stages where they help), --patch off and 2-D patches (--patch 3x3) matches the host", () => {
   requireShared();
   const staged = ["pretrainedResnet_quant", "vww_96_int8", "kws_ref_model"];
-  for (const [patch, names] of [["auto", INT8_MODELS], ["off", staged]] as const) {
+  for (const [patch, names] of [["auto", INT8_MODELS], ["off", staged], ["3x3", staged]] as const) {
     const r = tinyloop("hil", "--board", "qemu-m4", "--patch", patch, ...names.map(modelPath), "--inputs", "1");
     assert.equal(r.code, 0, r.out + r.err);
     assert.match(r.out, /hil: \d+ passed, 0 failed/);

@@ -13,25 +13,11 @@ import { lower } from "../../host/passes/lower.ts";
 import { withStage, type StageGrain } from "../../host/passes/stages.ts";
 import { HEADER_FIELDS, OPCODES, RECORDS, STATUS } from "../../host/format/spec.ts";
 import { NodeEngine } from "../../host/runners/node-engine.ts";
+import { outputsOf, inputsFor } from "./plan-outputs.ts";
 import { EngineError } from "../../host/runners/engine-status.ts";
-import { tensorBytes, type Graph } from "../../host/graph/graph.ts";
-import { REPO, INT8_MODELS, modelPath, requireShared, goldenRuns, xorshiftBytes } from "./shared.ts";
+import type { Graph } from "../../host/graph/graph.ts";
+import { REPO, INT8_MODELS, modelPath, requireShared, goldenRuns } from "./shared.ts";
 import { SYNTHETIC_MODELS, buildSynthetic } from "./synthetic-models.ts";
-
-function outputsOf(c: Compiled, inputs: Uint8Array[]): Uint8Array[] {
-  const e = NodeEngine.load(c.blob);
-  return inputs.map((input) => {
-    e.setInput(input);
-    e.invoke();
-    assert.ok(e.peakBytes <= c.meta.plan.arenaBytes);
-    return Uint8Array.from(e.output());
-  });
-}
-
-function inputsFor(g: Graph, seeds: number[]): Uint8Array[] {
-  const n = tensorBytes(g.tensors[g.inputs[0]]);
-  return seeds.map((s) => xorshiftBytes(s, n));
-}
 
 /** Upper bounds on the planned arena from the issue (below STM32Cube.AI's and TFLM's). */
 const ARENA_TARGETS: Record<string, number> = { vww_96_int8: 32_768, pretrainedResnet_quant: 32_768, kws_ref_model: 16_384, ad01_int8: 1_024 };

@@ -10,6 +10,7 @@ import {
   OP_CONCATENATION, OP_MEAN, OP_COPY, OP_CONV_2D_SPARSE, CONCAT_PARAMS_WORDS,
   OP_CONV_2D_FP8, OP_DEPTHWISE_CONV_2D_FP8, OP_FULLY_CONNECTED_FP8,
   OP_STAGE, STAGE_STEP_HEADER_WORDS, MAX_STAGE_PATCHES, StageParams,
+  CODING_RAW, CODING_RLE, CODING_ZVC, CODING_HUFFMAN,
   ConvParams, FullyConnectedParams, PoolParams, ElementwiseParams, SoftmaxParams,
   RequantizeParams, QuantizeF32Params, DequantizeParams, PadParams, ConcatParams, MeanParams, CopyParams, Fp8Params,
 } from "./format";
@@ -31,6 +32,7 @@ import { requantize_s8, quantize_f32_s8, dequantize_s8_f32 } from "./kernels/int
 import { pad_s8 } from "./kernels/int8/pad";
 import { concatenation_s8 } from "./kernels/int8/concatenation";
 import { mean_s8 } from "./kernels/int8/mean";
+import { loadHuffman, decodeWeights } from "./decode";
 import { isFp8Op, fp8ChannelBytes, fp8Setup, fp8Tile, fp8Accumulate, fp8Finish } from "./exec_fp8";
 
 /** forEachTile's kind for FULLY_CONNECTED tiles in groups of four channels (not an opcode). */
@@ -229,7 +231,36 @@ function execConv(opcode: i32, q: ConvParams): i32 {
   if (!touch(q.input, size(q.inH, q.inW, q.inC)) || !touch(q.output, size(q.outH, q.outW, q.outC))) return STATUS_OUT_OF_ARENA;
   const perChannel = opcode == OP_CONV_2D ? size(q.kH, q.kW, q.inC) : size(q.kH, q.kW);
   if (perChannel < 0) return STATUS_BAD_RECORD;
+  if (q.weightCoding != CODING_RAW) return execCodedConv(opcode, q, perChannel);
   return forEachTile(<u32>q.weights, q.tileBuf, q.tileCh, q.outC, CHANNEL_DATA_BYTES, perChannel, opcode, changetype<usize>(q));
+}
+
+/**
+ * CONV_2D / DEPTHWISE_CONV_2D with coded weights (see "Weight codings" in host/format/spec.ts):
+ * each tile's channel data is read as it is and its weights decoded into the tile buffer.
+ */
+function execCodedConv(opcode: i32, q: ConvParams, perChannel: i32): i32 {
+  const coding = q.weightCoding;
+  if (coding != CODING_RLE && coding != CODING_ZVC && coding != CODING_HUFFMAN) return STATUS_BAD_RECORD;
+  if (coding == CODING_HUFFMAN && !loadHuffman(<u32>q.codeTable)) return STATUS_BAD_RECORD;
+  const tileBytes = size(q.tileCh, CHANNEL_DATA_BYTES + perChannel);
+  if (q.tileCh <= 0 || q.outC < 0 || tileBytes < 0) return STATUS_BAD_RECORD;
+  if (!touch(q.tileBuf, tileBytes)) return STATUS_OUT_OF_ARENA;
+  const buf = ARENA + <usize>q.tileBuf;
+  let src = <u64><u32>q.weights;
+  for (let oc0 = 0; oc0 < q.outC; oc0 += q.tileCh) {
+    const n = min(q.tileCh, q.outC - oc0), dataBytes = n * CHANNEL_DATA_BYTES;
+    if (src + 4 > <u64>u32.MAX_VALUE || tl_read(<u32>src, buf, 4) != 0) return STATUS_READ_FAILED;
+    const len = <u64>load<u32>(buf);
+    if (len < <u64>(4 + dataBytes) || src + len > <u64>u32.MAX_VALUE) return STATUS_BAD_RECORD;
+    if (tl_read(<u32>src + 4, buf, <u32>dataBytes) != 0) return STATUS_READ_FAILED;
+    const coded = <u32>src + 4 + <u32>dataBytes;
+    if (!decodeWeights(coding, coded, <u32>len - 4 - <u32>dataBytes, buf + <usize>dataBytes, n * perChannel)) return STATUS_BAD_RECORD;
+    const s = opcode == OP_CONV_2D ? conv2d_s8(q, buf, oc0, oc0 + n) : depthwise_conv2d_s8(q, buf, oc0, oc0 + n);
+    if (s != STATUS_OK) return s;
+    src += len;
+  }
+  return STATUS_OK;
 }
 
 function execFullyConnected(q: FullyConnectedParams): i32 {
@@ -320,6 +351,7 @@ function fullyConnectedChunked(weights: u32, tileBuf: i32, batches: i32, inC: i3
 
 /** Sparse 1x1 convolution: tiles of varying length, each led by its byte length. */
 function execSparseConv(q: ConvParams): i32 {
+  if (q.weightCoding != CODING_RAW) return STATUS_BAD_RECORD;
   if (!touch(q.input, size(q.inH, q.inW, q.inC)) || !touch(q.output, size(q.outH, q.outW, q.outC))) return STATUS_OUT_OF_ARENA;
   if (q.tileCh <= 0 || q.outC < 0) return STATUS_BAD_RECORD;
   const buf = ARENA + <usize>q.tileBuf;

@@ -12,6 +12,8 @@ import { lower, UnsupportedError, type Lowered, type LoweredOp, type CompressMod
 export { COMPRESS_MODES, type CompressMode } from "./passes/lower.ts";
 import { planMemory, planSmallestTiles, rootOf, type Plan, type PlanOptions, type TileShape } from "./passes/plan.ts";
 import { chooseStages, coarsenStages, encodeStageSteps } from "./passes/stages.ts";
+import { codeWeights, encodeCodedTiles, CODING_IDS, DECODE_COST } from "./passes/weight-coding.ts";
+export { DECODE_BUDGET_PERCENT } from "./passes/weight-coding.ts";
 import { withPatchStage, encodePatchStage, patchChainProblem, overheadPercent, type PatchGrid, type PatchStage } from "./passes/patches.ts";
 import { FP8_OPS, CHUNKED_OPS } from "./format/spec.ts";
 import { writeTlm, rewriteMeta, encodeTiles, encodeSparseTiles, encodeGroupedTiles, readTlm, isTlm, weightSectionBytes, TlmFormatError, type TlmMeta, type EncodedOp, type OpMeta } from "./format/tlm.ts";
@@ -63,6 +65,8 @@ export interface CompileOptions extends PlanOptions {
   patch?: PatchMode;
   /** Most MACs 2-D patches may add, in percent of the model's (default DEFAULT_MAX_OVERHEAD). */
   maxOverhead?: number;
+  /** Most decode work weight codings may add, in percent of the model's instructions (default DECODE_BUDGET_PERCENT). */
+  decodeBudget?: number;
   compress?: CompressMode;
   /** Used when arenaBudget is not given; default `min` here, `auto` in loadModel (the CLI's entry). */
   arena?: ArenaPolicy;
@@ -94,10 +98,12 @@ export function compileGraph(graph: Graph, file: string, bytes: Uint8Array, opti
   }
   const plain = lower(graph, { compress: options.compress, groupFullyConnected: true });
   // Row-streamed stages where they shrink the arena (--patch auto, the default), or a patch grid.
-  const lowered = options.patch === "off" ? plain : typeof options.patch === "object" ? withPatchGrid(graph, plain, options.patch, options)
+  const staged = options.patch === "off" ? plain : typeof options.patch === "object" ? withPatchGrid(graph, plain, options.patch, options)
     : leastArena(graph, [streamInStages(graph, plain, options), bestPatchStage(graph, plain, options)], options);
+  // Weight codings where they save flash within the decode budget (--compress auto).
+  const lowered = options.compress === "off" ? staged : codeWeights(staged, options.decodeBudget);
   const c = compileLowered(graph, lowered, file, bytes, options);
-  if (lowered !== plain) {
+  if (staged !== plain) {
     const one = planMemory(graph, plain, options);
     c.meta.plan.withoutStages = { arenaBytes: one.arenaBytes, timeline: one.timeline, tfliteOps: plain.ops.map((op) => op.source) };
   }
@@ -195,13 +201,17 @@ function encodeOp(op: LoweredOp, tensorOffset: (t: number) => number, scratchOff
   if (tile) params.tileCh = tile.tileCh;
   if (tile && CHUNKED_OPS.includes(op.kind)) params.inChunk = tile.inChunk;
   if (tile?.grouped) params.weightLayout = 1;
+  const coding = op.channels?.coding;
+  if (coding) params.weightCoding = CODING_IDS[coding.kind];
   const tail = op.tail?.map((v) => (typeof v === "number" ? v : tensorOffset((v as { tensor: number }).tensor)));
-  return { kind: op.kind, params, tail, tiles: tile && encodeWeightTiles(op.channels!, tile) };
+  const blobs = coding?.huffman ? { codeTable: coding.huffman.table } : undefined;
+  return { kind: op.kind, params, tail, tiles: tile && encodeWeightTiles(op.channels!, tile), blobs };
 }
 
 /** A weighted op's tiles in the layout its tile shape names. */
 function encodeWeightTiles(ch: ChannelWeights, tile: TileShape): Uint8Array {
   if (ch.sparse) return encodeSparseTiles(ch, tile.tileCh);
+  if (ch.coding) return encodeCodedTiles(ch, tile.tileCh, ch.coding);
   return tile.grouped ? encodeGroupedTiles(ch, ch.grouped!, tile.tileCh) : encodeTiles(ch, tile.tileCh);
 }
 
@@ -237,7 +247,8 @@ export function describe(g: Graph, lowered: Lowered, plan: Plan, file: string, b
       } : op.patchStage && patchMeta(op.patchStage, macs),
       weightBytes: (op.stage?.subs ?? op.patchStage?.subs ?? [op]).reduce((sum, o) => sum + (o.channels ? o.channels.weights.length + o.channels.outC * 4 : 0), 0), // weights and bias, as in the .tflite
       precision: op.channels ? (FP8_OPS.includes(op.kind) ? "fp8" : "int8") : undefined,
-      storage: op.channels ? (op.channels.sparse ? "sparse" : "dense") : undefined,
+      storage: op.channels ? (op.channels.sparse ? "sparse" : op.channels.coding?.kind ?? "dense") : undefined,
+      decodeInstructions: op.channels?.coding ? DECODE_COST[op.channels.coding.kind] * op.channels.weights.length : undefined,
       weightLayout: plan.tiles.get(i)?.grouped ? "grouped" : undefined,
       tileCh: plan.tiles.get(i)?.tileCh, inChunk: plan.tiles.get(i)?.inChunk, inputs: op.reads, outputs: op.writes,
       readyAfter: withAliases(op.writes),

@@ -51,7 +51,7 @@ export function badMagicBlob(): Uint8Array {
   return blob;
 }
 
-/** Above the engine's static data: its arena starts at __heap_base, about 8.7 KiB into linear memory. */
+/** Above the engine's static data: its arena starts at __heap_base, about 10.2 KiB into linear memory. */
 export const ENGINE_DATA_BOUND = 12 * 1024;
 
 /**

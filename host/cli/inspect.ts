@@ -32,6 +32,7 @@ export function inspectReport(c: Compiled) {
       inputShapes: op.inputs.map(shape), outputShape: shape(op.outputs[0]),
       macs: op.macs, weightBytes: op.weightBytes, flashBytes: op.flashBytes ?? 0, precision: op.precision ?? null, storage: op.storage ?? null, tileChannels: op.tileCh ?? null, liveBytes: meta.plan.timeline[i],
       stage: op.stage ?? null,
+      decodeInstructions: op.decodeInstructions ?? null,
     })),
   };
 }
@@ -79,6 +80,12 @@ export function printInspect(c: Compiled): void {
     console.log(`patches      ${p.grid[0]}x${p.grid[1]} over the first ${p.ops} ops: ${p.extraMacs.toLocaleString("en-US")} MACs computed again, ${p.overheadPercent.toFixed(2)}% of the model's (--max-overhead)`);
   }
   console.log(`weights      ${r.weightBytes.toLocaleString("en-US")} B in the .tlm (${r.tfliteWeightBytes.toLocaleString("en-US")} B of constants in the .tflite)`);
+  const coded = r.ops.filter((o) => o.decodeInstructions !== null);
+  if (coded.length) {
+    const kinds = [...new Set(coded.map((o) => o.storage))].map((k) => `${coded.filter((o) => o.storage === k).length} ${k}`).join(", ");
+    const decode = coded.reduce((s, o) => s + o.decodeInstructions!, 0);
+    console.log(`             ${coded.length} layer${coded.length > 1 ? "s" : ""} coded (${kinds}): about ${decode.toLocaleString("en-US")} decode instructions per inference (--decode-budget)`);
+  }
   console.log(`MACs         ${r.macs.toLocaleString("en-US")}`);
   for (const line of precisionLines(c.meta)) console.log(line);
 }

@@ -1,7 +1,7 @@
 // The tinyloop command line. One file per command; this file only wires them.
 import { writeFileSync } from "node:fs";
 import { Command, CommanderError } from "commander";
-import { loadModel, parsePatch, DEFAULT_MAX_OVERHEAD, PRECISIONS, PATCH_MODES, COMPRESS_MODES, ARENA_POLICIES, type ArenaPolicy, type Compiled, type Precision } from "../compile.ts";
+import { loadModel, parsePatch, DEFAULT_MAX_OVERHEAD, DECODE_BUDGET_PERCENT, PRECISIONS, PATCH_MODES, COMPRESS_MODES, ARENA_POLICIES, type ArenaPolicy, type Compiled, type Precision } from "../compile.ts";
 import { precisionLines } from "./precision.ts";
 import { CalibrationError } from "../float/calibration.ts";
 import { exitWithError, UsageError } from "./errors.ts";
@@ -54,12 +54,13 @@ function checkBoard(name: string): string {
 
 const collect = (v: string, prev: string[] = []) => [...prev, v];
 
-interface PrecisionFlags { patch?: string; maxOverhead?: string; compress?: string; precision?: string; calibration?: string[]; inputRange?: string; flashBudget?: string; arenaBudget?: string }
+interface PrecisionFlags { patch?: string; maxOverhead?: string; compress?: string; decodeBudget?: string; precision?: string; calibration?: string[]; inputRange?: string; flashBudget?: string; arenaBudget?: string }
 
 /** Adds --patch, and --precision, --calibration, --input-range and auto's budgets (compiling float32 models) to a command. */
 function withPrecisionFlags(cmd: Command): Command {
   return cmd
-    .option("--compress <mode>", "auto: store 1x1 layers that are mostly zeros as sparse blocks where that is smaller (exact, and faster); off: every weight dense", "auto")
+    .option("--compress <mode>", "auto: store 1x1 layers that are mostly zeros as sparse blocks where that is smaller (exact, and faster), and code other layers' weights run-length, zero-value or Huffman where that saves flash within --decode-budget; off: every weight dense", "auto")
+    .option("--decode-budget <percent>", "with --compress auto: most instructions decoding coded weights may add, in percent of the model's", String(DECODE_BUDGET_PERCENT))
     .option("--patch <mode>", "auto: run stages of spatial ops row by row (full-width patches, no recomputation) where that shrinks the arena, or the first ops in 2-D patches when that needs less within --max-overhead; off: one op at a time; RxC (e.g. 3x3): the first ops in an R x C grid of patches, the rest op by op", "auto")
     .option("--max-overhead <percent>", "most MACs 2-D patches may compute again, in percent of the model's", String(DEFAULT_MAX_OVERHEAD))
     .option("--precision <precision>", "compile a float32 .tflite at this precision: int8 or fp8 (E4M3) weights, or auto (per layer, by the error on the calibration set); activations are int8 and the model takes and returns float32")
@@ -67,6 +68,13 @@ function withPrecisionFlags(cmd: Command): Command {
     .option("--input-range <lo,hi>", "without --calibration: the range of the generated calibration inputs (default 0,1, i.e. images scaled to [0, 1])")
     .option("--flash-budget <bytes>", "with --precision auto: most weight bytes in flash (default: the int8 build's)")
     .option("--arena-budget <bytes|auto|min>", "the arena (SRAM) the model may use: weight tiles grow and row-streamed stages coarsen (faster) up to it, stages stop once it is met, and a model that cannot fit is an error; with --precision auto also the arena its choice must fit. auto: the smallest arena the planner finds, rounded up to a power of two; min: the smallest arena", "auto");
+}
+
+/** A percentage flag (a number >= 0), or its default when absent; anything else is a usage error. */
+function percentFlag(name: string, value: string | undefined, fallback: number): number {
+  if (value === undefined) return fallback;
+  if (!/^\d+(\.\d+)?$/.test(value)) throw new UsageError(`${name} must be a percentage (a number >= 0), not "${value}"`);
+  return Number(value);
 }
 
 /** --arena-budget's policy word (auto when absent), or undefined for a number of bytes. */
@@ -85,8 +93,8 @@ function arenaBytesFlag(value: string): number {
 function loadWithPrecision(model: string, flags: PrecisionFlags): Compiled {
   const patch = parsePatch(flags.patch ?? "auto");
   if (!patch) throw new UsageError(`--patch must be one of ${PATCH_MODES.join(", ")} (e.g. 2x2), not "${flags.patch}"`);
-  const maxOverhead = Number(flags.maxOverhead ?? DEFAULT_MAX_OVERHEAD);
-  if (!/^\d+(\.\d+)?$/.test(flags.maxOverhead ?? "0") || !(maxOverhead >= 0)) throw new UsageError(`--max-overhead must be a percentage (a number >= 0), not "${flags.maxOverhead}"`);
+  const maxOverhead = percentFlag("--max-overhead", flags.maxOverhead, DEFAULT_MAX_OVERHEAD);
+  const decodeBudget = percentFlag("--decode-budget", flags.decodeBudget, DECODE_BUDGET_PERCENT);
   const compress = COMPRESS_MODES.find((m) => m === (flags.compress ?? "auto"));
   if (!compress) throw new UsageError(`--compress must be one of ${COMPRESS_MODES.join(", ")}, not "${flags.compress}"`);
   const precision = PRECISIONS.find((p) => p === flags.precision);
@@ -114,7 +122,7 @@ function loadWithPrecision(model: string, flags: PrecisionFlags): Compiled {
   }
   try {
     return loadModel(model, {
-      patch, maxOverhead, compress, arena, arenaBudget: budget.arenaBytes, precision: precision as Precision | undefined, budget, calibrationFiles: flags.calibration, inputRange,
+      patch, maxOverhead, decodeBudget, compress, arena, arenaBudget: budget.arenaBytes, precision: precision as Precision | undefined, budget, calibrationFiles: flags.calibration, inputRange,
       warn: (m) => console.error(`tinyloop: warning: ${m}`),
     });
   } catch (e) {

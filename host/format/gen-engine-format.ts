@@ -20,6 +20,8 @@ export function engineFormatSource(): string {
     `export const TRAIN_OVERLAY_WORDS: i32 = ${spec.TRAIN_OVERLAY_WORDS};`,
     `export const STAGE_STEP_HEADER_WORDS: i32 = ${spec.STAGE_STEP_HEADER_WORDS};`,
     `export const MAX_STAGE_PATCHES: i32 = ${spec.MAX_STAGE_PATCHES};`,
+    `export const HUFFMAN_MAX_BITS: i32 = ${spec.HUFFMAN_MAX_BITS};`,
+    ...Object.entries(spec.WEIGHT_CODINGS).map(([k, v]) => `export const CODING_${k}: i32 = ${v};`),
     "",
     "// Header word offsets (bytes).",
     ...spec.HEADER_FIELDS.map((f, i) => `export const H_${constName(f)}: i32 = ${i * 4};`),

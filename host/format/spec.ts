@@ -137,6 +137,7 @@ export const RECORDS = {
     "depthMultiplier", // depthwise only
     "inputOffset", "outputOffset", "actMin", "actMax",
     "weights", "tileCh", "tileBuf",
+    "weightCoding", "codeTable", // WEIGHT_CODINGS (see above); codeTable: HUFFMAN only
   ],
   FullyConnectedParams: [
     "input", "output", "batches", "inC", "outC",
@@ -225,6 +226,7 @@ export const RECORDS = {
     "depthMultiplier",
     "inputOffset", "outputOffset", "actMin", "actMax",
     "weights", "tileCh", "tileBuf",
+    "weightCoding", "codeTable", // always 0: training reads and updates raw tiles
     "gradOut", "gradIn", "inputScaleBits", "wScales", "scaleBuf", "gradBuf",
     "master", "velocity", "overlay", "overlayTiles", "trainChannels", "trainBias", "weightLrScaleBits", "biasLrScaleBits",
   ],
@@ -302,6 +304,19 @@ export const OP_RECORD: Record<OpName, RecordName> = {
  * lists only the words that change); any other step starts from the record as stored. The
  * patched record goes through the same checks as any other, so a step can only touch the arena.
  */
+/**
+ * Weight codings (`weightCoding` of CONV_2D and DEPTHWISE_CONV_2D records, --compress auto): a coded
+ * op's tiles vary in length, each [u32 tile bytes, this word included][channel data x n][coded
+ * weight bytes]; the engine decodes the weights into `tileBuf` (assembly/decode.ts).
+ *   RLE      tokens [zeros u8][literals u8][literal bytes], zeros + literals > 0
+ *   ZVC      per 8 weights a bitmap byte (bit i set: weight i is not zero, lowest bit first), then those weights
+ *   HUFFMAN  canonical Huffman codes, most significant bit first, zero bits pad the tile's last byte;
+ *            `codeTable` is the blob offset of the op's table: HUFFMAN_MAX_BITS u16 code counts
+ *            (lengths 1..HUFFMAN_MAX_BITS), then the symbols (weight bytes) in code order
+ */
+export const WEIGHT_CODINGS = { RAW: 0, RLE: 1, ZVC: 2, HUFFMAN: 3 } as const;
+export const HUFFMAN_MAX_BITS = 12;
+
 export const STAGE_STEP_HEADER_WORDS = 2;
 export const MAX_STAGE_PATCHES = 16;
 

@@ -44,7 +44,9 @@ export interface OpMeta {
   flashBytes?: number;
   precision?: "int8" | "fp8";
   /** How the weights are stored: dense tiles, or sparse blocks of the non-zero weights (--compress auto). */
-  storage?: "dense" | "sparse";
+  storage?: "dense" | "sparse" | "rle" | "zvc" | "huffman";
+  /** Coded weights: the engine's estimated decode instructions per inference (weight bytes x DECODE_COST). */
+  decodeInstructions?: number;
   /** Fully connected weights in groups of four channels (weightLayout 1 in spec.ts); absent: channel rows. */
   weightLayout?: "grouped";
   inputs: number[]; outputs: number[];
@@ -100,7 +102,9 @@ export function writeTlm(ops: EncodedOp[], arenaBytes: number, io: { inputs: [nu
   const place = (bytes: Uint8Array) => { const at = cursor; cursor += Math.ceil(bytes.length / 4) * 4; return at; };
   const weightOffsets = ops.map((op) => (op.tiles ? place(op.tiles) : 0));
   const stageChunks = ops.map((op) => (op.stage ? encodeStage(op.stage, place) : undefined));
-  const blobOffsets = trainOps.map((op) => Object.fromEntries(Object.entries(op.blobs ?? {}).map(([f, b]) => [f, place(b)])));
+  const placeBlobs = (op: EncodedOp): Record<string, number> => Object.fromEntries(Object.entries(op.blobs ?? {}).map(([f, b]) => [f, place(b)]));
+  const opBlobOffsets = ops.map(placeBlobs);
+  const blobOffsets = trainOps.map(placeBlobs);
   const overlays = train?.overlays ?? [];
   const overlayOffset = train ? cursor : 0;
   cursor += overlays.length * 4 * TRAIN_OVERLAY_WORDS;
@@ -129,13 +133,14 @@ export function writeTlm(ops: EncodedOp[], arenaBytes: number, io: { inputs: [nu
       at += sizes[i];
     });
   };
-  writeRecords(ops, recordBytes, opsOffset, (i, f) => (f === "weights" ? weightOffsets[i] : stageChunks[i]?.fields[f]));
+  writeRecords(ops, recordBytes, opsOffset, (i, f) => (f === "weights" ? weightOffsets[i] : stageChunks[i]?.fields[f] ?? opBlobOffsets[i][f]));
   writeRecords(trainOps, trainRecordBytes, trainOpsOffset, (i, f) => {
     if (f === "weights" && trainOps[i].weightsFrom !== undefined) return weightOffsets[trainOps[i].weightsFrom!];
     return blobOffsets[i][f];
   });
   ops.forEach((op, i) => { if (op.tiles) blob.set(op.tiles, weightOffsets[i]); });
   for (const chunk of stageChunks) chunk?.chunks.forEach(([at, bytes]) => blob.set(bytes, at));
+  ops.forEach((op, i) => Object.entries(op.blobs ?? {}).forEach(([f, b]) => blob.set(b, opBlobOffsets[i][f])));
   trainOps.forEach((op, i) => Object.entries(op.blobs ?? {}).forEach(([f, b]) => blob.set(b, blobOffsets[i][f])));
   overlays.forEach((o, i) => {
     const tiles = ops[o.op]?.tiles;
@@ -151,7 +156,8 @@ export function writeTlm(ops: EncodedOp[], arenaBytes: number, io: { inputs: [nu
 
 /** Bytes of an op's weight tiles in the blob: its own, or a stage's sub-ops'. */
 export function weightSectionBytes(op: EncodedOp): number {
-  return (op.tiles?.length ?? 0) + (op.stage?.subs.reduce((s, sub) => s + weightSectionBytes(sub), 0) ?? 0);
+  const blobs = Object.values(op.blobs ?? {}).reduce((s, b) => s + b.length, 0); // a Huffman code table
+  return (op.tiles?.length ?? 0) + blobs + (op.stage?.subs.reduce((s, sub) => s + weightSectionBytes(sub), 0) ?? 0);
 }
 
 /** Words of one op record: opcode, byte length, its params in spec order (`fieldOffset` may supply some), then its tail. */

@@ -10,6 +10,7 @@ import { floatData } from "../float/interpreter.ts";
 import { quantizeFp8Weights } from "./fp8-weights.ts";
 import type { Stage } from "./stages.ts";
 import type { PatchStage } from "./patches.ts";
+import type { WeightCoding } from "./weight-coding.ts";
 
 export class UnsupportedError extends Error {}
 
@@ -25,6 +26,8 @@ export interface ChannelWeights extends Channels {
    * spec.ts): the channel data those tiles carry, with the input offset folded into the bias.
    */
   grouped?: Pick<Channels, "channelData">;
+  /** Weights stored run-length, zero-value or Huffman coded (host/passes/weight-coding.ts, --compress auto). */
+  coding?: WeightCoding;
 }
 
 /** Op option PTQ sets on a weighted op whose float32 weights become fp8 (E4M3). */
@@ -281,7 +284,7 @@ function lowerConv(ctx: OpContext, depthwise: boolean): LoweredOp {
       ...geometry,
       inputOffset: -ctx.perTensor(input).zp,
       ...outputQuant(ctx, output, ctx.option("activation", "NONE")),
-      weights: { weights: true }, tileCh: 0, tileBuf: { scratch: true },
+      weights: { weights: true }, tileCh: 0, tileBuf: { scratch: true }, weightCoding: 0, codeTable: 0,
     },
     channels: { outC, perChannel, weights, sparse, ...int8ChannelData(biasData(ctx, 2, outC), multiplier, shift) },
   };

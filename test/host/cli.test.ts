@@ -74,9 +74,9 @@ test("inspect --patch auto (the default) runs VWW's first layers in stages withi
   const text = tinyloop("inspect", modelPath("vww_96_int8"));
   assert.match(text.out, /STAGE CONV/);
   assert.match(text.out, /55,376 B one op at a time \(--patch off\)/);
-  const bad = tinyloop("inspect", modelPath("vww_96_int8"), "--patch", "4x4");
+  const bad = tinyloop("inspect", modelPath("vww_96_int8"), "--patch", "4x4x4");
   assert.equal(bad.code, 2);
-  assert.match(bad.err, /--patch must be one of auto, off, not "4x4"/);
+  assert.match(bad.err, /--patch must be one of auto, off, RxC \(e\.g\. 2x2\), not "4x4x4"/);
 });
 
 test("inspect --svg draws one box per planned buffer; --json adds weightFlashBytes and the timeline", () => {

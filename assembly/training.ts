@@ -7,6 +7,8 @@ import {
   OP_TRAIN_LOSS, OP_TRAIN_MASK, OP_TRAIN_MASK_APPLY, OP_TRAIN_ZERO, OP_TRAIN_ACCUMULATE,
   OP_TRAIN_CONV_2D, OP_TRAIN_DEPTHWISE_CONV_2D, OP_TRAIN_FULLY_CONNECTED,
   OP_TRAIN_AVERAGE_POOL_2D, OP_TRAIN_MAX_POOL_2D, OP_TRAIN_MEAN,
+  OP_TRAIN_SAVE_E4M3, OP_TRAIN_ENCODE_E5M2, OP_TRAIN_DECODE_E5M2, OP_TRAIN_MASK_APPLY_E5M2, OP_TRAIN_ACCUMULATE_E5M2,
+  TrainSaveParams, TrainConvertParams, ERROR_HEADER_BYTES,
   ConvParams, FullyConnectedParams, PoolParams, MeanParams,
   TrainLossParams, TrainMaskParams, TrainMaskApplyParams, TrainZeroParams, TrainAccumulateParams,
   TrainConvParams, TrainFullyConnectedParams, TrainPoolParams, TrainMeanParams,
@@ -15,9 +17,14 @@ import { ARENA, touch } from "./arena";
 import { tl_read } from "./io";
 import { readWeights } from "./overlay";
 import { RECORD, size } from "./exec";
-import { conv2d_backward_input_f32, conv2d_weight_grad_f32 } from "./train/conv2d_backward";
-import { depthwise_conv2d_backward_input_f32, depthwise_conv2d_weight_grad_f32 } from "./train/depthwise_conv2d_backward";
-import { fully_connected_backward_input_f32, fully_connected_weight_grad_f32 } from "./train/fully_connected_backward";
+import { conv2d_backward_input, conv2d_weight_grad } from "./train/conv2d_backward";
+import { depthwise_conv2d_backward_input, depthwise_conv2d_weight_grad } from "./train/depthwise_conv2d_backward";
+import { fully_connected_backward_input, fully_connected_weight_grad } from "./train/fully_connected_backward";
+import { errorAt } from "./train/element";
+import {
+  e5m2_error_encode, e5m2_error_decode, e5m2_error_accumulate, e5m2_error_mask_apply, e5m2_error_scale, e5m2_codes, e4m3_save_s8,
+} from "./train/fp8_error";
+import { fp8_table, FP8_E4M3, FP8_E5M2 } from "./fp8";
 import { average_pool_backward_f32, max_pool_backward_f32 } from "./train/pool_backward";
 import { mean_backward_f32 } from "./train/mean_backward";
 import { sgd_update_f32, sgd_update_s8_residual } from "./train/sgd";
@@ -83,6 +90,34 @@ export function execTrainRecord(): i32 {
       }
       return STATUS_OK;
     }
+    case OP_TRAIN_SAVE_E4M3: {
+      const q = changetype<TrainSaveParams>(p);
+      if (!touch(q.input, q.count) || !touch(q.output, q.count)) return STATUS_OUT_OF_ARENA;
+      e4m3_save_s8(ARENA + <usize>q.input, q.count, q.zeroPoint, ARENA + <usize>q.output);
+      return STATUS_OK;
+    }
+    case OP_TRAIN_ENCODE_E5M2:
+    case OP_TRAIN_DECODE_E5M2: {
+      const q = changetype<TrainConvertParams>(p);
+      const encode = opcode == OP_TRAIN_ENCODE_E5M2;
+      if (!touch(q.src, encode ? size(q.count, 4) : errorBytes(q.count)) || !touch(q.dst, encode ? errorBytes(q.count) : size(q.count, 4))) return STATUS_OUT_OF_ARENA;
+      if (encode ? overlaps(q.src, q.dst, q.count) : overlaps(q.dst, q.src, q.count)) return STATUS_BAD_RECORD; // one pass reads and writes different widths
+      if (encode) e5m2_error_encode(ARENA + <usize>q.src, q.count, ARENA + <usize>q.dst);
+      else e5m2_error_decode(ARENA + <usize>q.src, q.count, ARENA + <usize>q.dst);
+      return STATUS_OK;
+    }
+    case OP_TRAIN_MASK_APPLY_E5M2: {
+      const q = changetype<TrainMaskApplyParams>(p);
+      if (!touch(q.grad, errorBytes(q.count)) || !touch(q.mask, maskBytes(q.count))) return STATUS_OUT_OF_ARENA;
+      e5m2_error_mask_apply(ARENA + <usize>q.grad, ARENA + <usize>q.mask, q.count);
+      return STATUS_OK;
+    }
+    case OP_TRAIN_ACCUMULATE_E5M2: {
+      const q = changetype<TrainAccumulateParams>(p);
+      if (!touch(q.dst, errorBytes(q.count)) || !touch(q.src, errorBytes(q.count))) return STATUS_OUT_OF_ARENA;
+      e5m2_error_accumulate(ARENA + <usize>q.dst, ARENA + <usize>q.src, q.count);
+      return STATUS_OK;
+    }
     case OP_TRAIN_MEAN: {
       const q = changetype<TrainMeanParams>(p);
       const m = q.axisMask;
@@ -96,6 +131,13 @@ export function execTrainRecord(): i32 {
 }
 
 function maskBytes(count: i32): i32 { return count < 0 ? -1 : (count + 7) >> 3; }
+/** Bytes of an E5M2 error buffer of count elements (its shared exponent, then the codes). */
+function errorBytes(count: i32): i32 { return count < 0 || count > i32.MAX_VALUE - ERROR_HEADER_BYTES ? -1 : ERROR_HEADER_BYTES + count; }
+/** Whether an f32 buffer and an E5M2 error buffer of count elements share bytes (both already in the arena). */
+function overlaps(f32At: i32, errorAt: i32, count: i32): bool {
+  const a = <i64>f32At, b = <i64>errorAt, n = <i64>count;
+  return a < b + n + ERROR_HEADER_BYTES && b < a + (n << 2);
+}
 
 function execLoss(q: TrainLossParams): i32 {
   if (!touch(q.logits, q.count) || !touch(q.grad, size(q.count, 4))) return STATUS_OUT_OF_ARENA;
@@ -178,8 +220,11 @@ function readScales(wScales: i32, scaleBuf: i32, outC: i32): i32 {
 
 const KIND_CONV: i32 = 0, KIND_DEPTHWISE: i32 = 1, KIND_FC: i32 = 2;
 
+// How the record's operands decode (hybrid fp8; element.ts): gradOut's E5M2 table and 2^-k, the input's E4M3 table.
+let gTable: usize = 0, gScale: f32 = 1, xTable: usize = 0;
+
 /** Accumulates the input's error, one weight tile at a time (weights as they were before this step's update). */
-function propagate(kind: i32, p: usize, weights: i32, tileBuf: i32, gradOut: usize, gradIn: usize, scales: usize): i32 {
+function propagate<E>(kind: i32, p: usize, weights: i32, tileBuf: i32, gradOut: usize, gradIn: usize, scales: usize): i32 {
   const tileBytes = size(layer.tileCh, CHANNEL_DATA_BYTES + layer.perChannel);
   if (tileBytes < 0) return STATUS_BAD_RECORD;
   if (!touch(tileBuf, tileBytes)) return STATUS_OUT_OF_ARENA;
@@ -189,9 +234,9 @@ function propagate(kind: i32, p: usize, weights: i32, tileBuf: i32, gradOut: usi
     const src = <u64><u32>weights + <u64>t * <u64>tileBytes;
     if (src > <u64>u32.MAX_VALUE) return STATUS_READ_FAILED;
     if (readWeights(<u32>src, buf, <u32>(n * (CHANNEL_DATA_BYTES + layer.perChannel))) != 0) return STATUS_READ_FAILED;
-    if (kind == KIND_CONV) conv2d_backward_input_f32(changetype<ConvParams>(p), gradOut, gradIn, buf, oc0, oc0 + n, scales);
-    else if (kind == KIND_DEPTHWISE) depthwise_conv2d_backward_input_f32(changetype<ConvParams>(p), gradOut, gradIn, buf, oc0, oc0 + n, scales);
-    else fully_connected_backward_input_f32(changetype<FullyConnectedParams>(p), gradOut, gradIn, buf, oc0, oc0 + n, scales);
+    if (kind == KIND_CONV) conv2d_backward_input<E>(changetype<ConvParams>(p), gradOut, gradIn, buf, oc0, oc0 + n, scales, gTable, gScale);
+    else if (kind == KIND_DEPTHWISE) depthwise_conv2d_backward_input<E>(changetype<ConvParams>(p), gradOut, gradIn, buf, oc0, oc0 + n, scales, gTable, gScale);
+    else fully_connected_backward_input<E>(changetype<FullyConnectedParams>(p), gradOut, gradIn, buf, oc0, oc0 + n, scales, gTable, gScale);
   }
   return STATUS_OK;
 }
@@ -201,7 +246,7 @@ function propagate(kind: i32, p: usize, weights: i32, tileBuf: i32, gradOut: usi
  * integer units is lr * s_x / s_w[oc] on the integer-unit gradient sum(g * (x_q - z_x)), the bias
  * step lr / (s_x * s_w[oc]) on sum(g); the updated master is rounded back into the overlay.
  */
-function update(kind: i32, p: usize, gradOut: usize, positions: i32, input: usize, inputZeroPoint: i32, inputScale: f32, scales: usize, gradBuf: i32, weightLrScale: f32, biasLrScale: f32): i32 {
+function update<E, X>(kind: i32, p: usize, gradOut: usize, positions: i32, input: usize, inputZeroPoint: i32, inputScale: f32, scales: usize, gradBuf: i32, weightLrScale: f32, biasLrScale: f32): i32 {
   if (!touch(gradBuf, size(layer.perChannel, 4))) return STATUS_OUT_OF_ARENA;
   const grad = ARENA + <usize>gradBuf;
   const vel = layer.velocity >= 0 ? ARENA + <usize>layer.velocity : 0;
@@ -209,13 +254,13 @@ function update(kind: i32, p: usize, gradOut: usize, positions: i32, input: usiz
     const sw = load<f32>(scales + (<usize>oc << 2));
     let biasGrad: f32 = 0;
     if (oc < layer.trainChannels) {
-      if (kind == KIND_CONV) biasGrad = conv2d_weight_grad_f32(changetype<ConvParams>(p), gradOut, input, inputZeroPoint, oc, grad);
-      else if (kind == KIND_DEPTHWISE) biasGrad = depthwise_conv2d_weight_grad_f32(changetype<ConvParams>(p), gradOut, input, inputZeroPoint, oc, grad);
-      else biasGrad = fully_connected_weight_grad_f32(changetype<FullyConnectedParams>(p), gradOut, input, inputZeroPoint, oc, grad);
+      if (kind == KIND_CONV) biasGrad = conv2d_weight_grad<E, X>(changetype<ConvParams>(p), gradOut, input, inputZeroPoint, oc, grad, gTable, gScale, xTable);
+      else if (kind == KIND_DEPTHWISE) biasGrad = depthwise_conv2d_weight_grad<E, X>(changetype<ConvParams>(p), gradOut, input, inputZeroPoint, oc, grad, gTable, gScale, xTable);
+      else biasGrad = fully_connected_weight_grad<E, X>(changetype<FullyConnectedParams>(p), gradOut, input, inputZeroPoint, oc, grad, gTable, gScale, xTable);
       sgd_update_s8_residual(ARENA + <usize>weightsAt(oc), ARENA + <usize>(layer.master + oc * layer.perChannel), grad, layer.perChannel,
         learningRate * weightLrScale * inputScale / sw, vel != 0 ? ARENA + <usize>(layer.velocity + ((oc * layer.perChannel) << 2)) : 0, momentum);
     } else if (layer.trainBias != 0) {
-      biasGrad = channelSum(gradOut, positions, oc);
+      biasGrad = channelSum<E>(gradOut, positions, oc);
     }
     if (layer.trainBias != 0) {
       store<f32>(grad, biasGrad);
@@ -229,9 +274,9 @@ function update(kind: i32, p: usize, gradOut: usize, positions: i32, input: usiz
 }
 
 /** sum over positions of gradOut[p][oc]: a bias gradient. */
-function channelSum(gradOut: usize, positions: i32, oc: i32): f32 {
+function channelSum<E>(gradOut: usize, positions: i32, oc: i32): f32 {
   let s: f32 = 0;
-  for (let i = 0; i < positions; i++) s += load<f32>(gradOut + (<usize>(i * layer.outC + oc) << 2));
+  for (let i = 0; i < positions; i++) s += errorAt<E>(gradOut, i * layer.outC + oc, gTable, gScale);
   return s;
 }
 
@@ -251,7 +296,7 @@ function execTrainConv(opcode: i32, q: TrainConvParams): i32 {
   const inN = size(q.inH, q.inW, q.inC), outN = size(q.outH, q.outW, q.outC);
   if (loadConvLayer(opcode, q) <= 0 || inN < 0 || outN < 0) return STATUS_BAD_RECORD;
   return trainWeighted(kind, changetype<usize>(q), q.weights, q.tileBuf, q.gradOut, q.gradIn, inN, outN, size(q.outH, q.outW),
-    q.input, -q.inputOffset, q.inputScaleBits, q.wScales, q.scaleBuf, q.gradBuf, q.weightLrScaleBits, q.biasLrScaleBits);
+    q.input, -q.inputOffset, q.inputScaleBits, q.wScales, q.scaleBuf, q.gradBuf, q.weightLrScaleBits, q.biasLrScaleBits, q.fp8);
 }
 
 function execTrainFullyConnected(q: TrainFullyConnectedParams): i32 {
@@ -259,25 +304,36 @@ function execTrainFullyConnected(q: TrainFullyConnectedParams): i32 {
   if (q.inC <= 0 || inN < 0 || outN < 0 || q.inChunk != q.inC) return STATUS_BAD_RECORD;
   loadFullyConnectedLayer(q);
   return trainWeighted(KIND_FC, changetype<usize>(q), q.weights, q.tileBuf, q.gradOut, q.gradIn, inN, outN, q.batches,
-    q.input, -q.inputOffset, q.inputScaleBits, q.wScales, q.scaleBuf, q.gradBuf, q.weightLrScaleBits, q.biasLrScaleBits);
+    q.input, -q.inputOffset, q.inputScaleBits, q.wScales, q.scaleBuf, q.gradBuf, q.weightLrScaleBits, q.biasLrScaleBits, q.fp8);
 }
 
 function trainWeighted(kind: i32, p: usize, weights: i32, tileBuf: i32, gradOut: i32, gradIn: i32, inN: i32, outN: i32, positions: i32,
-  input: i32, inputZeroPoint: i32, inputScaleBits: i32, wScales: i32, scaleBuf: i32, gradBuf: i32, weightLrScaleBits: i32, biasLrScaleBits: i32): i32 {
+  input: i32, inputZeroPoint: i32, inputScaleBits: i32, wScales: i32, scaleBuf: i32, gradBuf: i32, weightLrScaleBits: i32, biasLrScaleBits: i32, fp8: i32): i32 {
   if (!checkLayer()) return STATUS_OUT_OF_ARENA;
-  if (!touch(gradOut, size(outN, 4))) return STATUS_OUT_OF_ARENA;
+  if (fp8 != 0 && fp8 != 1) return STATUS_BAD_RECORD;
+  if (!touch(gradOut, fp8 != 0 ? errorBytes(outN) : size(outN, 4))) return STATUS_OUT_OF_ARENA;
+  let g = ARENA + <usize>gradOut;
+  gTable = 0; gScale = 1; xTable = 0;
+  if (fp8 != 0) {
+    gTable = fp8_table(FP8_E5M2); gScale = e5m2_error_scale(g); xTable = fp8_table(FP8_E4M3);
+    g = e5m2_codes(g);
+  }
   let s = readScales(wScales, scaleBuf, layer.outC);
   if (s != STATUS_OK) return s;
   const scales = ARENA + <usize>scaleBuf;
   if (gradIn >= 0) {
+    // gradIn is f32 either way: the per-layer accumulator (hybrid fp8 encodes it afterwards)
     if (!touch(gradIn, size(inN, 4))) return STATUS_OUT_OF_ARENA;
-    s = propagate(kind, p, weights, tileBuf, ARENA + <usize>gradOut, ARENA + <usize>gradIn, scales);
+    s = fp8 != 0 ? propagate<u8>(kind, p, weights, tileBuf, g, ARENA + <usize>gradIn, scales)
+      : propagate<f32>(kind, p, weights, tileBuf, g, ARENA + <usize>gradIn, scales);
     if (s != STATUS_OK) return s;
   }
   if (layer.trainChannels == 0 && layer.trainBias == 0) return STATUS_OK;
-  if (layer.trainChannels > 0 && !touch(input, inN)) return STATUS_OUT_OF_ARENA;
-  return update(kind, p, ARENA + <usize>gradOut, positions, ARENA + <usize>input, inputZeroPoint,
-    reinterpret<f32>(inputScaleBits), scales, gradBuf, reinterpret<f32>(weightLrScaleBits), reinterpret<f32>(biasLrScaleBits));
+  if (layer.trainChannels > 0 && !touch(input, inN)) return STATUS_OUT_OF_ARENA; // int8 or E4M3: a byte each
+  const x = ARENA + <usize>input, sx = reinterpret<f32>(inputScaleBits);
+  const wLr = reinterpret<f32>(weightLrScaleBits), bLr = reinterpret<f32>(biasLrScaleBits);
+  return fp8 != 0 ? update<u8, u8>(kind, p, g, positions, x, inputZeroPoint, sx, scales, gradBuf, wLr, bLr)
+    : update<f32, i8>(kind, p, g, positions, x, inputZeroPoint, sx, scales, gradBuf, wLr, bLr);
 }
 
 // ---- the training state ----

@@ -21,9 +21,13 @@ export function activation_mask_pack(output: usize, n: i32, actMin: i32, actMax:
 
 /** grad[i] = 0 where bit i of mask is 0 (f32[n]; the other elements are left as they are). */
 export function activation_mask_apply_f32(grad: usize, mask: usize, n: i32): void {
-  for (let i = 0; i < n; i++) {
-    if (((<u32>load<u8>(mask + <usize>(i >> 3)) >> <u32>(i & 7)) & 1) == 0) store<f32>(grad + (<usize>i << 2), 0);
-  }
+  for (let i = 0; i < n; i++) if (!maskBit(mask, i)) store<f32>(grad + (<usize>i << 2), 0);
+}
+
+/** Bit i of a mask: the gradient passes element i. */
+// @ts-ignore: decorator
+@inline export function maskBit(mask: usize, i: i32): bool {
+  return ((<u32>load<u8>(mask + <usize>(i >> 3)) >> <u32>(i & 7)) & 1) != 0;
 }
 
 /** Bytes of the mask of n elements. */

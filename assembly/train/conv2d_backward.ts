@@ -14,6 +14,7 @@
 // over all channels, whatever the tiling.
 import { ConvParams, CHANNEL_DATA_BYTES } from "../format";
 import { tapBegin, tapEnd } from "../kernels/int8/common";
+import { errorAt, inputAt } from "./element";
 
 /**
  * gradIn[iy][ix][ic] += sum over oc in [oc0, oc1), taps: gradOut[oy][ox][oc] * wScale[oc] * w_q[oc][ky][kx][ic].
@@ -22,6 +23,12 @@ import { tapBegin, tapEnd } from "../kernels/int8/common";
  */
 export function conv2d_backward_input_f32(q: ConvParams, gradOut: usize, gradIn: usize, tile: usize,
   oc0: i32, oc1: i32, wScale: usize): void {
+  conv2d_backward_input<f32>(q, gradOut, gradIn, tile, oc0, oc1, wScale, 0, 1);
+}
+
+/** The same, gradOut's elements read as E (element.ts): f32, or E5M2 codes through gTable times gScale. */
+export function conv2d_backward_input<E>(q: ConvParams, gradOut: usize, gradIn: usize, tile: usize,
+  oc0: i32, oc1: i32, wScale: usize, gTable: usize, gScale: f32): void {
   const inH = q.inH, inW = q.inW, inC = q.inC;
   const outH = q.outH, outW = q.outW, outC = q.outC;
   const kH = q.kH, kW = q.kW, strideH = q.strideH, strideW = q.strideW;
@@ -38,7 +45,7 @@ export function conv2d_backward_input_f32(q: ConvParams, gradOut: usize, gradIn:
       const kyBeg = tapBegin(iy0, dilH), kyEnd = tapEnd(iy0, dilH, inH, kH);
       for (let ox = 0; ox < outW; ox++) {
         // error of the real accumulator, times the channel's scale: the factor of every w_q
-        const g = load<f32>(gradOut + (<usize>((oy * outW + ox) * outC + oc) << 2)) * sw;
+        const g = errorAt<E>(gradOut, (oy * outW + ox) * outC + oc, gTable, gScale) * sw;
         if (g == 0) continue; // masked (ReLU) errors are mostly zero
         const ix0 = ox * strideW - padW;
         const kxBeg = tapBegin(ix0, dilW), kxEnd = tapEnd(ix0, dilW, inW, kW);
@@ -68,6 +75,12 @@ export function conv2d_backward_input_f32(q: ConvParams, gradOut: usize, gradIn:
  */
 export function conv2d_weight_grad_f32(q: ConvParams, gradOut: usize, input: usize, inputZeroPoint: i32,
   oc: i32, out: usize): f32 {
+  return conv2d_weight_grad<f32, i8>(q, gradOut, input, inputZeroPoint, oc, out, 0, 1, 0);
+}
+
+/** The same with gradOut read as E and the input as X (element.ts): i8, or E4M3 codes through xTable. */
+export function conv2d_weight_grad<E, X>(q: ConvParams, gradOut: usize, input: usize, inputZeroPoint: i32,
+  oc: i32, out: usize, gTable: usize, gScale: f32, xTable: usize): f32 {
   const inH = q.inH, inW = q.inW, inC = q.inC;
   const outH = q.outH, outW = q.outW, outC = q.outC;
   const kH = q.kH, kW = q.kW, strideH = q.strideH, strideW = q.strideW;
@@ -79,7 +92,7 @@ export function conv2d_weight_grad_f32(q: ConvParams, gradOut: usize, input: usi
     const iy0 = oy * strideH - padH;
     const kyBeg = tapBegin(iy0, dilH), kyEnd = tapEnd(iy0, dilH, inH, kH);
     for (let ox = 0; ox < outW; ox++) {
-      const g = load<f32>(gradOut + (<usize>((oy * outW + ox) * outC + oc) << 2));
+      const g = errorAt<E>(gradOut, (oy * outW + ox) * outC + oc, gTable, gScale);
       biasGrad += g;
       if (g == 0) continue;
       const ix0 = ox * strideW - padW;
@@ -88,12 +101,12 @@ export function conv2d_weight_grad_f32(q: ConvParams, gradOut: usize, input: usi
         const iy = iy0 + ky * dilH;
         for (let kx = kxBeg; kx < kxEnd; kx++) {
           const ix = ix0 + kx * dilW;
-          const x = input + <usize>((iy * inW + ix) * inC);
+          const x = (iy * inW + ix) * inC;
           const o = out + (<usize>((ky * kW + kx) * inC) << 2);
           for (let ic = 0; ic < inC; ic++) {
             const a = o + (<usize>ic << 2);
             // x_q - z_x is an integer in [-255, 255]: exact in f32
-            store<f32>(a, load<f32>(a) + g * <f32>(<i32>load<i8>(x + <usize>ic) - inputZeroPoint));
+            store<f32>(a, load<f32>(a) + g * inputAt<X>(input, x + ic, inputZeroPoint, xTable));
           }
         }
       }

@@ -4,6 +4,7 @@
 // Channel-major summation order: tile-by-tile calls give the same bits as one call.
 import { ConvParams, CHANNEL_DATA_BYTES } from "../format";
 import { tapBegin, tapEnd } from "../kernels/int8/common";
+import { errorAt, inputAt } from "./element";
 
 /**
  * gradIn[iy][ix][oc / dm] += sum over oc in [oc0, oc1), taps: gradOut[oy][ox][oc] * wScale[oc] * w_q[oc][ky][kx].
@@ -11,6 +12,12 @@ import { tapBegin, tapEnd } from "../kernels/int8/common";
  */
 export function depthwise_conv2d_backward_input_f32(q: ConvParams, gradOut: usize, gradIn: usize, tile: usize,
   oc0: i32, oc1: i32, wScale: usize): void {
+  depthwise_conv2d_backward_input<f32>(q, gradOut, gradIn, tile, oc0, oc1, wScale, 0, 1);
+}
+
+/** The same, gradOut's elements read as E (element.ts). */
+export function depthwise_conv2d_backward_input<E>(q: ConvParams, gradOut: usize, gradIn: usize, tile: usize,
+  oc0: i32, oc1: i32, wScale: usize, gTable: usize, gScale: f32): void {
   const inH = q.inH, inW = q.inW, inC = q.inC;
   const outH = q.outH, outW = q.outW, outC = q.outC;
   const kH = q.kH, kW = q.kW, strideH = q.strideH, strideW = q.strideW;
@@ -29,7 +36,7 @@ export function depthwise_conv2d_backward_input_f32(q: ConvParams, gradOut: usiz
       const iy0 = oy * strideH - padH;
       const kyBeg = tapBegin(iy0, dilH), kyEnd = tapEnd(iy0, dilH, inH, kH);
       for (let ox = 0; ox < outW; ox++) {
-        const g = load<f32>(gradOut + (<usize>((oy * outW + ox) * outC + oc) << 2)) * sw;
+        const g = errorAt<E>(gradOut, (oy * outW + ox) * outC + oc, gTable, gScale) * sw;
         if (g == 0) continue;
         const ix0 = ox * strideW - padW;
         const kxBeg = tapBegin(ix0, dilW), kxEnd = tapEnd(ix0, dilW, inW, kW);
@@ -54,6 +61,12 @@ export function depthwise_conv2d_backward_input_f32(q: ConvParams, gradOut: usiz
  */
 export function depthwise_conv2d_weight_grad_f32(q: ConvParams, gradOut: usize, input: usize, inputZeroPoint: i32,
   oc: i32, out: usize): f32 {
+  return depthwise_conv2d_weight_grad<f32, i8>(q, gradOut, input, inputZeroPoint, oc, out, 0, 1, 0);
+}
+
+/** The same with gradOut read as E and the input as X (element.ts). */
+export function depthwise_conv2d_weight_grad<E, X>(q: ConvParams, gradOut: usize, input: usize, inputZeroPoint: i32,
+  oc: i32, out: usize, gTable: usize, gScale: f32, xTable: usize): f32 {
   const inH = q.inH, inW = q.inW, inC = q.inC;
   const outH = q.outH, outW = q.outW, outC = q.outC;
   const kH = q.kH, kW = q.kW, strideH = q.strideH, strideW = q.strideW;
@@ -68,7 +81,7 @@ export function depthwise_conv2d_weight_grad_f32(q: ConvParams, gradOut: usize, 
     const iy0 = oy * strideH - padH;
     const kyBeg = tapBegin(iy0, dilH), kyEnd = tapEnd(iy0, dilH, inH, kH);
     for (let ox = 0; ox < outW; ox++) {
-      const g = load<f32>(gradOut + (<usize>((oy * outW + ox) * outC + oc) << 2));
+      const g = errorAt<E>(gradOut, (oy * outW + ox) * outC + oc, gTable, gScale);
       biasGrad += g;
       if (g == 0) continue;
       const ix0 = ox * strideW - padW;
@@ -77,9 +90,9 @@ export function depthwise_conv2d_weight_grad_f32(q: ConvParams, gradOut: usize, 
         const iy = iy0 + ky * dilH;
         for (let kx = kxBeg; kx < kxEnd; kx++) {
           const ix = ix0 + kx * dilW;
-          const x = <i32>load<i8>(input + <usize>((iy * inW + ix) * inC + ic));
+          const x = inputAt<X>(input, (iy * inW + ix) * inC + ic, inputZeroPoint, xTable);
           const a = out + (<usize>(ky * kW + kx) << 2);
-          store<f32>(a, load<f32>(a) + g * <f32>(x - inputZeroPoint));
+          store<f32>(a, load<f32>(a) + g * x);
         }
       }
     }

@@ -15,6 +15,7 @@ import { hil, hilModels, writeJunit } from "./hil.ts";
 import { stream } from "./stream.ts";
 import { trainCommand, printTrainResult, trainJson } from "./train.ts";
 import { DEFAULT_SCHEDULE, LR_SCHEDULES, type LrScheduleKind } from "../train/schedule.ts";
+import { TRAIN_PRECISIONS, type TrainPrecision } from "../train/compile-training.ts";
 import { withBoard, runOnBoard } from "../runners/board-runner.ts";
 import type { OpenOptions } from "../board/session.ts";
 import { DEFAULT_BOARD, loadBoard } from "../board/boards.ts";
@@ -263,6 +264,12 @@ function lrSchedule(value: string): LrScheduleKind {
   return kind;
 }
 
+function trainPrecision(value: string): TrainPrecision {
+  const p = TRAIN_PRECISIONS.find((k) => k === value);
+  if (!p) throw new UsageError(`train --precision must be one of ${TRAIN_PRECISIONS.join(", ")}, not "${value}"`);
+  return p;
+}
+
 /** A number option in [min, max), or a usage error naming the flag. */
 function realNumber(flag: string, value: string, min: number, max = Infinity): number {
   const n = Number(value);
@@ -283,6 +290,7 @@ withRuntimeFlags(program.command("train"))
   .option("--lr-schedule <kind>", "learning rate over the run: constant, or cosine (decays from --lr to ~0 by the last step)", DEFAULT_SCHEDULE.kind)
   .option("--warmup <fraction>", "fraction of the steps over which the rate first rises linearly to --lr (0 = none)", String(DEFAULT_SCHEDULE.warmup))
   .option("--momentum <m>", "SGD momentum (0 = none; otherwise a velocity buffer per trained parameter)", "0")
+  .option("--precision <precision>", "how the backward pass stores errors and saved activations: int8 (f32 errors, int8 activations; QAS) or fp8 (hybrid: E5M2 errors, E4M3 activations)", "int8")
   .option("--head-lr <factor>", "learning-rate factor of the classifier (the last weighted layer): batch-1 SGD wants it far above the convolutions'", "30")
   .option("--seed <n>", "shuffling seed", "1")
   .option("--checkpoint-every <n>", "boards: save the trained state in flash every N steps (0 = never)", "1")
@@ -298,7 +306,7 @@ withRuntimeFlags(program.command("train"))
       data: str("data"), scheme: str("scheme"), epochs: wholeNumber("--epochs", str("epochs"), 1),
       limit: optional("limit", "--limit"), testLimit: optional("testLimit", "--test-limit"),
       lr: realNumber("--lr", str("lr"), Number.MIN_VALUE), lrSchedule: lrSchedule(str("lrSchedule")), warmup: realNumber("--warmup", str("warmup"), 0, 1), momentum: realNumber("--momentum", str("momentum"), 0, 1),
-      headLr: realNumber("--head-lr", str("headLr"), Number.MIN_VALUE),
+      headLr: realNumber("--head-lr", str("headLr"), Number.MIN_VALUE), precision: trainPrecision(str("precision")),
       seed: wholeNumber("--seed", str("seed"), 0), checkpointEvery: wholeNumber("--checkpoint-every", str("checkpointEvery"), 0),
       searchSamples: wholeNumber("--search-samples", str("searchSamples"), 1), searchHeldOut: wholeNumber("--search-held-out", str("searchHeldOut"), 1),
       json: !!opts.json, out: opts.out === undefined ? undefined : str("out"),

@@ -10,6 +10,7 @@ import { loadDataset, planTrain, DatasetError, type Dataset } from "../train/dat
 import { parseScheme, SchemeError, type Scheme } from "../train/scheme.ts";
 import { searchSparseScheme } from "../train/search.ts";
 import { trainModel, type TrainRunResult } from "../train/run-training.ts";
+import type { TrainPrecision } from "../train/compile-training.ts";
 import { BoardTarget, HostTarget } from "../train/targets.ts";
 import type { OpenOptions } from "../board/session.ts";
 import { describeSchedule, type LrScheduleKind } from "../train/schedule.ts";
@@ -27,6 +28,7 @@ export interface TrainFlags {
   warmup: number;
   momentum: number;
   headLr: number;
+  precision: TrainPrecision;
   seed: number;
   json?: boolean;
   out?: string;
@@ -69,7 +71,7 @@ async function train(model: string, board: string, flags: TrainFlags, open: Open
     log(`searching a sparse update scheme${request.budgetBytes ? ` within ${request.budgetBytes} B` : ""} (contribution analysis on ${plan.heldOut.length} held-out samples)...`);
     const found = await searchSparseScheme(bytes, model, ds, {
       budgetBytes: request.budgetBytes, train: plan.train.subarray(0, flags.searchSamples), heldOut: plan.heldOut,
-      lr: flags.lr, schedule: { kind: flags.lrSchedule, warmup: flags.warmup }, headLr: flags.headLr, seed: flags.seed, log,
+      lr: flags.lr, schedule: { kind: flags.lrSchedule, warmup: flags.warmup }, headLr: flags.headLr, precision: flags.precision, seed: flags.seed, log,
     });
     scheme = found.scheme;
     log(`sparse scheme: ${JSON.stringify(found.scheme)} (${found.trainPeakBytes} B planned, budget ${found.budgetBytes} B)`);
@@ -85,7 +87,7 @@ async function train(model: string, board: string, flags: TrainFlags, open: Open
   let started = false, evalStarted = false;
   const result = await trainModel(bytes, basename(model), ds,
     (blob) => (board === "host" ? new HostTarget(blob) : new BoardTarget(board, blob, open)), {
-      scheme, epochs: flags.epochs, lr: flags.lr, schedule: { kind: flags.lrSchedule, warmup: flags.warmup }, momentum: flags.momentum, headLr: flags.headLr, seed: flags.seed, trainIndices: plan.train,
+      scheme, epochs: flags.epochs, lr: flags.lr, schedule: { kind: flags.lrSchedule, warmup: flags.warmup }, momentum: flags.momentum, headLr: flags.headLr, precision: flags.precision, seed: flags.seed, trainIndices: plan.train,
       testLimit: flags.testLimit, checkpointEvery: board === "host" ? 0 : flags.checkpointEvery,
       onStep: (p) => {
         if (!bar) return;
@@ -112,7 +114,7 @@ async function train(model: string, board: string, flags: TrainFlags, open: Open
 }
 
 export function printTrainResult(r: TrainRunResult, out?: string): void {
-  console.log(`scheme ${r.scheme} on ${r.board}: ${r.samples} training steps (${r.epochs} epoch${r.epochs === 1 ? "" : "s"}) in ${r.seconds.toFixed(1)} s, lr ${r.lr} (${describeSchedule(r.schedule)})`);
+  console.log(`scheme ${r.scheme} (${r.training.precision}) on ${r.board}: ${r.samples} training steps (${r.epochs} epoch${r.epochs === 1 ? "" : "s"}) in ${r.seconds.toFixed(1)} s, lr ${r.lr} (${describeSchedule(r.schedule)})`);
   console.log(`  last epoch: loss ${r.trainLoss.toFixed(3)}, running accuracy ${(100 * r.trainAccuracy).toFixed(1)}%`);
   console.log(`  held-out accuracy ${(100 * r.accuracy).toFixed(2)}% on ${r.testSamples} test samples`);
   console.log(`  training memory: planned ${r.trainPeakBytes} B (state ${r.stateBytes} B), measured high-water ${r.measuredPeakBytes} B`);
@@ -122,7 +124,7 @@ export function printTrainResult(r: TrainRunResult, out?: string): void {
 /** The --json object: the figures the issue asks for, plus the scheme and timing. */
 export function trainJson(r: TrainRunResult): Record<string, unknown> {
   return {
-    scheme: r.scheme, board: r.board, accuracy: r.accuracy, testLoss: r.evalLoss, testSamples: r.testSamples, samples: r.samples, epochs: r.epochs,
+    scheme: r.scheme, precision: r.training.precision, board: r.board, accuracy: r.accuracy, testLoss: r.evalLoss, testSamples: r.testSamples, samples: r.samples, epochs: r.epochs,
     lr: r.lr, lrSchedule: r.schedule.kind, warmup: r.schedule.warmup ?? 0,
     trainLoss: r.trainLoss, trainAccuracy: r.trainAccuracy, trainPeakBytes: r.trainPeakBytes,
     measuredPeakBytes: r.board === "host" ? undefined : r.measuredPeakBytes, hostPeakBytes: r.board === "host" ? r.measuredPeakBytes : undefined,

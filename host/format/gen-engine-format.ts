@@ -18,6 +18,7 @@ export function engineFormatSource(): string {
     `export const FP8_BIAS_BYTES: i32 = ${spec.FP8_BIAS_BYTES};`,
     `export const FP8_SCALE_BYTES: i32 = ${spec.FP8_SCALE_BYTES};`,
     `export const TRAIN_OVERLAY_WORDS: i32 = ${spec.TRAIN_OVERLAY_WORDS};`,
+    `export const ERROR_HEADER_BYTES: i32 = ${spec.ERROR_HEADER_BYTES};`,
     `export const STAGE_STEP_HEADER_WORDS: i32 = ${spec.STAGE_STEP_HEADER_WORDS};`,
     `export const MAX_STAGE_PATCHES: i32 = ${spec.MAX_STAGE_PATCHES};`,
     `export const HUFFMAN_MAX_BITS: i32 = ${spec.HUFFMAN_MAX_BITS};`,

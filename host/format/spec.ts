@@ -83,6 +83,12 @@ export const OPCODES = {
   TRAIN_AVERAGE_POOL_2D: 40,
   TRAIN_MAX_POOL_2D: 41,
   TRAIN_MEAN: 42,
+  // Hybrid fp8 training (--precision fp8): E4M3 saved activations, E5M2 errors.
+  TRAIN_SAVE_E4M3: 43,
+  TRAIN_ENCODE_E5M2: 44,
+  TRAIN_DECODE_E5M2: 45,
+  TRAIN_MASK_APPLY_E5M2: 46,
+  TRAIN_ACCUMULATE_E5M2: 47,
 } as const;
 export type OpName = keyof typeof OPCODES;
 
@@ -229,6 +235,7 @@ export const RECORDS = {
     "weightCoding", "codeTable", // always 0: training reads and updates raw tiles
     "gradOut", "gradIn", "inputScaleBits", "wScales", "scaleBuf", "gradBuf",
     "master", "velocity", "overlay", "overlayTiles", "trainChannels", "trainBias", "weightLrScaleBits", "biasLrScaleBits",
+    "fp8", // 1: gradOut is an E5M2 error buffer, input the E4M3 copy TRAIN_SAVE_E4M3 made (see "Hybrid fp8" below)
   ],
   TrainFullyConnectedParams: [
     "input", "output", "batches", "inC", "outC",
@@ -238,7 +245,12 @@ export const RECORDS = {
     "weightLayout", // always 0: training reads and updates channel rows
     "gradOut", "gradIn", "inputScaleBits", "wScales", "scaleBuf", "gradBuf",
     "master", "velocity", "overlay", "overlayTiles", "trainChannels", "trainBias", "weightLrScaleBits", "biasLrScaleBits",
+    "fp8", // 1: gradOut is an E5M2 error buffer, input the E4M3 copy TRAIN_SAVE_E4M3 made (see "Hybrid fp8" below)
   ],
+  // Hybrid fp8: output[i] = E4M3(input[i] - zeroPoint), count int8 elements (the input's integer units).
+  TrainSaveParams: ["input", "count", "zeroPoint", "output"],
+  // E5M2 error buffer <-> f32 (ENCODE: src f32 -> dst E5M2; DECODE: src E5M2 -> dst f32), count elements.
+  TrainConvertParams: ["src", "dst", "count"],
   TrainPoolParams: [
     "input", "inH", "inW", "channels",
     "output", "outH", "outW",
@@ -289,6 +301,11 @@ export const OP_RECORD: Record<OpName, RecordName> = {
   TRAIN_AVERAGE_POOL_2D: "TrainPoolParams",
   TRAIN_MAX_POOL_2D: "TrainPoolParams",
   TRAIN_MEAN: "TrainMeanParams",
+  TRAIN_SAVE_E4M3: "TrainSaveParams",
+  TRAIN_ENCODE_E5M2: "TrainConvertParams",
+  TRAIN_DECODE_E5M2: "TrainConvertParams",
+  TRAIN_MASK_APPLY_E5M2: "TrainMaskApplyParams",
+  TRAIN_ACCUMULATE_E5M2: "TrainAccumulateParams",
 };
 
 /**
@@ -325,7 +342,7 @@ export const MAX_STAGE_PATCHES = 16;
  * (header trainOps*): the forward records again (same arena offsets), TRAIN_MASK records
  * after forward ops whose activation mask the backward pass needs, then TRAIN_LOSS and
  * the backward records in reverse order. Errors (gradients of real activation values) are
- * f32 arena buffers. The first trainStateBytes of the arena are the persistent state:
+ * f32 arena buffers (E5M2 with --precision fp8: "Hybrid fp8" below). The first trainStateBytes of the arena are the persistent state:
  * - overlays: arena copies of blob byte ranges (the overlay table maps blobOffset/bytes to
  *   arenaOffset). Once tl_train_init has filled them, every weight read of the blob range
  *   comes from the arena copy instead, so the forward pass sees the updated parameters.
@@ -346,8 +363,20 @@ export const MAX_STAGE_PATCHES = 16;
  * (f32) multiply the learning rate of the layer's weights and biases: below 1 for the weights of a layer
  * reading raw model inputs of a wide real range (pixels 0..255), so that it trains as if its inputs were
  * normalized to a unit range; the classifier's head factor (--head-lr) on both.
+ *
+ * Hybrid fp8 (train --precision fp8). Errors between records are E5M2 error buffers: an i32
+ * shared exponent k, then count E5M2 codes (ERROR_HEADER_BYTES + count bytes); element i is
+ * fp8_decode(E5M2, code[i]) * 2^-k. TRAIN_ENCODE_E5M2 picks k from the largest magnitude (it lands
+ * in [2^14, 2^15), below E5M2's largest finite 57344) and rounds to nearest even, saturating.
+ * TRAIN_ZERO clears one (count = its bytes / 4). A weighted record with fp8 = 1 reads gradOut as
+ * an E5M2 error buffer and its input as E4M3 codes of x_q - zeroPoint (written by TRAIN_SAVE_E4M3
+ * right after the forward produced it), and accumulates gradIn into an f32 buffer that the
+ * compiler zeroes or DECODEs before and ENCODEs after. Pools and MEAN run on f32 copies the same
+ * way. TRAIN_MASK_APPLY_E5M2 zeroes masked codes; TRAIN_ACCUMULATE_E5M2 re-encodes dst + src.
  */
 export const TRAIN_OVERLAY_WORDS = 3;
+/** Bytes ahead of an E5M2 error buffer's codes: its shared exponent (i32). */
+export const ERROR_HEADER_BYTES = 4;
 
 
 /** Bytes of per-channel data (bias, multiplier, shift) ahead of each tile's weights. */

@@ -10,7 +10,7 @@ import { type Graph, elementCount, tensorBytes } from "../graph/graph.ts";
 import { firstFloatTensor } from "../float/interpreter.ts";
 import { lower, UnsupportedError, type Lowered, type LoweredOp } from "../passes/lower.ts";
 import { align, placeBuffers, rootOf, tileShape, type Buffer, type Plan, type TileShape } from "../passes/plan.ts";
-import { CHANNEL_DATA_BYTES, TRAIN_OVERLAY_WORDS, type OpName } from "../format/spec.ts";
+import { CHANNEL_DATA_BYTES, ERROR_HEADER_BYTES, TRAIN_OVERLAY_WORDS, type OpName } from "../format/spec.ts";
 import { overlayBytes, overlayRanges, tilesFor, type OverlayLayout } from "./overlay-layout.ts";
 import { encodeTiles, writeTlm, type EncodedOp, type TrainSection } from "../format/tlm.ts";
 import { describe } from "../compile.ts";
@@ -22,6 +22,7 @@ export { UnsupportedError };
 /** Host-side description of a training .tlm (meta.training). */
 export interface TrainingMeta {
   scheme: string;
+  precision: TrainPrecision;
   /** Planned arena for one training step, persistent state included: the training peak. */
   arenaBytes: number;
   stateBytes: number;
@@ -43,7 +44,13 @@ export interface TrainedLayer extends OverlayLayout {
 
 export interface CompiledTraining { blob: Uint8Array; training: TrainingMeta }
 
+/** int8: f32 errors, int8 saved activations (QAS). fp8: hybrid, E5M2 errors and E4M3 saved activations. */
+export const TRAIN_PRECISIONS = ["int8", "fp8"] as const;
+export type TrainPrecision = (typeof TRAIN_PRECISIONS)[number];
+
 export interface TrainingOptions {
+  /** How errors and saved activations are stored (default int8). */
+  precision?: TrainPrecision;
   momentum?: boolean;
   /** Learning-rate factor of the classifier, the last weighted layer (default 1). */
   headLr?: number;
@@ -90,9 +97,17 @@ export function compileTraining(g: Graph, file: string, bytes: Uint8Array, schem
   });
   if (!upstream.has(logits)) throw new UnsupportedError(`scheme ${describeScheme(scheme)} trains nothing the loss depends on`);
 
+  const fp8 = options.precision === "fp8";
   const recs: Rec[] = [];
   /** Bytes of the backward records' tile, scale and gradient buffers. */
   const scratchBytes = new Map<string, number>();
+  let scratchId = 0;
+  /** A new f32 scratch buffer of n elements (hybrid fp8's temporaries). */
+  const f32Scratch = (n: number): { buf: string } => {
+    const id = `bf${scratchId++}`;
+    scratchBytes.set(id, 4 * n);
+    return { buf: id };
+  };
   const tensorBuf = (t: number) => `t${root(t)}`;
   const resolve = (op: LoweredOp, rec: number): Record<string, Field> => {
     const f: Record<string, Field> = {};
@@ -103,6 +118,16 @@ export function compileTraining(g: Graph, file: string, bytes: Uint8Array, schem
     }
     return f;
   };
+
+  // Hybrid fp8: the inputs of layers whose weights train are kept as E4M3 copies, made as soon as they exist.
+  const saved = new Set<number>();
+  if (fp8) for (const [i, u] of updates) if (u.trainChannels > 0) saved.add(root(ops[i].reads[0]));
+  const save = (t: number) => {
+    if (!saved.has(root(t))) return;
+    const tensor = g.tensors[root(t)];
+    recs.push({ kind: "TRAIN_SAVE_E4M3", fields: { input: { buf: tensorBuf(t) }, count: elementCount(tensor.shape), zeroPoint: tensor.zeroPoint[0] ?? 0, output: { buf: `x${root(t)}` } }, uses: [tensorBuf(t), `x${root(t)}`] });
+  };
+  g.inputs.forEach(save);
 
   // Forward, with a mask after each clamping op the backward pass goes through.
   const forwardRec: number[] = [];
@@ -123,23 +148,39 @@ export function compileTraining(g: Graph, file: string, bytes: Uint8Array, schem
       const count = elementCount(g.tensors[out].shape);
       recs.push({ kind: "TRAIN_MASK", fields: { input: { buf: tensorBuf(out) }, count, actMin: op.fields.actMin as number, actMax: op.fields.actMax as number, mask: { buf: `m${i}` } }, uses: [tensorBuf(out), `m${i}`] });
     }
+    op.writes.forEach(save);
   });
 
   const classes = elementCount(logitsTensor.shape);
+  const lossGrad = fp8 ? f32Scratch(classes) : { buf: `e${logits}` };
   recs.push({
     kind: "TRAIN_LOSS",
-    fields: { logits: { buf: `t${logits}` }, count: classes, scaleBits: f32Bits(logitsTensor.scale[0]), zeroPoint: logitsTensor.zeroPoint[0], grad: { buf: `e${logits}` } },
-    uses: [`t${logits}`, `e${logits}`],
+    fields: { logits: { buf: `t${logits}` }, count: classes, scaleBits: f32Bits(logitsTensor.scale[0]), zeroPoint: logitsTensor.zeroPoint[0], grad: lossGrad },
+    uses: [`t${logits}`, lossGrad.buf],
   });
+  if (fp8) recs.push({ kind: "TRAIN_ENCODE_E5M2", fields: { src: lossGrad, dst: { buf: `e${logits}` }, count: classes }, uses: [lossGrad.buf, `e${logits}`] });
   const hasError = new Set<number>([logits]);
-  /** The error buffer of tensor t, zeroed by its first writer. */
+  /** The error buffer of tensor t, zeroed by its first writer (an E5M2 one is zeroed whole: exponent and codes). */
   const errorOf = (t: number): { buf: string } => {
     const r = root(t);
     if (!hasError.has(r)) {
       hasError.add(r);
-      recs.push({ kind: "TRAIN_ZERO", fields: { grad: { buf: `e${r}` }, count: elementCount(g.tensors[r].shape) }, uses: [`e${r}`] });
+      const n = elementCount(g.tensors[r].shape);
+      recs.push({ kind: "TRAIN_ZERO", fields: { grad: { buf: `e${r}` }, count: fp8 ? align(errorBytes(n)) / 4 : n }, uses: [`e${r}`] });
     }
     return { buf: `e${r}` };
+  };
+  /**
+   * Where a backward record accumulates the error of tensor t: its f32 error buffer, or, in hybrid fp8,
+   * an f32 buffer holding the E5M2 error so far (zeroed for the first writer), which `finish` encodes back.
+   */
+  const accumulateInto = (t: number): { acc: { buf: string }; finish: () => void } => {
+    if (!fp8) return { acc: errorOf(t), finish: () => {} };
+    const r = root(t), n = elementCount(g.tensors[r].shape);
+    const acc = f32Scratch(n), err = { buf: `e${r}` };
+    if (hasError.has(r)) recs.push({ kind: "TRAIN_DECODE_E5M2", fields: { src: err, dst: acc, count: n }, uses: [err.buf, acc.buf] });
+    else { hasError.add(r); recs.push({ kind: "TRAIN_ZERO", fields: { grad: acc, count: n }, uses: [acc.buf] }); }
+    return { acc, finish: () => recs.push({ kind: "TRAIN_ENCODE_E5M2", fields: { src: acc, dst: err, count: n }, uses: [acc.buf, err.buf] }) };
   };
 
   const layers: TrainedLayer[] = [];
@@ -150,13 +191,14 @@ export function compileTraining(g: Graph, file: string, bytes: Uint8Array, schem
     if (!upstream.has(out) || !hasError.has(out)) continue;
     const gradOut = { buf: `e${out}` };
     const count = elementCount(g.tensors[out].shape);
-    if (masked.has(i)) recs.push({ kind: "TRAIN_MASK_APPLY", fields: { grad: gradOut, mask: { buf: `m${i}` }, count }, uses: [`e${out}`, `m${i}`] });
+    if (masked.has(i)) recs.push({ kind: fp8 ? "TRAIN_MASK_APPLY_E5M2" : "TRAIN_MASK_APPLY", fields: { grad: gradOut, mask: { buf: `m${i}` }, count }, uses: [`e${out}`, `m${i}`] });
     const needs = (t: number) => upstream.has(root(t));
     const where = `op ${op.source} (${op.sourceType})`;
     switch (op.kind) {
       case "CONV_2D": case "DEPTHWISE_CONV_2D": case "FULLY_CONNECTED": {
         const input = op.reads[0];
-        const gradIn = needs(input) ? errorOf(input) : -1;
+        const into = needs(input) ? accumulateInto(input) : undefined;
+        const gradIn = into?.acc ?? -1;
         const u = updates.get(i) ?? { trainChannels: 0, trainBias: false };
         // The classifier (the last weighted layer) may take larger steps: it maps the features onto new classes.
         const head = i === weighted[weighted.length - 1] ? options.headLr ?? 1 : 1;
@@ -177,14 +219,19 @@ export function compileTraining(g: Graph, file: string, bytes: Uint8Array, schem
           master: trains(i) ? { buf: `master${i}` } : -1, overlay: trains(i) ? { buf: `overlay${i}` } : -1,
           velocity: trains(i) && options.momentum ? { buf: `velocity${i}` } : -1, overlayTiles: layer.overlayTiles,
           trainChannels: u.trainChannels, trainBias: u.trainBias ? 1 : 0,
-          weightLrScaleBits: f32Bits(inputLrScale(g, input) * head), biasLrScaleBits: f32Bits(head),
+          weightLrScaleBits: f32Bits(inputLrScale(g, input) * head), biasLrScaleBits: f32Bits(head), fp8: fp8 ? 1 : 0,
         };
         if (op.kind === "FULLY_CONNECTED") fields.inChunk = tile.inChunk;
         const uses = [`e${out}`, `bt${r}`, `bs${r}`, `bg${r}`];
         if (gradIn !== -1) uses.push(gradIn.buf);
-        if (u.trainChannels > 0) uses.push(tensorBuf(input));
+        if (u.trainChannels > 0) {
+          // the weight gradient reads the forward input: the int8 tensor, or its E4M3 copy
+          if (fp8) fields.input = { buf: `x${root(input)}` };
+          uses.push((fields.input as { buf: string }).buf);
+        }
         const kind: OpName = op.kind === "CONV_2D" ? "TRAIN_CONV_2D" : op.kind === "DEPTHWISE_CONV_2D" ? "TRAIN_DEPTHWISE_CONV_2D" : "TRAIN_FULLY_CONNECTED";
         recs.push({ kind, fields, weightsFrom: i, blobs: { wScales: weightScales(g, op) }, uses });
+        into?.finish();
         scratchBytes.set(`bt${r}`, tile.bytes);
         scratchBytes.set(`bs${r}`, 4 * ch.outC);
         scratchBytes.set(`bg${r}`, 4 * ch.perChannel);
@@ -195,7 +242,7 @@ export function compileTraining(g: Graph, file: string, bytes: Uint8Array, schem
           if (!needs(t.tensor)) continue;
           if (elementCount(g.tensors[t.tensor].shape) !== count) throw new UnsupportedError(`${where}: training through a broadcasting ADD is not supported`);
           const dst = errorOf(t.tensor);
-          recs.push({ kind: "TRAIN_ACCUMULATE", fields: { dst, src: gradOut, count }, uses: [dst.buf, `e${out}`] });
+          recs.push({ kind: fp8 ? "TRAIN_ACCUMULATE_E5M2" : "TRAIN_ACCUMULATE", fields: { dst, src: gradOut, count }, uses: [dst.buf, `e${out}`] });
         }
         break;
       }
@@ -203,17 +250,21 @@ export function compileTraining(g: Graph, file: string, bytes: Uint8Array, schem
         const input = op.reads[0];
         if (!needs(input)) break;
         const dst = errorOf(input);
-        recs.push({ kind: "TRAIN_ACCUMULATE", fields: { dst, src: gradOut, count }, uses: [dst.buf, `e${out}`] });
+        recs.push({ kind: fp8 ? "TRAIN_ACCUMULATE_E5M2" : "TRAIN_ACCUMULATE", fields: { dst, src: gradOut, count }, uses: [dst.buf, `e${out}`] });
         break;
       }
       case "AVERAGE_POOL_2D": case "MAX_POOL_2D": case "MEAN": {
         const input = op.reads[0];
         if (!needs(input)) break;
-        const gradIn = errorOf(input);
+        // Hybrid fp8: these kernels run on f32 copies of the errors.
+        const f32Out = fp8 ? f32Scratch(count) : gradOut;
+        if (fp8) recs.push({ kind: "TRAIN_DECODE_E5M2", fields: { src: gradOut, dst: f32Out, count }, uses: [gradOut.buf, f32Out.buf] });
+        const into = accumulateInto(input);
         const kind: OpName = op.kind === "MEAN" ? "TRAIN_MEAN" : op.kind === "MAX_POOL_2D" ? "TRAIN_MAX_POOL_2D" : "TRAIN_AVERAGE_POOL_2D";
-        const uses = [`e${out}`, gradIn.buf];
+        const uses = [f32Out.buf, into.acc.buf];
         if (op.kind === "MAX_POOL_2D") uses.push(tensorBuf(input));
-        recs.push({ kind, fields: { ...resolve(op, forwardRec[i]), gradOut, gradIn }, uses });
+        recs.push({ kind, fields: { ...resolve(op, forwardRec[i]), gradOut: f32Out, gradIn: into.acc }, uses });
+        into.finish();
         break;
       }
       default:
@@ -223,6 +274,9 @@ export function compileTraining(g: Graph, file: string, bytes: Uint8Array, schem
 
   return layOut(g, file, bytes, lowered, recs, forwardRec, tiles, scratchBytes, layers, scheme, classes, options);
 }
+
+/** Bytes of an E5M2 error buffer of n elements: its shared exponent, then the codes. */
+function errorBytes(n: number): number { return ERROR_HEADER_BYTES + n; }
 
 /** A tile of at least four channels (what the kernels block over); fully connected keeps whole channels. */
 function trainingTile(op: LoweredOp): TileShape {
@@ -285,7 +339,11 @@ function layOut(g: Graph, file: string, bytes: Uint8Array, lowered: Lowered, rec
   for (const t of g.outputs) use(`t${root(t)}`, recs.length - 1);
   const sizeOf = (id: string): number => {
     if (id.startsWith("t")) return tensorBytes(g.tensors[Number(id.slice(1))]);
-    if (id.startsWith("e")) return 4 * elementCount(g.tensors[Number(id.slice(1))].shape);
+    if (id.startsWith("e")) {
+      const n = elementCount(g.tensors[Number(id.slice(1))].shape);
+      return options.precision === "fp8" ? errorBytes(n) : 4 * n;
+    }
+    if (id.startsWith("x")) return elementCount(g.tensors[Number(id.slice(1))].shape); // E4M3 copy
     if (id.startsWith("m")) return Math.ceil(elementCount(g.tensors[ops[Number(id.slice(1))].writes[0]].shape) / 8);
     if (id.startsWith("s")) return tiles.get(ops.findIndex((_, i) => forwardRec[i] === Number(id.slice(1))))!.bytes;
     const b = scratchBytes.get(id);
@@ -330,7 +388,7 @@ function layOut(g: Graph, file: string, bytes: Uint8Array, lowered: Lowered, rec
   const timeline = recs.map((_, r) => buffers.filter((b) => b.first <= r && r <= b.last).reduce((s, b) => s + b.bytes, stateBytes));
   const plan: Plan = { buffers, tensorOffset, scratch, tiles, arenaBytes, peakOp: timeline.indexOf(Math.max(...timeline)), timeline };
   const meta = describe(g, lowered, plan, file, bytes);
-  const training: TrainingMeta = { scheme: describeScheme(scheme), arenaBytes, stateBytes, classes, layers };
+  const training: TrainingMeta = { scheme: describeScheme(scheme), precision: options.precision ?? "int8", arenaBytes, stateBytes, classes, layers };
   const io = (ts: number[]) => ts.map((t): [number, number] => [tensorOffset.get(t)!, tensorBytes(g.tensors[t])]);
   const blob = writeTlm(inference, arenaBytes, { inputs: io(g.inputs), outputs: io(g.outputs) }, { ...meta, training },
     { ops: trainOps, stateBytes, overlays });

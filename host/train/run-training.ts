@@ -6,7 +6,7 @@ import { importTflite } from "../import/tflite.ts";
 import type { Graph } from "../graph/graph.ts";
 import { readTlm } from "../format/tlm.ts";
 import { realValues, topClass } from "../stream/tensor.ts";
-import { compileTraining, type TrainingMeta } from "./compile-training.ts";
+import { compileTraining, type TrainingMeta, type TrainPrecision } from "./compile-training.ts";
 import { exportTrainedTflite } from "./export-tflite.ts";
 import { describeScheme, type Scheme } from "./scheme.ts";
 import { epochOrder, firstIndices, fitToInput, sampleAt, type Dataset, type Split } from "./dataset.ts";
@@ -22,6 +22,8 @@ export interface TrainRunOptions {
   momentum: number;
   /** Learning-rate factor of the classifier (default 1). */
   headLr?: number;
+  /** How errors and saved activations are stored (default int8). */
+  precision?: TrainPrecision;
   seed: number;
   /** Training sample indices (into the train split) in epoch-0 order. */
   trainIndices: Uint32Array;
@@ -67,7 +69,7 @@ export interface TrainRunResult {
 export async function trainModel(modelBytes: Uint8Array, modelFile: string, ds: Dataset, target: (blob: Uint8Array) => TrainTarget, o: TrainRunOptions): Promise<TrainRunResult> {
   const t0 = performance.now();
   const graph = importTflite(modelBytes, modelFile);
-  const compiled = compileTraining(graph, basename(modelFile), modelBytes, o.scheme, { momentum: o.momentum > 0, headLr: o.headLr });
+  const compiled = compileTraining(graph, basename(modelFile), modelBytes, o.scheme, { momentum: o.momentum > 0, headLr: o.headLr, precision: o.precision });
   const meta = readTlm(compiled.blob);
   const input = meta.tensors.find((t) => t.index === meta.inputs[0])!;
   const output = meta.tensors.find((t) => t.index === meta.outputs[0])!;

@@ -8,7 +8,7 @@
 // fits the budget; the few combinations with the largest summed contributions are trained as
 // they are, and the one with the lowest held-out loss wins.
 import { importTflite } from "../import/tflite.ts";
-import { compileTraining } from "./compile-training.ts";
+import { compileTraining, type TrainPrecision } from "./compile-training.ts";
 import { describeScheme, SchemeError, type Scheme } from "./scheme.ts";
 import { trainModel } from "./run-training.ts";
 import { HostTarget } from "./targets.ts";
@@ -26,6 +26,8 @@ export interface SearchOptions {
   schedule?: LrSchedule;
   /** Learning-rate factor of the classifier (default 1). */
   headLr?: number;
+  /** The run's precision (default int8): candidates train, and their memory is planned, with it. */
+  precision?: TrainPrecision;
   seed: number;
   /** How many of the last weighted layers (before the classifier) are candidates (default 6). */
   depth?: number;
@@ -60,7 +62,7 @@ export async function searchSparseScheme(bytes: Uint8Array, file: string, ds: Da
   const peaks = new Map<string, number>();
   const peakOf = (s: Scheme): number => {
     const key = describeScheme(s);
-    if (!peaks.has(key)) peaks.set(key, compileTraining(graph, file, bytes, s).training.arenaBytes);
+    if (!peaks.has(key)) peaks.set(key, compileTraining(graph, file, bytes, s, { precision: o.precision }).training.arenaBytes);
     return peaks.get(key)!;
   };
   const layers = compileTraining(graph, file, bytes, { kind: "full" }).training.layers.length;
@@ -69,7 +71,7 @@ export async function searchSparseScheme(bytes: Uint8Array, file: string, ds: Da
   const scheme = (biasFrom: number, weights: WeightPick[]): Scheme => ({ kind: "sparse", biasFrom, weights: [...weights, { layer: classifier, ratio: 1 }] });
   const score = async (s: Scheme): Promise<{ accuracy: number; loss: number }> => {
     const r = await trainModel(bytes, file, ds, (blob) => new HostTarget(blob), {
-      scheme: s, epochs: 1, lr: o.lr, schedule: o.schedule, headLr: o.headLr, momentum: 0, seed: o.seed, trainIndices: o.train, checkpointEvery: 0,
+      scheme: s, epochs: 1, lr: o.lr, schedule: o.schedule, headLr: o.headLr, precision: o.precision, momentum: 0, seed: o.seed, trainIndices: o.train, checkpointEvery: 0,
       evaluate: { split: ds.train, indices: o.heldOut },
     });
     return { accuracy: r.accuracy, loss: r.evalLoss };

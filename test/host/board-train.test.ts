@@ -451,5 +451,25 @@ for (const { board: boardName, runtime, wamrDir } of TARGETS) {
       const st = await s.stats();
       t.diagnostic(`kws last:1: blob ${blob.length} B, state ${training.stateBytes} B, arena peak ${st.peakBytes} B, last step ${st.lastCycles} ticks`);
     });
+
+    test("hybrid fp8 training (IC model, sparse through residual ADDs) gives NodeEngine's loss bits, outputs and state bytes", async (t) => {
+      const { compileTrainingTflite } = await import("../../host/train/compile-training.ts");
+      const file = modelPath("pretrainedResnet_quant");
+      // every fp8 record: E4M3 saves, E5M2 encode/decode, masks, accumulation through ADD, MEAN, conv and FC updates
+      const scheme = { kind: "sparse" as const, biasFrom: 6, weights: [{ layer: 6, ratio: 0.5 }, { layer: 9, ratio: 1 }] };
+      const { blob, training } = compileTrainingTflite(readFileSync(file), file, scheme, { precision: "fp8", headLr: 30 });
+      const store = (await s.info()).modelStoreBytes;
+      if (blob.length + training.stateBytes > store) return t.skip(`blob and checkpoint exceed this board's ${store} B model store`);
+      const loaded = await s.loadModel(blob);
+      const icRun = samples(3, loaded.inputBytes[0], training.classes, 5);
+      await s.trainInit();
+      await s.trainConfig(0.01, 0);
+      const ref = nodeTrain(blob, icRun, 0.01, 0);
+      assert.deepEqual(await boardTrain(s, icRun), ref.steps);
+      assert.deepEqual(await s.readTrainState(), ref.state, "trained state differs from NodeEngine's");
+      const st = await s.stats();
+      assert.ok(st.peakBytes <= training.arenaBytes, `measured ${st.peakBytes} B > planned ${training.arenaBytes} B`);
+      t.diagnostic(`IC fp8 sparse: blob ${blob.length} B, state ${training.stateBytes} B, arena peak ${st.peakBytes} B of ${training.arenaBytes} B planned`);
+    });
   });
 }

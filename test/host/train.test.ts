@@ -10,7 +10,7 @@ import { tmpdir } from "node:os";
 import { modelPath, REPO, INT8_MODELS } from "./shared.ts";
 import { importTflite } from "../../host/import/tflite.ts";
 import { compileGraph, compileTflite } from "../../host/compile.ts";
-import { compileTraining, UnsupportedError } from "../../host/train/compile-training.ts";
+import { compileTraining, UnsupportedError, type TrainPrecision } from "../../host/train/compile-training.ts";
 import { exportTrainedTflite } from "../../host/train/export-tflite.ts";
 import { weightsAt } from "../../host/train/overlay-layout.ts";
 import { parseScheme, layerUpdates, describeScheme, SchemeError, type Scheme } from "../../host/train/scheme.ts";
@@ -310,6 +310,83 @@ test("training on qemu-m4 gives the host's fine-tuned model byte for byte, with 
   assert.deepEqual(board.tflite, host.tflite);
   assert.equal(board.accuracy, host.accuracy);
   assert.ok(board.measuredPeakBytes <= board.trainPeakBytes);
+});
+
+test("hybrid fp8: one step's updates point where int8's do, layer by layer, and are not int8's", async () => {
+  const ds = await fashion();
+  const s = sampleAt(ds, ds.train, 5);
+  const x = fitToInput(s, qGraph.tensors[qGraph.inputs[0]]);
+  /** Every trained parameter's change in one step (state bytes: int8 weights + residual/256, f32 bias masters). */
+  const deltas = (precision: TrainPrecision) => {
+    const c = compileTraining(qGraph, "ic", qBytes, { kind: "full" }, { precision });
+    const e = NodeEngine.load(c.blob);
+    e.trainInit();
+    e.trainConfig(0.001);
+    const before = e.trainState();
+    e.trainStep(x, s.label);
+    const after = e.trainState();
+    return c.training.layers.map((l) => {
+      const value = (st: Uint8Array, oc: number, k: number) =>
+        ((st[weightsAt(l, oc) + k] << 24) >> 24) + ((st[l.master + oc * l.perChannel + k] << 24) >> 24) / 256;
+      const w = Array.from({ length: l.outC * l.perChannel }, (_, k) => value(after, Math.floor(k / l.perChannel), k % l.perChannel) - value(before, Math.floor(k / l.perChannel), k % l.perChannel));
+      const b = Array.from({ length: l.outC }, (_, oc) => {
+        const at = l.master + Math.ceil(l.trainChannels * l.perChannel / 4) * 4 + 4 * oc;
+        return f32(after, at) - f32(before, at);
+      });
+      return { layer: l.layer, w, b };
+    });
+  };
+  const int8 = deltas("int8"), fp8 = deltas("fp8");
+  assert.equal(fp8.length, int8.length);
+  fp8.forEach((l, i) => {
+    // E5M2 keeps 2 mantissa bits, E4M3 3: each gradient element is off by up to ~12%, the direction hardly
+    assert.ok(cosine(l.b, int8[i].b) > 0.97, `layer ${l.layer} bias: cosine ${cosine(l.b, int8[i].b)}`);
+    if (l.layer > 0) assert.ok(cosine(l.w, int8[i].w) > 0.9, `layer ${l.layer} weights: cosine ${cosine(l.w, int8[i].w)}`);
+  });
+  assert.notDeepEqual(fp8.map((l) => l.b), int8.map((l) => l.b), "fp8 rounding changed nothing");
+});
+
+test("hybrid fp8: planned memory bounds the measured high-water mark, and the errors take a quarter of the bytes", async () => {
+  const ds = await fashion();
+  const x = fitToInput(sampleAt(ds, ds.train, 0), qGraph.tensors[qGraph.inputs[0]]);
+  for (const scheme of [{ kind: "bias" }, { kind: "last", k: 2 }, { kind: "full" },
+    { kind: "sparse", biasFrom: 6, weights: [{ layer: 6, ratio: 0.5 }, { layer: 9, ratio: 1 }] }] as Scheme[]) {
+    const c = compileTraining(qGraph, "ic", qBytes, scheme, { precision: "fp8" });
+    const int8 = compileTraining(qGraph, "ic", qBytes, scheme).training;
+    assert.equal(c.training.precision, "fp8");
+    assert.equal(c.training.stateBytes, int8.stateBytes, `${scheme.kind}: the trained parameters' state is the same`);
+    const e = NodeEngine.load(c.blob);
+    e.trainInit();
+    e.trainStep(x, 1);
+    e.trainStep(x, 2);
+    assert.ok(e.peakBytes <= c.training.arenaBytes, `${scheme.kind}: measured ${e.peakBytes} > planned ${c.training.arenaBytes}`);
+    assert.ok(e.peakBytes >= c.training.arenaBytes - 8, `${scheme.kind}: plan ${c.training.arenaBytes} is loose (measured ${e.peakBytes})`);
+    assert.ok(c.training.arenaBytes <= int8.arenaBytes, `${scheme.kind}: fp8 ${c.training.arenaBytes} B > int8 ${int8.arenaBytes} B`);
+    // Where the backward pass sets the peak (full, bias: errors reach the first layers) fp8 must be well below int8.
+    if (scheme.kind === "full" || scheme.kind === "bias") assert.ok(c.training.arenaBytes < 0.85 * int8.arenaBytes, `${scheme.kind}: fp8 ${c.training.arenaBytes} B vs int8 ${int8.arenaBytes} B`);
+  }
+});
+
+test("tinyloop train --precision fp8 on the host and on qemu-m4: the same fine-tuned model byte for byte; a wrong --precision is a usage error", { timeout: 900_000 }, async () => {
+  await fashion();
+  const dir = mkdtempSync(join(tmpdir(), "tl-train-fp8-"));
+  const args = ["--data", "fashion-mnist", "--scheme", 'sparse:{"biasFrom":7,"weights":[{"layer":6,"ratio":0.25},{"layer":9,"ratio":1}]}',
+    "--limit", "8", "--test-limit", "4", "--lr", "0.01", "--precision", "fp8", "--checkpoint-every", "4", "--json"];
+  const host = cli("train", QUANT, "--board", "host", ...args, "--out", join(dir, "host.tflite"));
+  assert.equal(host.status, 0, host.stderr);
+  const board = cli("train", QUANT, "--board", "qemu-m4", ...args, "--out", join(dir, "board.tflite"));
+  assert.equal(board.status, 0, board.stderr);
+  const [h, b] = [JSON.parse(host.stdout), JSON.parse(board.stdout)];
+  assert.equal(h.precision, "fp8");
+  assert.equal(b.precision, "fp8");
+  assert.deepEqual(readFileSync(join(dir, "board.tflite")), readFileSync(join(dir, "host.tflite")));
+  assert.notDeepEqual(readFileSync(join(dir, "host.tflite")), qBytes, "training changed nothing");
+  assert.equal(b.accuracy, h.accuracy);
+  assert.equal(b.trainPeakBytes, h.trainPeakBytes);
+  assert.ok(b.measuredPeakBytes <= b.trainPeakBytes);
+  const wrong = cli("train", QUANT, "--board", "host", "--data", "fashion-mnist", "--scheme", "last:1", "--precision", "fp16");
+  assert.equal(wrong.status, 2, wrong.stderr);
+  assert.match(wrong.stderr, /--precision must be one of int8, fp8, not "fp16"/);
 });
 
 test("every shared model compiles for training, and its training .tlm infers exactly like the plain one", async () => {

@@ -10,31 +10,23 @@
 // Sizes: TINYLOOP_TRAIN_SAMPLES (default 5000 training samples), TINYLOOP_TRAIN_TEST (1000 test samples).
 import { readFileSync, writeFileSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { REPO, modelPath } from "../util/shared-models.ts";
+import { REPO } from "../util/shared-models.ts";
 import { importTflite } from "../import/tflite.ts";
-import { loadDataset, planTrain, sampleAt, fitToInput } from "../train/dataset.ts";
 import { compileTraining } from "../train/compile-training.ts";
 import { searchSparseScheme } from "../train/search.ts";
 import { trainModel, type TrainRunResult } from "../train/run-training.ts";
 import { HostTarget } from "../train/targets.ts";
 import { describeScheme, type Scheme } from "../train/scheme.ts";
-import { DEFAULT_SCHEDULE, describeSchedule } from "../train/schedule.ts";
+import { describeSchedule } from "../train/schedule.ts";
 import { benchScheme, testSet } from "../train/float-bench.ts";
-import { openBoard } from "../board/session.ts";
-import { NodeEngine } from "../runners/node-engine.ts";
+import { SAMPLES, TEST, HELD_OUT, SEED, SCHEDULE, QUANT, FLOAT, trainingSetup, deviceMemory } from "./training-setup.ts";
 
-const SAMPLES = Number(process.env.TINYLOOP_TRAIN_SAMPLES ?? 5000);
 /**
  * Training samples per learning-rate trial and per sparse-search candidate. Trials run the final
  * run's schedule (its warmup and decay scale with the length), so a rate that only looks good
  * while it is still high early on does not win.
  */
 const TRIAL = Math.min(SAMPLES, 2000);
-/** The held-out slice of the train split the trials are scored on (never the test split). */
-const HELD_OUT = 1000;
-const TEST = Number(process.env.TINYLOOP_TRAIN_TEST ?? 1000);
-const SEED = 1;
-const SCHEDULE = DEFAULT_SCHEDULE;
 /** Learning rates tried per scheme (SGD, batch 1, no momentum); each scheme takes the best on the held-out slice. */
 const LR_GRID = [0.0003, 0.001, 0.003, 0.01, 0.03, 0.1];
 /** Classifier factors tried (--head-lr) where a scheme trains convolutions as well as the classifier. */
@@ -42,12 +34,8 @@ const HEAD_GRID = [1, 30, 100];
 
 interface Rate { lr: number; headLr: number }
 
-const QUANT = modelPath("pretrainedResnet_quant"), FLOAT = modelPath("pretrainedResnet_float");
-const qBytes = new Uint8Array(readFileSync(QUANT));
-const qGraph = importTflite(qBytes, QUANT);
+const { qBytes, qGraph, ds, plan } = await trainingSetup();
 const fGraph = importTflite(new Uint8Array(readFileSync(FLOAT)), FLOAT);
-const ds = await loadDataset("fashion-mnist", { classes: 10 });
-const plan = planTrain(ds.train.count, { seed: SEED, limit: SAMPLES, heldOut: HELD_OUT });
 const log = (s: string) => console.error(s);
 
 /** Held-out loss and accuracy of `scheme` trained on the first TRIAL training samples at `rate`. */
@@ -101,27 +89,8 @@ for (const [name, scheme] of schemes) {
 
 // The sparse scheme on the virtual board: a few steps, then the device's own memory figures.
 const sparse = rows.find((r) => r.name === "sparse")!;
-const board = await openBoard("qemu-m4");
-let device: Record<string, number>;
-try {
-  const blob = compileTraining(qGraph, QUANT, qBytes, search.scheme, { headLr: rates.sparse.headLr }).blob;
-  await board.loadModel(blob);
-  await board.trainInit();
-  await board.trainConfig(rates.sparse.lr, 0);
-  for (let i = 0; i < 10; i++) {
-    const s = sampleAt(ds, ds.train, plan.train[i]);
-    await board.trainStep(fitToInput(s, qGraph.tensors[qGraph.inputs[0]]), s.label);
-  }
-  const stats = await board.stats();
-  const staticRamBytes = board.firmware?.staticRamBytes ?? 0;
-  const engineDataBytes = NodeEngine.load(blob).arenaPtr; // the engine's own static data, below the arena
-  device = {
-    measuredPeakBytes: stats.peakBytes, stackBytes: stats.stackUsed, staticRamBytes, engineDataBytes,
-    totalSramBytes: staticRamBytes + engineDataBytes + stats.peakBytes + stats.stackUsed,
-  };
-} finally {
-  await board.close();
-}
+const device = await deviceMemory(compileTraining(qGraph, QUANT, qBytes, search.scheme, { headLr: rates.sparse.headLr }).blob,
+  ds, plan.train, qGraph.tensors[qGraph.inputs[0]], rates.sparse.lr);
 log(`qemu-m4 sparse: ${JSON.stringify(device)}`);
 
 const result = {

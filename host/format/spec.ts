@@ -342,7 +342,8 @@ export const MAX_STAGE_PATCHES = 16;
  * (header trainOps*): the forward records again (same arena offsets), TRAIN_MASK records
  * after forward ops whose activation mask the backward pass needs, then TRAIN_LOSS and
  * the backward records in reverse order. Errors (gradients of real activation values) are
- * f32 arena buffers (E5M2 with --precision fp8: "Hybrid fp8" below). The first trainStateBytes of the arena are the persistent state:
+ * f32 arena buffers (E5M2 with train --precision fp8: "Hybrid fp8" below). The first
+ * trainStateBytes of the arena are the persistent state:
  * - overlays: arena copies of blob byte ranges (the overlay table maps blobOffset/bytes to
  *   arenaOffset). Once tl_train_init has filled them, every weight read of the blob range
  *   comes from the arena copy instead, so the forward pass sees the updated parameters.

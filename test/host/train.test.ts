@@ -41,7 +41,7 @@ const cosine = (a: number[], b: ArrayLike<number>) => {
   return d / Math.sqrt(na * nb);
 };
 
-test("int8 engine gradients point where the float32 reference's do, layer by layer (bias and weights)", async () => {
+test("int8 and hybrid fp8 engine gradients point where the float32 reference's do, layer by layer (bias and weights)", async () => {
   const ds = await fashion();
   const s = sampleAt(ds, ds.train, 5);
   const x = fitToInput(s, qGraph.tensors[qGraph.inputs[0]]);
@@ -49,8 +49,8 @@ test("int8 engine gradients point where the float32 reference's do, layer by lay
   // Large enough that weight steps show above the residual's 1/256 resolution, small enough to stay linear.
   const lr = 0.001;
   /** One step of `scheme` at `lr`; checks each trained layer's gradients against the float32 ones. */
-  const check = (scheme: Scheme, lr: number, weightsOnly: boolean) => {
-    const c = compileTraining(qGraph, "ic", qBytes, scheme);
+  const check = (scheme: Scheme, lr: number, weightsOnly: boolean, precision: TrainPrecision = "int8") => {
+    const c = compileTraining(qGraph, "ic", qBytes, scheme, { precision });
     const e = NodeEngine.load(c.blob);
     e.trainInit();
     e.trainConfig(lr);
@@ -67,7 +67,7 @@ test("int8 engine gradients point where the float32 reference's do, layer by lay
           const at = l.master + Math.ceil(l.trainChannels * l.perChannel / 4) * 4 + 4 * oc;
           return -(f32(after, at) - f32(before, at)) * sx * scaleOf(oc) / lr;
         });
-        assert.ok(cosine(bias, grads.get(fop.inputs[2])!) > 0.95, `layer ${l.layer} bias gradient`);
+        assert.ok(cosine(bias, grads.get(fop.inputs[2])!) > 0.95, `${precision} layer ${l.layer} bias gradient: ${cosine(bias, grads.get(fop.inputs[2])!)}`);
       }
       // The first layer reads raw 0..255 pixels: its weight step is lr / 255^2 (compile-training.ts inputLrScale).
       const weightLr = l.layer === 0 ? lr / 255 ** 2 : lr;
@@ -82,11 +82,13 @@ test("int8 engine gradients point where the float32 reference's do, layer by lay
       // Float conv filters are [outC][kH][kW][inC] like the engine's; the FC is [outC][inC].
       // The int8 and float32 models differ most in the first layer, whose real inputs are raw 0..255 pixels
       // (measured: cosine 0.67 there, 0.95-0.998 everywhere else); its bias gradients still agree to 0.96.
-      assert.ok(cosine(w, grads.get(fop.inputs[1])!) > (l.layer === 0 ? 0.6 : 0.9), `layer ${l.layer} weight gradient`);
+      assert.ok(cosine(w, grads.get(fop.inputs[1])!) > (l.layer === 0 ? 0.6 : 0.9), `${precision} layer ${l.layer} weight gradient: ${cosine(w, grads.get(fop.inputs[1])!)}`);
     }
   };
   check({ kind: "full" }, lr, false);
   check({ kind: "sparse", biasFrom: 10, weights: [{ layer: 0, ratio: 1 }] }, lr * 255 ** 2, true);
+  check({ kind: "full" }, lr, false, "fp8");
+  check({ kind: "sparse", biasFrom: 10, weights: [{ layer: 0, ratio: 1 }] }, lr * 255 ** 2, true, "fp8");
 });
 
 /** One training step of a compiled program at `lr`: each trained layer's parameter changes (classifier first). */

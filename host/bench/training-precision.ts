@@ -3,8 +3,9 @@
 // bench/training.json (bias, last, the searched sparse scheme, full; TINYLOOP_TRAIN_SCHEMES=sparse,full
 // selects rows) at the rates training.ts picked for them, it trains the same samples twice on the
 // host engine: `--precision int8` (f32 errors, int8 saved activations, QAS) and `--precision fp8`
-// (E5M2 errors, E4M3 saved activations, the same QAS updates). Then the fp8 sparse scheme runs a few
-// steps on qemu-m4 for its device memory. Adds `precision` to bench/training.json and writes the
+// (E5M2 errors, E4M3 saved activations, the same QAS updates). Then the sparse search runs again in
+// fp8 within the int8 search's budget (cheaper errors may reach deeper layers; TINYLOOP_TRAIN_FP8_SEARCH=0
+// skips it), and the fp8 sparse scheme runs a few steps on qemu-m4 for its device memory. Adds `precision` to bench/training.json and writes the
 // table between the training-precision markers in docs/training.md.
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -12,13 +13,14 @@ import { REPO } from "../util/shared-models.ts";
 import { compileTraining, TRAIN_PRECISIONS, type TrainPrecision } from "../train/compile-training.ts";
 import { trainModel, type TrainRunResult } from "../train/run-training.ts";
 import { HostTarget } from "../train/targets.ts";
-import { parseScheme, type Scheme } from "../train/scheme.ts";
+import { parseScheme, describeScheme, type Scheme } from "../train/scheme.ts";
+import { searchSparseScheme } from "../train/search.ts";
 import { describeSchedule } from "../train/schedule.ts";
 import { TEST, SEED, SCHEDULE, QUANT, trainingSetup, deviceMemory, type DeviceMemory } from "./training-setup.ts";
 
 interface BenchRow { scheme: string; spec: string; lr: number; headLr: number }
 const JSON_FILE = join(REPO, "bench", "training.json");
-const bench = JSON.parse(readFileSync(JSON_FILE, "utf8")) as { rows: BenchRow[]; precision?: unknown };
+const bench = JSON.parse(readFileSync(JSON_FILE, "utf8")) as { rows: BenchRow[]; search: { budgetBytes: number }; trialSamples: number; precision?: unknown };
 const wanted = process.env.TINYLOOP_TRAIN_SCHEMES?.split(",").filter(Boolean) ?? bench.rows.map((r) => r.scheme);
 const selected = wanted.map((name) => {
   const row = bench.rows.find((r) => r.scheme === name);
@@ -45,6 +47,28 @@ for (const row of selected) {
   rows.push({ ...row, ...figures });
 }
 
+/** The sparse search in fp8 under the int8 search's budget, with training.ts's search settings (candidates at full's rate). */
+async function fp8Search() {
+  const full = bench.rows.find((r) => r.scheme === "full"), sparse = bench.rows.find((r) => r.scheme === "sparse");
+  if (process.env.TINYLOOP_TRAIN_FP8_SEARCH === "0" || !full || !sparse) return undefined;
+  const found = await searchSparseScheme(qBytes, QUANT, ds, {
+    budgetBytes: bench.search.budgetBytes, train: plan.train.subarray(0, bench.trialSamples), heldOut: plan.heldOut,
+    lr: full.lr, headLr: full.headLr, schedule: SCHEDULE, precision: "fp8", seed: SEED, log,
+  });
+  // trained at the int8 sparse scheme's rate (no rate search of its own)
+  const r = await trainModel(qBytes, QUANT, ds, (b) => new HostTarget(b), {
+    scheme: found.scheme, epochs: 1, lr: sparse.lr, headLr: sparse.headLr, schedule: SCHEDULE, precision: "fp8", momentum: 0, seed: SEED,
+    trainIndices: plan.train, testLimit: TEST, checkpointEvery: 0,
+  });
+  log(`fp8-searched sparse ${describeScheme(found.scheme)}: ${(100 * r.accuracy).toFixed(2)}%, training peak ${r.trainPeakBytes} B`);
+  return {
+    spec: describeScheme(found.scheme), budgetBytes: found.budgetBytes, lr: sparse.lr, headLr: sparse.headLr,
+    accuracy: r.accuracy, evalLoss: r.evalLoss, trainPeakBytes: r.trainPeakBytes, stateBytes: r.stateBytes, seconds: r.seconds,
+    contributions: found.contributions, combinations: found.combinations,
+  };
+}
+const searched = await fp8Search();
+
 let device: DeviceMemory | undefined;
 const sparse = rows.find((r) => r.scheme === "sparse");
 if (sparse) {
@@ -53,7 +77,7 @@ if (sparse) {
   log(`qemu-m4 fp8 sparse: ${JSON.stringify(device)}`);
 }
 
-const result = { trainSamples: plan.train.length, testSamples: TEST, seed: SEED, schedule: SCHEDULE, rows, qemuM4Fp8Sparse: device };
+const result = { trainSamples: plan.train.length, testSamples: TEST, seed: SEED, schedule: SCHEDULE, rows, fp8SearchedSparse: searched, qemuM4Fp8Sparse: device };
 writeFileSync(JSON_FILE, JSON.stringify({ ...bench, precision: result }, null, 1) + "\n");
 
 const kb = (n: number) => `${(n / 1024).toFixed(1)} KB`;
@@ -66,6 +90,7 @@ const table = [
 const doc = join(REPO, "docs", "training.md");
 const begin = "<!-- training-precision:begin -->", end = "<!-- training-precision:end -->";
 const note = `${plan.train.length} training samples (one epoch, batch 1, SGD, ${describeSchedule(SCHEDULE)} schedule), ${TEST} test samples, seed ${SEED}, both precisions on the same samples at the rates of the table above.` +
+  (searched ? ` The sparse search run again in fp8 within the same ${kb(searched.budgetBytes)} picked \`${searched.spec}\`: ${pct(searched.accuracy)} (test loss ${searched.evalLoss.toFixed(3)}) at the sparse row's rate, ${kb(searched.trainPeakBytes)} planned.` : "") +
   (device ? ` On qemu-m4 the fp8 sparse scheme measured an arena high-water mark of ${kb(device.measuredPeakBytes)}, ${kb(device.totalSramBytes)} of SRAM in all (static ${kb(device.staticRamBytes)} + engine data ${kb(device.engineDataBytes)} + stack ${kb(device.stackBytes)}).` : "") +
   " Regenerate with `npm run bench` (or this table alone: `npx tsx host/bench/training-precision.ts`).";
 const text = readFileSync(doc, "utf8");

@@ -12,7 +12,7 @@ import { lower, UnsupportedError, type Lowered, type LoweredOp, type CompressMod
 export { COMPRESS_MODES, type CompressMode } from "./passes/lower.ts";
 import { planMemory, planSmallestTiles, rootOf, type Plan, type PlanOptions, type TileShape } from "./passes/plan.ts";
 import { chooseStages, coarsenStages, encodeStageSteps } from "./passes/stages.ts";
-import { codeWeights, encodeCodedTiles, CODING_IDS, DECODE_COST } from "./passes/weight-coding.ts";
+import { codeWeights, encodeCodedTiles, decodeInstructions, CODING_IDS } from "./passes/weight-coding.ts";
 export { DECODE_BUDGET_PERCENT } from "./passes/weight-coding.ts";
 import { withPatchStage, encodePatchStage, patchChainProblem, overheadPercent, type PatchGrid, type PatchStage } from "./passes/patches.ts";
 import { FP8_OPS, CHUNKED_OPS } from "./format/spec.ts";
@@ -137,10 +137,11 @@ function streamInStages(graph: Graph, plain: Lowered, options: PlanOptions): Low
   return staged === plain ? plain : coarsenStages(graph, staged, arenaOf, Math.max(arenaOf(staged).arenaBytes, budget));
 }
 
-/** The model's MACs plus what a patch stage recomputes may not exceed this. */
+const modelMacs = (l: Lowered) => l.ops.reduce((sum, op) => sum + op.macs, 0);
+
+/** The MACs a patch stage may compute again: --max-overhead percent of the model's. */
 function macLimit(plain: Lowered, options: CompileOptions): number {
-  const total = plain.ops.reduce((sum, op) => sum + op.macs, 0);
-  return (total * (options.maxOverhead ?? DEFAULT_MAX_OVERHEAD)) / 100;
+  return (modelMacs(plain) * (options.maxOverhead ?? DEFAULT_MAX_OVERHEAD)) / 100;
 }
 
 /** The op lists' plan with the smallest arena (the first of equals: fewer recomputed MACs come first). */
@@ -163,10 +164,11 @@ const AUTO_GRIDS: PatchGrid[] = [2, 3, 4].map((k) => ({ rows: k, cols: k }));
 function withPatchGrid(graph: Graph, plain: Lowered, grid: PatchGrid, options: CompileOptions): Lowered {
   const fits = patchCandidates(graph, plain, [grid]);
   if (!fits.length) throw new UnsupportedError(`--patch ${grid.rows}x${grid.cols}: ${patchChainProblem(graph, plain, 1) ?? "the grid does not fit the first ops' outputs"}`);
-  const within = fits.filter((l) => l.ops[0].patchStage!.extraMacs <= macLimit(plain, options));
+  const limit = macLimit(plain, options);
+  const within = fits.filter((l) => l.ops[0].patchStage!.extraMacs <= limit);
   if (!within.length) {
     const least = Math.min(...fits.map((l) => l.ops[0].patchStage!.extraMacs));
-    const pct = overheadPercent(least, plain.ops.reduce((s, op) => s + op.macs, 0)).toFixed(1);
+    const pct = overheadPercent(least, modelMacs(plain)).toFixed(1);
     throw new UnsupportedError(`--patch ${grid.rows}x${grid.cols} recomputes at least ${pct}% of the model's MACs, over --max-overhead ${options.maxOverhead ?? DEFAULT_MAX_OVERHEAD}%; raise --max-overhead or use a coarser grid`);
   }
   return leastArena(graph, within, options);
@@ -174,7 +176,8 @@ function withPatchGrid(graph: Graph, plain: Lowered, grid: PatchGrid, options: C
 
 /** --patch auto's 2-D candidate: the patch stage with the smallest arena within --max-overhead, if any. */
 function bestPatchStage(graph: Graph, plain: Lowered, options: CompileOptions): Lowered | undefined {
-  const within = patchCandidates(graph, plain, AUTO_GRIDS).filter((l) => l.ops[0].patchStage!.extraMacs <= macLimit(plain, options));
+  const limit = macLimit(plain, options);
+  const within = patchCandidates(graph, plain, AUTO_GRIDS).filter((l) => l.ops[0].patchStage!.extraMacs <= limit);
   return within.length ? leastArena(graph, within, options) : undefined;
 }
 
@@ -248,7 +251,7 @@ export function describe(g: Graph, lowered: Lowered, plan: Plan, file: string, b
       weightBytes: (op.stage?.subs ?? op.patchStage?.subs ?? [op]).reduce((sum, o) => sum + (o.channels ? o.channels.weights.length + o.channels.outC * 4 : 0), 0), // weights and bias, as in the .tflite
       precision: op.channels ? (FP8_OPS.includes(op.kind) ? "fp8" : "int8") : undefined,
       storage: op.channels ? (op.channels.sparse ? "sparse" : op.channels.coding?.kind ?? "dense") : undefined,
-      decodeInstructions: op.channels?.coding ? DECODE_COST[op.channels.coding.kind] * op.channels.weights.length : undefined,
+      decodeInstructions: op.channels?.coding ? decodeInstructions(op.channels.coding, op.channels.weights.length) : undefined,
       weightLayout: plan.tiles.get(i)?.grouped ? "grouped" : undefined,
       tileCh: plan.tiles.get(i)?.tileCh, inChunk: plan.tiles.get(i)?.inChunk, inputs: op.reads, outputs: op.writes,
       readyAfter: withAliases(op.writes),

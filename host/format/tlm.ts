@@ -140,8 +140,10 @@ export function writeTlm(ops: EncodedOp[], arenaBytes: number, io: { inputs: [nu
   });
   ops.forEach((op, i) => { if (op.tiles) blob.set(op.tiles, weightOffsets[i]); });
   for (const chunk of stageChunks) chunk?.chunks.forEach(([at, bytes]) => blob.set(bytes, at));
-  ops.forEach((op, i) => Object.entries(op.blobs ?? {}).forEach(([f, b]) => blob.set(b, opBlobOffsets[i][f])));
-  trainOps.forEach((op, i) => Object.entries(op.blobs ?? {}).forEach(([f, b]) => blob.set(b, blobOffsets[i][f])));
+  const writeBlobs = (list: EncodedOp[], offsets: Record<string, number>[]) =>
+    list.forEach((op, i) => Object.entries(op.blobs ?? {}).forEach(([f, b]) => blob.set(b, offsets[i][f])));
+  writeBlobs(ops, opBlobOffsets);
+  writeBlobs(trainOps, blobOffsets);
   overlays.forEach((o, i) => {
     const tiles = ops[o.op]?.tiles;
     if (!tiles || o.start < 0 || o.start + o.bytes > tiles.length) throw new Error(`overlay ${i} lies outside op ${o.op}'s weights`);

@@ -156,6 +156,11 @@ export function encodeCodedTiles(ch: Channels, tileCh: number, coding: WeightCod
   return out;
 }
 
+/** Estimated instructions decoding `coding` over `weightBytes` bytes costs per inference (each tile is read once). */
+export function decodeInstructions(coding: WeightCoding, weightBytes: number): number {
+  return DECODE_COST[coding.kind] * weightBytes;
+}
+
 /** Ops whose weights may be coded: int8 CONV_2D and DEPTHWISE_CONV_2D outside stages. */
 function codable(op: LoweredOp): boolean {
   return (op.kind === "CONV_2D" || op.kind === "DEPTHWISE_CONV_2D") && !!op.channels && !op.channels.sparse;
@@ -186,7 +191,7 @@ export function codeWeights(lowered: Lowered, budgetPercent = DECODE_BUDGET_PERC
     if (!codable(op)) return [];
     const best = smallestCoding(op.channels!.weights);
     if (!best) return [];
-    const cost = DECODE_COST[best.coding.kind] * op.channels!.weights.length;
+    const cost = decodeInstructions(best.coding, op.channels!.weights.length);
     return [{ i, ...best, saved: op.channels!.weights.length - best.bytes, cost }];
   });
   candidates.sort((a, b) => b.saved / b.cost - a.saved / a.cost);

@@ -1,7 +1,7 @@
 // mulByQuantMultiplier (assembly/kernels/int8/common.ts, the requantization of the per-channel
 // kernels) against the literal transcription of TFLite's MultiplyByQuantizedMultiplier, on the
 // edges of each term (saturation, rounding ties of both roundings, every shift) and at random.
-import { mulByQuantMultiplier, sumInt8, requantizeWith, requantize, channelTileOk } from "../../assembly/kernels/int8/common";
+import { mulByQuantMultiplier, sumInt8, requantizeWith, requantize, channelTileOk, requantizeFused, fusedApplies, fusedConstant, FUSED_MAX_RIGHT } from "../../assembly/kernels/int8/common";
 import { seedRandom, xorshift32, randInt, refMultiplyByQuantizedMultiplier } from "./support";
 
 const XS = memory.data<i32>([
@@ -108,5 +108,68 @@ describe("requantizeWith", () => {
     expect<bool>(channelTileOk(tile, 0, 2, 2, -128, 127)).toBe(true);
     store<i32>(tile, i32.MIN_VALUE, 16);
     expect<bool>(channelTileOk(tile, 0, 2, 2, -128, 127)).toBe(false);
+  });
+});
+
+/** requantizeFused's result for (x, m, shift), from the constants setBlockQuant would store. */
+function fused(x: i32, m: i32, shift: i32, outOff: i32, actMin: i32, actMax: i32): i32 {
+  const k = fusedConstant(-shift, outOff);
+  return requantizeFused(x, <i32>k, <i32>(k >> 32), m, -shift - 1, actMin, actMax);
+}
+
+describe("requantizeFused", () => {
+  it("applies exactly to multipliers >= 0 with shifts in [-23, -1]", () => {
+    expect<bool>(fusedApplies(1 << 30, -1)).toBe(true);
+    expect<bool>(fusedApplies(0, -FUSED_MAX_RIGHT)).toBe(true);
+    expect<bool>(fusedApplies(1 << 30, 0)).toBe(false);
+    expect<bool>(fusedApplies(1 << 30, -FUSED_MAX_RIGHT - 1)).toBe(false);
+    expect<bool>(fusedApplies(-1, -5)).toBe(false);
+  });
+
+  it("equals requantize on edge accumulators, rounding ties of both roundings and random values", () => {
+    seedRandom(0xf05e);
+    let bad = 0;
+    for (let t = 0; t < 400000; t++) {
+      const shift = -randInt(1, FUSED_MAX_RIGHT);
+      let x: i32, m: i32;
+      if (t < 30 * 12 * 23) {
+        // every edge accumulator x every non-negative edge multiplier x every shift
+        x = load<i32>(XS + <usize>((t % 30) << 2));
+        m = load<i32>(MS + <usize>(((t / 30) % 12) << 2));
+        if (m < 0) m = m & i32.MAX_VALUE;
+      } else if ((t & 3) == 0) {
+        // ties: m = 2^30 halves x exactly, so odd * 2^k lands on the right shift's half-way points
+        m = 1 << 30;
+        x = (randInt(-41, 41) | 1) << randInt(0, 24);
+      } else if ((t & 3) == 1) {
+        // ties of the doubling product: x * m = odd * 2^30
+        const j = randInt(0, 30);
+        m = 1 << j;
+        x = (randInt(-1000, 1000) | 1) << (30 - j);
+      } else {
+        x = <i32>xorshift32() >> (31 - randInt(0, 31));
+        m = (t & 7) == 2 ? <i32>(xorshift32() & 0x7fffffff) : ((1 << 30) | <i32>(xorshift32() & 0x3fffffff));
+      }
+      const outOff = randInt(-128, 127), actMin = randInt(-128, 0), actMax = randInt(0, 127);
+      const got = fused(x, m, shift, outOff, actMin, actMax);
+      const want = requantize(x, m, shift, outOff, actMin, actMax);
+      if (got != want) { if (bad == 0) trace("requantizeFused x m shift got want", 5, <f64>x, <f64>m, <f64>shift, <f64>got, <f64>want); bad++; }
+    }
+    expect<i32>(bad).toBe(0);
+  });
+
+  it("equals requantize on the unclamped range too (results far outside int8)", () => {
+    seedRandom(0xc1a);
+    let bad = 0;
+    for (let t = 0; t < 200000; t++) {
+      const shift = -randInt(1, FUSED_MAX_RIGHT);
+      const x = <i32>xorshift32() >> (31 - randInt(0, 31));
+      const m = <i32>(xorshift32() & 0x7fffffff);
+      const outOff = randInt(-128, 127);
+      const got = fused(x, m, shift, outOff, i32.MIN_VALUE, i32.MAX_VALUE);
+      const want = requantize(x, m, shift, outOff, i32.MIN_VALUE, i32.MAX_VALUE);
+      if (got != want) { if (bad == 0) trace("unclamped x m shift got want", 5, <f64>x, <f64>m, <f64>shift, <f64>got, <f64>want); bad++; }
+    }
+    expect<i32>(bad).toBe(0);
   });
 });

@@ -247,29 +247,97 @@ export function requantizeWith(acc: i32, mult: i32, ls: i32, rs: i32, mask: i32,
 }
 
 /**
- * The requantization parameters of a block of 4 channels at a fixed address (one load each, no
- * address mask), prepared once per block by setBlockQuant: per channel multiplier, left shift,
- * right shift, mask and half (see requantizeWith).
+ * One rounding instead of two, for a channel with shift -R, R in [1, FUSED_MAX_RIGHT], and a
+ * multiplier >= 0 (TFLite's usual case): requantizeWith's doubling high product
+ * r = floor((x*m + 2^30) / 2^31) followed by the rounding right shift of r by R (half away from
+ * zero: floor((r + 2^(R-1) - [r < 0]) / 2^R)) is, since floor(floor(y) + h) = floor(y + h) for
+ * an integer h, floor((x*m + 2^30 + 2^(30+R) - [r < 0]*2^31) / 2^(31+R)). With m >= 0, r < 0 only
+ * when x < 0, and an x < 0 with r = 0 gives 0 either way (the sum stays in [0, 2^(31+R))), so the
+ * sign of x picks the constant. The output offset times 2^(31+R) joins the constant, and for
+ * R <= 23 every term fits an i64. On Arm: and, adds, adc, smlal, asr, then the clamp.
+ * `k` is 2^30 + 2^(30+R) + outOff * 2^(31+R) (fusedConstant), `d` = R - 1.
  */
-const BLOCK_Q: usize = memory.data(4 * 5 * 4, 16);
+// @ts-ignore: decorator
+@inline
+export function requantizeFused(acc: i32, kLo: i32, kHi: i32, mult: i32, d: i32, actMin: i32, actMax: i32): i32 {
+  const k = ((<i64>kHi << 32) | <i64><u32>kLo) + <i64>(acc & i32.MIN_VALUE);
+  const v = <i32>((k + <i64>acc * <i64>mult) >> 32) >> d;
+  return v < actMin ? actMin : (v > actMax ? actMax : v);
+}
 
-/** Fills BLOCK_Q from the 4 consecutive channel records at ch. */
-export function setBlockQuant(ch: usize): void {
+/** Largest right shift requantizeFused takes (its 64-bit sum must not overflow). */
+export const FUSED_MAX_RIGHT = 23;
+
+/** True when requantizeFused computes requantize(acc, mult, shift, ...) for this channel. */
+// @ts-ignore: decorator
+@inline
+export function fusedApplies(mult: i32, shift: i32): bool {
+  return mult >= 0 && shift <= -1 && shift >= -FUSED_MAX_RIGHT;
+}
+
+/** requantizeFused's constant for right shift r and output offset outOff. */
+// @ts-ignore: decorator
+@inline
+export function fusedConstant(r: i32, outOff: i32): i64 {
+  return (<i64>1 << 30) + (<i64>1 << (30 + r)) + (<i64>outOff << (31 + r));
+}
+
+/**
+ * The requantization parameters of a block of 4 channels at a fixed address (one load each, no
+ * address mask), prepared once per block by setBlockQuant. Per channel (32 bytes): multiplier,
+ * left shift, right shift, mask and half (see requantizeWith), then requantizeFused's constant
+ * (low, high word) and final shift. BLOCK_FUSED says whether all 4 channels take requantizeFused.
+ */
+const BLOCK_Q: usize = memory.data(4 * 32, 16);
+const BLOCK_FUSED: usize = memory.data(4, 4);
+
+/** Fills BLOCK_Q from the 4 consecutive channel records at ch, for output offset outOff. */
+export function setBlockQuant(ch: usize, outOff: i32): void {
+  let fused = true;
   for (let c = 0; c < 4; c++) {
-    const rec = ch + <usize>(c * CHANNEL_DATA_BYTES), q = BLOCK_Q + <usize>(c * 20);
-    const shift = load<i32>(rec, 8), rs = shift > 0 ? 0 : -shift;
-    store<i32>(q, load<i32>(rec, 4));
+    const rec = ch + <usize>(c * CHANNEL_DATA_BYTES), q = BLOCK_Q + <usize>(c * 32);
+    const mult = load<i32>(rec, 4), shift = load<i32>(rec, 8), rs = shift > 0 ? 0 : -shift;
+    store<i32>(q, mult);
     store<i32>(q, shift > 0 ? shift : 0, 4);
     store<i32>(q, rs, 8);
     store<i32>(q, (1 << rs) - 1, 12);
     store<i32>(q, ((1 << rs) - 1) >> 1, 16);
+    if (fusedApplies(mult, shift)) {
+      const k = fusedConstant(rs, outOff);
+      store<i32>(q, <i32>k, 20);
+      store<i32>(q, <i32>(k >> 32), 24);
+      store<i32>(q, rs - 1, 28);
+    } else {
+      fused = false;
+    }
   }
+  store<i32>(BLOCK_FUSED, fused ? 1 : 0);
 }
 
 /** Channel c (0-3) of the block's output byte for accumulator acc (bias included), from BLOCK_Q. */
 // @ts-ignore: decorator
 @inline
 export function blockOut(acc: i32, c: i32, outOff: i32, actMin: i32, actMax: i32): i32 {
-  const q = BLOCK_Q + <usize>(c * 20);
+  const q = BLOCK_Q + <usize>(c * 32);
   return requantizeWith(acc, load<i32>(q), load<i32>(q, 4), load<i32>(q, 8), load<i32>(q, 12), load<i32>(q, 16), outOff, actMin, actMax);
+}
+
+/** blockOut through requantizeFused (only when BLOCK_FUSED is set). */
+// @ts-ignore: decorator
+@inline
+function blockOutFused(acc: i32, c: i32, actMin: i32, actMax: i32): i32 {
+  const q = BLOCK_Q + <usize>(c * 32);
+  return requantizeFused(acc, load<i32>(q, 20), load<i32>(q, 24), load<i32>(q), load<i32>(q, 28), actMin, actMax);
+}
+
+/** The block's 4 output bytes for accumulators a0..a3 (bias included), packed as one word. */
+// @ts-ignore: decorator
+@inline
+export function blockPack(a0: i32, a1: i32, a2: i32, a3: i32, outOff: i32, actMin: i32, actMax: i32): i32 {
+  if (load<i32>(BLOCK_FUSED) != 0) {
+    return pack4(blockOutFused(a0, 0, actMin, actMax), blockOutFused(a1, 1, actMin, actMax),
+      blockOutFused(a2, 2, actMin, actMax), blockOutFused(a3, 3, actMin, actMax));
+  }
+  return pack4(blockOut(a0, 0, outOff, actMin, actMax), blockOut(a1, 1, outOff, actMin, actMax),
+    blockOut(a2, 2, outOff, actMin, actMax), blockOut(a3, 3, outOff, actMin, actMax));
 }

@@ -8,7 +8,7 @@
 import { ConvParams, STATUS_OK, STATUS_KERNEL, CHANNEL_DATA_BYTES } from "../../format";
 import { ARENA } from "../../arena";
 import { tapBegin, tapEnd, dotOffset, requantizeChannel, channelTileOk, convGeometryOk, sumInt8, pack4, requantize,
-  lane0, lane1, lane2, lane3, dotLanes, pair, macPairs, lowSum, highSum, PAIR_CHUNK } from "./common";
+  lane0, lane1, lane2, lane3, dotLanes, pair, macPairs, lowSum, highSum, PAIR_CHUNK, setBlockQuant, blockPack } from "./common";
 import { isPointwise, pointwise_s8 } from "./pointwise";
 import { isGatherConv, conv2d_gather_s8 } from "./conv2d_gather";
 
@@ -261,6 +261,8 @@ function sides4(p: ConvParams, tile: usize, oc0: i32, n: i32, j: i32, oxLo: i32,
   const w1 = w0 + <usize>perCh, w2 = w1 + <usize>perCh, w3 = w2 + <usize>perCh;
   const outBase = ARENA + <usize>p.output + <usize>(oc0 + j);
   const inBase = ARENA + <usize>p.input;
+  const bias0 = load<i32>(ch0), bias1 = load<i32>(ch1), bias2 = load<i32>(ch2), bias3 = load<i32>(ch3);
+  setBlockQuant(ch0, outOff);
 
   for (let oy = 0; oy < outH; oy++) {
     const iy0 = oy * strideH - padH;
@@ -274,7 +276,7 @@ function sides4(p: ConvParams, tile: usize, oc0: i32, n: i32, j: i32, oxLo: i32,
       const span = <usize>(max(kxEnd - kxBeg, 0) * inC), span4 = span & ~3;
       let x = inBase + <usize>((iy0 + kyBeg) * inW * inC + (ix0 + kxBeg) * inC);
       let wOff = <usize>((kyBeg * kW + kxBeg) * inC);
-      let a0: i32 = 0, a1: i32 = 0, a2: i32 = 0, a3: i32 = 0;
+      let a0 = bias0, a1 = bias1, a2 = bias2, a3 = bias3;
       for (let r = 0; r < rows; r++) {
         let k: usize = 0;
         for (; k < span4; k += 4) {
@@ -295,9 +297,7 @@ function sides4(p: ConvParams, tile: usize, oc0: i32, n: i32, j: i32, oxLo: i32,
         x += rowBytes;
         wOff += filterRow;
       }
-      store<i32>(outBase + <usize>((oy * outW + ox) * outC), pack4(
-        requantizeChannel(a0, ch0, outOff, actMin, actMax), requantizeChannel(a1, ch1, outOff, actMin, actMax),
-        requantizeChannel(a2, ch2, outOff, actMin, actMax), requantizeChannel(a3, ch3, outOff, actMin, actMax)));
+      store<i32>(outBase + <usize>((oy * outW + ox) * outC), blockPack(a0, a1, a2, a3, outOff, actMin, actMax));
     }
   }
 }

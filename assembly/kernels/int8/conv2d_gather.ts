@@ -18,7 +18,7 @@
 //   last byte, shifted down: the lanes past the filter meet the patch's zero tail.
 import { ConvParams, CHANNEL_DATA_BYTES } from "../../format";
 import { ARENA } from "../../arena";
-import { sumInt8, requantize, lane0, lane1, lane2, lane3, pack4, pair, macPairs, macPairs3, lowSum, highSum, setBlockQuant, blockOut } from "./common";
+import { sumInt8, requantize, lane0, lane1, lane2, lane3, pack4, pair, macPairs, macPairs3, lowSum, highSum, setBlockQuant, blockPack } from "./common";
 
 /** Largest filter (kH * kW * inC bytes) this path takes; 64 covers the first layers of the MLPerf Tiny models. */
 const GATHER_MAX_K: i32 = 64;
@@ -127,7 +127,7 @@ function strip(p: ConvParams, tile: usize, wBase: usize, k: i32, s0: i32, sn: i3
   let c = 0;
   for (; c + 4 <= sn; c += 4) {
     const j = s0 + c;
-    setBlockQuant(tile + <usize>(j * CHANNEL_DATA_BYTES));
+    setBlockQuant(tile + <usize>(j * CHANNEL_DATA_BYTES), outOff);
     for (let l = 0; l < 4; l++) store<i32>(BLOCK_FULL + <usize>(l << 2), load<i32>(FULL + <usize>((c + l) << 2)));
     const w0 = wBase + <usize>(j * k), w1 = w0 + <usize>k, w2 = w1 + <usize>k, w3 = w2 + <usize>k;
     for (let q = 0; q < np; q += 2) {
@@ -162,13 +162,9 @@ function strip(p: ConvParams, tile: usize, wBase: usize, k: i32, s0: i32, sn: i3
       }
       const f0 = load<i32>(BLOCK_FULL), f1 = load<i32>(BLOCK_FULL, 4), f2 = load<i32>(BLOCK_FULL, 8), f3 = load<i32>(BLOCK_FULL, 12);
       const outA = out + <usize>q * outC + <usize>c;
-      store<i32>(outA, pack4(
-        blockOut(f0 + lowSum(t0), 0, outOff, actMin, actMax), blockOut(f1 + lowSum(t1), 1, outOff, actMin, actMax),
-        blockOut(f2 + lowSum(t2), 2, outOff, actMin, actMax), blockOut(f3 + lowSum(t3), 3, outOff, actMin, actMax)));
+      store<i32>(outA, blockPack(f0 + lowSum(t0), f1 + lowSum(t1), f2 + lowSum(t2), f3 + lowSum(t3), outOff, actMin, actMax));
       if (two) {
-        store<i32>(outA + outC, pack4(
-          blockOut(f0 + highSum(t0), 0, outOff, actMin, actMax), blockOut(f1 + highSum(t1), 1, outOff, actMin, actMax),
-          blockOut(f2 + highSum(t2), 2, outOff, actMin, actMax), blockOut(f3 + highSum(t3), 3, outOff, actMin, actMax)));
+        store<i32>(outA + outC, blockPack(f0 + highSum(t0), f1 + highSum(t1), f2 + highSum(t2), f3 + highSum(t3), outOff, actMin, actMax));
       }
     }
   }

@@ -20,7 +20,7 @@
 // - The few pixels at the left/right ends mask their outside columns the same way.
 import { ConvParams, CHANNEL_DATA_BYTES } from "../../format";
 import { ARENA } from "../../arena";
-import { requantize, sumInt8, lane0, lane1, lane2, lane3, pack4, setBlockQuant, blockOut } from "./common";
+import { requantize, sumInt8, lane0, lane1, lane2, lane3, pack4, setBlockQuant, blockPack } from "./common";
 
 /** True when depthwise_conv2d_s8 may use depthwise3x3_s8. */
 export function isDepthwise3x3(p: ConvParams): bool {
@@ -72,7 +72,7 @@ function group4(p: ConvParams, tile: usize, oc0: i32, n: i32, j: i32): void {
   const bias0 = load<i32>(ch), bias1 = load<i32>(ch, 12), bias2 = load<i32>(ch, 24), bias3 = load<i32>(ch, 36);
   const full0 = bias0 + inOff * sumInt8(w, 9), full1 = bias1 + inOff * sumInt8(w + 9, 9);
   const full2 = bias2 + inOff * sumInt8(w + 18, 9), full3 = bias3 + inOff * sumInt8(w + 27, 9);
-  setBlockQuant(ch);
+  setBlockQuant(ch, outOff);
   const inBase = ARENA + <usize>p.input + <usize>(oc0 + j);
   const outBase = ARENA + <usize>p.output + <usize>(oc0 + j);
 
@@ -105,8 +105,7 @@ function group4(p: ConvParams, tile: usize, oc0: i32, n: i32, j: i32): void {
         a0 += lane0(x) * load<i32>(GROUP_W, 112); a1 += lane1(x) * load<i32>(GROUP_W, 116); a2 += lane2(x) * load<i32>(GROUP_W, 120); a3 += lane3(x) * load<i32>(GROUP_W, 124);
         x = load<i32>(q2 + 2 * step);
         a0 += lane0(x) * load<i32>(GROUP_W, 128); a1 += lane1(x) * load<i32>(GROUP_W, 132); a2 += lane2(x) * load<i32>(GROUP_W, 136); a3 += lane3(x) * load<i32>(GROUP_W, 140);
-        store<i32>(at, pack4(blockOut(a0, 0, outOff, actMin, actMax), blockOut(a1, 1, outOff, actMin, actMax),
-          blockOut(a2, 2, outOff, actMin, actMax), blockOut(a3, 3, outOff, actMin, actMax)));
+        store<i32>(at, blockPack(a0, a1, a2, a3, outOff, actMin, actMax));
       } else {
         let a0 = bias0, a1 = bias1, a2 = bias2, a3 = bias3;
         for (let ky = kyBeg; ky < kyEnd; ky++) {
@@ -117,8 +116,7 @@ function group4(p: ConvParams, tile: usize, oc0: i32, n: i32, j: i32): void {
             a2 += (lane2(x) + inOff) * load<i32>(wt, 8); a3 += (lane3(x) + inOff) * load<i32>(wt, 12);
           }
         }
-        store<i32>(at, pack4(blockOut(a0, 0, outOff, actMin, actMax), blockOut(a1, 1, outOff, actMin, actMax),
-          blockOut(a2, 2, outOff, actMin, actMax), blockOut(a3, 3, outOff, actMin, actMax)));
+        store<i32>(at, blockPack(a0, a1, a2, a3, outOff, actMin, actMax));
       }
     }
   }

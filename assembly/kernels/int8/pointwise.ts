@@ -19,7 +19,7 @@
 // discards those results, so every block has the same straight-line body.
 import { ConvParams, CHANNEL_DATA_BYTES } from "../../format";
 import { ARENA } from "../../arena";
-import { dot4, dot8, sumInt8, pack4, requantize, lane0, lane1, lane2, lane3, pair, macPairs, lowSum, highSum, PAIR_CHUNK, setBlockQuant, blockOut } from "./common";
+import { dot4, dot8, sumInt8, pack4, requantize, lane0, lane1, lane2, lane3, pair, macPairs, lowSum, highSum, PAIR_CHUNK, setBlockQuant, blockPack } from "./common";
 
 /** True when conv2d_s8 may use pointwise_s8: 1x1 filter, no padding, every output pixel inside the input. */
 export function isPointwise(p: ConvParams): bool {
@@ -66,7 +66,7 @@ function block4x2(p: ConvParams, inBase: usize, rows: i32, cols: i32, rowStep: i
   const c1 = ch + <usize>CHANNEL_DATA_BYTES, c2 = c1 + <usize>CHANNEL_DATA_BYTES, c3 = c2 + <usize>CHANNEL_DATA_BYTES;
   const base0 = channelBase(ch, w0, inC, inOff), base1 = channelBase(c1, w1, inC, inOff);
   const base2 = channelBase(c2, w2, inC, inOff), base3 = channelBase(c3, w3, inC, inOff);
-  setBlockQuant(ch);
+  setBlockQuant(ch, outOff);
   const k4 = <usize>(inC & ~3);
   const kEnd = <usize>inC;
 
@@ -109,13 +109,9 @@ function block4x2(p: ConvParams, inBase: usize, rows: i32, cols: i32, rowStep: i
         w = <i32>load<i8>(w3 + k);
         a3 += xA * w; b3 += xB * w;
       }
-      store<i32>(outP, pack4(
-        blockOut(a0, 0, outOff, actMin, actMax), blockOut(a1, 1, outOff, actMin, actMax),
-        blockOut(a2, 2, outOff, actMin, actMax), blockOut(a3, 3, outOff, actMin, actMax)));
+      store<i32>(outP, blockPack(a0, a1, a2, a3, outOff, actMin, actMax));
       if (two) {
-        store<i32>(outP + <usize>outC, pack4(
-          blockOut(b0, 0, outOff, actMin, actMax), blockOut(b1, 1, outOff, actMin, actMax),
-          blockOut(b2, 2, outOff, actMin, actMax), blockOut(b3, 3, outOff, actMin, actMax)));
+        store<i32>(outP + <usize>outC, blockPack(b0, b1, b2, b3, outOff, actMin, actMax));
       }
       xa += <usize>(2 * pxStep);
       outP += <usize>(2 * outC);

@@ -283,38 +283,41 @@ export function fusedConstant(r: i32, outOff: i32): i64 {
 }
 
 /**
- * The requantization parameters of a block of 4 channels at a fixed address (one load each, no
- * address mask), prepared once per block by setBlockQuant. Per channel (32 bytes): multiplier,
- * left shift, right shift, mask and half (see requantizeWith), then requantizeFused's constant
- * (low, high word) and final shift. BLOCK_FUSED says whether all 4 channels take requantizeFused.
+ * The requantization parameters of a block of 4 (or 8: two groups of 4) channels at a fixed
+ * address (one load each, no address mask), prepared once per block by setBlockQuant. Per
+ * channel (32 bytes): multiplier, left shift, right shift, mask and half (see requantizeWith),
+ * then requantizeFused's constant (low, high word) and final shift. BLOCK_FUSED says, per group
+ * of 4, whether all 4 channels take requantizeFused.
  */
-const BLOCK_Q: usize = memory.data(4 * 32, 16);
-const BLOCK_FUSED: usize = memory.data(4, 4);
+const BLOCK_Q: usize = memory.data(8 * 32, 16);
+const BLOCK_FUSED: usize = memory.data(8, 4);
 
-/** Fills BLOCK_Q from the 4 consecutive channel records at ch, for output offset outOff. */
-export function setBlockQuant(ch: usize, outOff: i32): void {
-  let fused = true;
-  for (let c = 0; c < 4; c++) {
-    const rec = ch + <usize>(c * CHANNEL_DATA_BYTES), q = BLOCK_Q + <usize>(c * 32);
-    const mult = load<i32>(rec, 4), shift = load<i32>(rec, 8), rs = shift > 0 ? 0 : -shift;
-    store<i32>(q, mult);
-    store<i32>(q, shift > 0 ? shift : 0, 4);
-    store<i32>(q, rs, 8);
-    store<i32>(q, (1 << rs) - 1, 12);
-    store<i32>(q, ((1 << rs) - 1) >> 1, 16);
-    if (fusedApplies(mult, shift)) {
-      const k = fusedConstant(rs, outOff);
-      store<i32>(q, <i32>k, 20);
-      store<i32>(q, <i32>(k >> 32), 24);
-      store<i32>(q, rs - 1, 28);
-    } else {
-      fused = false;
+/** Fills BLOCK_Q from the 4 * groups (1 or 2) consecutive channel records at ch, for output offset outOff. */
+export function setBlockQuant(ch: usize, outOff: i32, groups: i32 = 1): void {
+  for (let g = 0; g < groups; g++) {
+    let fused = true;
+    for (let c = g * 4; c < g * 4 + 4; c++) {
+      const rec = ch + <usize>(c * CHANNEL_DATA_BYTES), q = BLOCK_Q + <usize>(c * 32);
+      const mult = load<i32>(rec, 4), shift = load<i32>(rec, 8), rs = shift > 0 ? 0 : -shift;
+      store<i32>(q, mult);
+      store<i32>(q, shift > 0 ? shift : 0, 4);
+      store<i32>(q, rs, 8);
+      store<i32>(q, (1 << rs) - 1, 12);
+      store<i32>(q, ((1 << rs) - 1) >> 1, 16);
+      if (fusedApplies(mult, shift)) {
+        const k = fusedConstant(rs, outOff);
+        store<i32>(q, <i32>k, 20);
+        store<i32>(q, <i32>(k >> 32), 24);
+        store<i32>(q, rs - 1, 28);
+      } else {
+        fused = false;
+      }
     }
+    store<i32>(BLOCK_FUSED + <usize>(g << 2), fused ? 1 : 0);
   }
-  store<i32>(BLOCK_FUSED, fused ? 1 : 0);
 }
 
-/** Channel c (0-3) of the block's output byte for accumulator acc (bias included), from BLOCK_Q. */
+/** Channel c (0-7) of the block's output byte for accumulator acc (bias included), from BLOCK_Q. */
 // @ts-ignore: decorator
 @inline
 export function blockOut(acc: i32, c: i32, outOff: i32, actMin: i32, actMax: i32): i32 {
@@ -322,7 +325,7 @@ export function blockOut(acc: i32, c: i32, outOff: i32, actMin: i32, actMax: i32
   return requantizeWith(acc, load<i32>(q), load<i32>(q, 4), load<i32>(q, 8), load<i32>(q, 12), load<i32>(q, 16), outOff, actMin, actMax);
 }
 
-/** blockOut through requantizeFused (only when BLOCK_FUSED is set). */
+/** blockOut through requantizeFused (only when the channel's group has BLOCK_FUSED set). */
 // @ts-ignore: decorator
 @inline
 function blockOutFused(acc: i32, c: i32, actMin: i32, actMax: i32): i32 {
@@ -330,14 +333,15 @@ function blockOutFused(acc: i32, c: i32, actMin: i32, actMax: i32): i32 {
   return requantizeFused(acc, load<i32>(q, 20), load<i32>(q, 24), load<i32>(q), load<i32>(q, 28), actMin, actMax);
 }
 
-/** The block's 4 output bytes for accumulators a0..a3 (bias included), packed as one word. */
+/** Group g's (0 or 1) 4 output bytes for accumulators a0..a3 (bias included), packed as one word. */
 // @ts-ignore: decorator
 @inline
-export function blockPack(a0: i32, a1: i32, a2: i32, a3: i32, outOff: i32, actMin: i32, actMax: i32): i32 {
-  if (load<i32>(BLOCK_FUSED) != 0) {
-    return pack4(blockOutFused(a0, 0, actMin, actMax), blockOutFused(a1, 1, actMin, actMax),
-      blockOutFused(a2, 2, actMin, actMax), blockOutFused(a3, 3, actMin, actMax));
+export function blockPack(a0: i32, a1: i32, a2: i32, a3: i32, outOff: i32, actMin: i32, actMax: i32, g: i32 = 0): i32 {
+  const c = g << 2;
+  if (load<i32>(BLOCK_FUSED + <usize>(g << 2)) != 0) {
+    return pack4(blockOutFused(a0, c, actMin, actMax), blockOutFused(a1, c + 1, actMin, actMax),
+      blockOutFused(a2, c + 2, actMin, actMax), blockOutFused(a3, c + 3, actMin, actMax));
   }
-  return pack4(blockOut(a0, 0, outOff, actMin, actMax), blockOut(a1, 1, outOff, actMin, actMax),
-    blockOut(a2, 2, outOff, actMin, actMax), blockOut(a3, 3, outOff, actMin, actMax));
+  return pack4(blockOut(a0, c, outOff, actMin, actMax), blockOut(a1, c + 1, outOff, actMin, actMax),
+    blockOut(a2, c + 2, outOff, actMin, actMax), blockOut(a3, c + 3, outOff, actMin, actMax));
 }

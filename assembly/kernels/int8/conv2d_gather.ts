@@ -18,6 +18,7 @@
 //   last byte, shifted down: the lanes past the filter meet the patch's zero tail.
 import { ConvParams, CHANNEL_DATA_BYTES } from "../../format";
 import { ARENA } from "../../arena";
+import { SCRATCH } from "./scratch";
 import { sumInt8, requantize, lane0, lane1, lane2, lane3, pack4, pair, macPairs, macPairs3, lowSum, highSum, setBlockQuant, blockPack } from "./common";
 
 /** Largest filter (kH * kW * inC bytes) this path takes; 64 covers the first layers of the MLPerf Tiny models. */
@@ -29,7 +30,8 @@ const STRIP_PIXELS: i32 = 16;
 /** Channels whose constants are prepared at once (the tile is walked in segments of this many). */
 const SEGMENT: i32 = 64;
 
-const STRIP: usize = memory.data(STRIP_PIXELS * PATCH_BYTES, 16);
+/** The gathered strip, in the kernels' shared scratch buffer (exactly its size). */
+const STRIP: usize = SCRATCH;
 /** Per channel of the segment: bias + inputOffset * (sum of its weights). */
 const FULL: usize = memory.data(SEGMENT * 4, 16);
 /** The current block's 4 FULL values, at a fixed address. */

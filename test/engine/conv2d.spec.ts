@@ -342,6 +342,40 @@ describe("conv2d_s8", () => {
     }
   });
 
+  it("packed pointwise blocks (8 and 4 channels, one pixel): depths at their limits, extreme sums, mixed requantization", () => {
+    // pointwise.ts packs two channels' weights per word for inC <= 68 (8-channel blocks) and
+    // inC <= 136 (4-channel blocks): all -128 * -128 gives the largest pair sums, +127 * -128 the
+    // most negative; random data with every 3rd block holding a shift-0 channel (the blocks'
+    // non-fused requantization) and tiles that split the 8- and 4-channel blocks.
+    const inCs = memory.data<i32>([1, 5, 64, 67, 68, 69, 100, 135, 136, 137, 256]);
+    for (let a = 0; a < 11; a++) {
+      const inC = load<i32>(inCs + <usize>(a << 2));
+      for (let pattern = 0; pattern < 3; pattern++) {
+        geometry(2, 3, inC, 13, 1, 1, 1, 1, true);
+        P.inputOffset = pattern == 2 ? randInt(-127, 128) : 0; P.outputOffset = randInt(-128, 127);
+        if (pattern == 2) {
+          fillData(9500 + a, 128, 127, 4000);
+          for (let c = 0; c < 13; c += 11) store<i32>(channelRecord(c), 0, 8);
+        } else {
+          const inp = TEST_ARENA + <usize>P.input;
+          for (let i = 0; i < 6 * inC; i++) store<i8>(inp + <usize>i, <i8>(pattern == 0 ? -128 : 127));
+          for (let i = 0; i < 13 * inC; i++) store<i8>(W + <usize>i, -128);
+          for (let c = 0; c < 13; c++) {
+            // the bias cancels the sum, so any error in the packed sums shows in the output
+            store<i32>(channelRecord(c), -(inC * (pattern == 0 ? 16384 : -16256)) + c);
+            store<i32>(channelRecord(c), 1 << 30, 4);
+            store<i32>(channelRecord(c), -1, 8);
+          }
+        }
+        for (let tiles = 0; tiles < 3; tiles++) {
+          const r = check(tiles == 0 ? 13 : (tiles == 1 ? 9 : 5));
+          if (r != -1) trace("packed pointwise case", 4, <f64>a, <f64>pattern, <f64>tiles, <f64>r);
+          expect<i32>(r).toBe(-1);
+        }
+      }
+    }
+  });
+
   it("3x3 pair sums stay exact at their bounds: chunks split inside and across filter rows", () => {
     // columns4x2 (conv2d.ts) packs two pixels like pointwise.ts and splits its 64-bit sums every
     // 240 products, counted across the filter rows: spans (3 * inC) below, around and over 240.

@@ -1,7 +1,7 @@
 // mulByQuantMultiplier (assembly/kernels/int8/common.ts, the requantization of the per-channel
 // kernels) against the literal transcription of TFLite's MultiplyByQuantizedMultiplier, on the
 // edges of each term (saturation, rounding ties of both roundings, every shift) and at random.
-import { mulByQuantMultiplier, sumInt8, requantizeWith, requantize, channelTileOk, requantizeFused, fusedApplies, fusedConstant, FUSED_MAX_RIGHT } from "../../assembly/kernels/int8/common";
+import { mulByQuantMultiplier, sumInt8, requantizeWith, requantize, channelTileOk, requantizeFused, fusedApplies, fusedConstant, FUSED_MAX_RIGHT, setBlockQuant, blockPack } from "../../assembly/kernels/int8/common";
 import { seedRandom, xorshift32, randInt, refMultiplyByQuantizedMultiplier } from "./support";
 
 const XS = memory.data<i32>([
@@ -169,6 +169,44 @@ describe("requantizeFused", () => {
       const got = fused(x, m, shift, outOff, i32.MIN_VALUE, i32.MAX_VALUE);
       const want = requantize(x, m, shift, outOff, i32.MIN_VALUE, i32.MAX_VALUE);
       if (got != want) { if (bad == 0) trace("unclamped x m shift got want", 5, <f64>x, <f64>m, <f64>shift, <f64>got, <f64>want); bad++; }
+    }
+    expect<i32>(bad).toBe(0);
+  });
+});
+
+// The blocks' path: setBlockQuant stores the constants, blockPack reads them back (4 channels per
+// group, fused when all 4 qualify) and must equal requantize channel by channel.
+const RECORDS: usize = memory.data(8 * 12, 16);
+
+describe("setBlockQuant + blockPack", () => {
+  it("equal requantize for both groups, every right shift (fused) and mixed groups (not fused)", () => {
+    seedRandom(0xb10c);
+    let bad = 0;
+    for (let t = 0; t < 20000; t++) {
+      const outOff = randInt(-128, 127), actMin = randInt(-128, 0), actMax = randInt(0, 127);
+      for (let c = 0; c < 8; c++) {
+        const rec = RECORDS + <usize>(c * 12);
+        // group 0 always qualifies; group 1 gets a shift >= 0 or a zero multiplier every 4th time
+        let shift = -randInt(1, FUSED_MAX_RIGHT);
+        if (c == 5 && (t & 3) == 0) shift = randInt(0, 3);
+        if (c < 4 && (t & 7) == 1) shift = -1;
+        store<i32>(rec, 0);
+        store<i32>(rec, (t & 15) == 2 && c == 2 ? 0 : ((1 << 30) | <i32>(xorshift32() & 0x3fffffff)), 4);
+        store<i32>(rec, shift, 8);
+      }
+      setBlockQuant(RECORDS, outOff, 2);
+      const a0 = <i32>xorshift32() >> randInt(0, 31), a1 = <i32>xorshift32() >> randInt(0, 31);
+      const a2 = <i32>xorshift32() >> randInt(0, 31), a3 = <i32>xorshift32() >> randInt(0, 31);
+      for (let g = 0; g < 2; g++) {
+        const got = g == 0 ? blockPack(a0, a1, a2, a3, outOff, actMin, actMax, 0) : blockPack(a0, a1, a2, a3, outOff, actMin, actMax, 1);
+        for (let l = 0; l < 4; l++) {
+          const rec = RECORDS + <usize>((g * 4 + l) * 12);
+          const acc = l == 0 ? a0 : (l == 1 ? a1 : (l == 2 ? a2 : a3));
+          const want = requantize(acc, load<i32>(rec, 4), load<i32>(rec, 8), outOff, actMin, actMax);
+          const lane = <i32><i8>(got >> (l * 8));
+          if (lane != want) { if (bad == 0) trace("blockPack t g l got want", 5, <f64>t, <f64>g, <f64>l, <f64>lane, <f64>want); bad++; }
+        }
+      }
     }
     expect<i32>(bad).toBe(0);
   });

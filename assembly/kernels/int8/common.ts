@@ -260,7 +260,8 @@ export function requantizeWith(acc: i32, mult: i32, ls: i32, rs: i32, mask: i32,
 // @ts-ignore: decorator
 @inline
 export function requantizeFused(acc: i32, kLo: i32, kHi: i32, mult: i32, d: i32, actMin: i32, actMax: i32): i32 {
-  const k = ((<i64>kHi << 32) | <i64><u32>kLo) + <i64>(acc & i32.MIN_VALUE);
+  // the low word masked, not converted through u32: asc -O2 turned that into a sign-extending load
+  const k = ((<i64>kHi << 32) | (<i64>kLo & 0xFFFFFFFF)) + <i64>(acc & i32.MIN_VALUE);
   const v = <i32>((k + <i64>acc * <i64>mult) >> 32) >> d;
   return v < actMin ? actMin : (v > actMax ? actMax : v);
 }
@@ -304,11 +305,13 @@ export function setBlockQuant(ch: usize, outOff: i32, groups: i32 = 1): void {
       store<i32>(q, rs, 8);
       store<i32>(q, (1 << rs) - 1, 12);
       store<i32>(q, ((1 << rs) - 1) >> 1, 16);
-      if (fusedApplies(mult, shift)) {
-        const k = fusedConstant(rs, outOff);
+      // A zero multiplier gives outOff whatever the shift: any right shift of the fused form does.
+      const fusedShift = mult == 0 ? -1 : shift;
+      if (fusedApplies(mult, fusedShift)) {
+        const k = fusedConstant(-fusedShift, outOff);
         store<i32>(q, <i32>k, 20);
         store<i32>(q, <i32>(k >> 32), 24);
-        store<i32>(q, rs - 1, 28);
+        store<i32>(q, -fusedShift - 1, 28);
       } else {
         fused = false;
       }

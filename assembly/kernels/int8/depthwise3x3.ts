@@ -76,50 +76,77 @@ function group4(p: ConvParams, tile: usize, oc0: i32, n: i32, j: i32): void {
   const inBase = ARENA + <usize>p.input + <usize>(oc0 + j);
   const outBase = ARENA + <usize>p.output + <usize>(oc0 + j);
 
+  // Output columns [oxLo, oxHi) have all three filter columns inside the input.
+  const oxLo = min(outW, (padW + s - 1) / s);
+  const lastX = inW - 3 + padW;
+  const oxHi = lastX < 0 ? oxLo : max(oxLo, min(outW, lastX / s + 1));
+
   for (let oy = 0; oy < outH; oy++) {
     const iy0 = oy * s - padH;
-    const kyBeg = iy0 < 0 ? -iy0 : 0, kyEnd = min(3, inH - iy0);
-    const rowFull = kyBeg == 0 && kyEnd == 3;
-    for (let ox = 0; ox < outW; ox++) {
-      const ix0 = ox * s - padW;
-      const kxBeg = ix0 < 0 ? -ix0 : 0, kxEnd = min(3, inW - ix0);
-      const at = outBase + <usize>((oy * outW + ox) * outC);
-      if (rowFull && kxBeg == 0 && kxEnd == 3) {
-        let a0 = full0, a1 = full1, a2 = full2, a3 = full3;
-        const q0 = inBase + <usize>(iy0 * inW + ix0) * step, q1 = q0 + rowBytes, q2 = q1 + rowBytes;
-        let x = load<i32>(q0);
-        a0 += lane0(x) * load<i32>(GROUP_W); a1 += lane1(x) * load<i32>(GROUP_W, 4); a2 += lane2(x) * load<i32>(GROUP_W, 8); a3 += lane3(x) * load<i32>(GROUP_W, 12);
-        x = load<i32>(q0 + step);
-        a0 += lane0(x) * load<i32>(GROUP_W, 16); a1 += lane1(x) * load<i32>(GROUP_W, 20); a2 += lane2(x) * load<i32>(GROUP_W, 24); a3 += lane3(x) * load<i32>(GROUP_W, 28);
-        x = load<i32>(q0 + 2 * step);
-        a0 += lane0(x) * load<i32>(GROUP_W, 32); a1 += lane1(x) * load<i32>(GROUP_W, 36); a2 += lane2(x) * load<i32>(GROUP_W, 40); a3 += lane3(x) * load<i32>(GROUP_W, 44);
-        x = load<i32>(q1);
-        a0 += lane0(x) * load<i32>(GROUP_W, 48); a1 += lane1(x) * load<i32>(GROUP_W, 52); a2 += lane2(x) * load<i32>(GROUP_W, 56); a3 += lane3(x) * load<i32>(GROUP_W, 60);
-        x = load<i32>(q1 + step);
-        a0 += lane0(x) * load<i32>(GROUP_W, 64); a1 += lane1(x) * load<i32>(GROUP_W, 68); a2 += lane2(x) * load<i32>(GROUP_W, 72); a3 += lane3(x) * load<i32>(GROUP_W, 76);
-        x = load<i32>(q1 + 2 * step);
-        a0 += lane0(x) * load<i32>(GROUP_W, 80); a1 += lane1(x) * load<i32>(GROUP_W, 84); a2 += lane2(x) * load<i32>(GROUP_W, 88); a3 += lane3(x) * load<i32>(GROUP_W, 92);
-        x = load<i32>(q2);
-        a0 += lane0(x) * load<i32>(GROUP_W, 96); a1 += lane1(x) * load<i32>(GROUP_W, 100); a2 += lane2(x) * load<i32>(GROUP_W, 104); a3 += lane3(x) * load<i32>(GROUP_W, 108);
-        x = load<i32>(q2 + step);
-        a0 += lane0(x) * load<i32>(GROUP_W, 112); a1 += lane1(x) * load<i32>(GROUP_W, 116); a2 += lane2(x) * load<i32>(GROUP_W, 120); a3 += lane3(x) * load<i32>(GROUP_W, 124);
-        x = load<i32>(q2 + 2 * step);
-        a0 += lane0(x) * load<i32>(GROUP_W, 128); a1 += lane1(x) * load<i32>(GROUP_W, 132); a2 += lane2(x) * load<i32>(GROUP_W, 136); a3 += lane3(x) * load<i32>(GROUP_W, 140);
-        store<i32>(at, blockPack(a0, a1, a2, a3, outOff, actMin, actMax));
-      } else {
-        let a0 = bias0, a1 = bias1, a2 = bias2, a3 = bias3;
-        for (let ky = kyBeg; ky < kyEnd; ky++) {
-          for (let kx = kxBeg; kx < kxEnd; kx++) {
-            const x = load<i32>(inBase + <usize>((iy0 + ky) * inW + ix0 + kx) * step);
-            const wt = GROUP_W + <usize>((ky * 3 + kx) << 4);
-            a0 += (lane0(x) + inOff) * load<i32>(wt); a1 += (lane1(x) + inOff) * load<i32>(wt, 4);
-            a2 += (lane2(x) + inOff) * load<i32>(wt, 8); a3 += (lane3(x) + inOff) * load<i32>(wt, 12);
-          }
-        }
-        store<i32>(at, blockPack(a0, a1, a2, a3, outOff, actMin, actMax));
-      }
+    const rowFull = iy0 >= 0 && iy0 + 3 <= inH;
+    const outRow = outBase + <usize>(oy * outW * outC);
+    const innerLo = rowFull ? oxLo : outW; // a row with a filter row outside is all border
+    for (let ox = 0; ox < innerLo; ox++) {
+      store<i32>(outRow + <usize>(ox * outC), border4(inBase, iy0, ox * s - padW, inH, inW, step, inOff,
+        bias0, bias1, bias2, bias3, outOff, actMin, actMax));
+    }
+    if (!rowFull) continue;
+    // The interior: 9 taps per pixel, each one input word for the 4 channels.
+    let q0 = inBase + <usize>(iy0 * inW + oxLo * s - padW) * step;
+    let at = outRow + <usize>(oxLo * outC);
+    const qStep = <usize>s * step;
+    for (let ox = oxLo; ox < oxHi; ox++) {
+      let a0 = full0, a1 = full1, a2 = full2, a3 = full3;
+      const q1 = q0 + rowBytes, q2 = q1 + rowBytes;
+      let x = load<i32>(q0);
+      a0 += lane0(x) * load<i32>(GROUP_W); a1 += lane1(x) * load<i32>(GROUP_W, 4); a2 += lane2(x) * load<i32>(GROUP_W, 8); a3 += lane3(x) * load<i32>(GROUP_W, 12);
+      x = load<i32>(q0 + step);
+      a0 += lane0(x) * load<i32>(GROUP_W, 16); a1 += lane1(x) * load<i32>(GROUP_W, 20); a2 += lane2(x) * load<i32>(GROUP_W, 24); a3 += lane3(x) * load<i32>(GROUP_W, 28);
+      x = load<i32>(q0 + 2 * step);
+      a0 += lane0(x) * load<i32>(GROUP_W, 32); a1 += lane1(x) * load<i32>(GROUP_W, 36); a2 += lane2(x) * load<i32>(GROUP_W, 40); a3 += lane3(x) * load<i32>(GROUP_W, 44);
+      x = load<i32>(q1);
+      a0 += lane0(x) * load<i32>(GROUP_W, 48); a1 += lane1(x) * load<i32>(GROUP_W, 52); a2 += lane2(x) * load<i32>(GROUP_W, 56); a3 += lane3(x) * load<i32>(GROUP_W, 60);
+      x = load<i32>(q1 + step);
+      a0 += lane0(x) * load<i32>(GROUP_W, 64); a1 += lane1(x) * load<i32>(GROUP_W, 68); a2 += lane2(x) * load<i32>(GROUP_W, 72); a3 += lane3(x) * load<i32>(GROUP_W, 76);
+      x = load<i32>(q1 + 2 * step);
+      a0 += lane0(x) * load<i32>(GROUP_W, 80); a1 += lane1(x) * load<i32>(GROUP_W, 84); a2 += lane2(x) * load<i32>(GROUP_W, 88); a3 += lane3(x) * load<i32>(GROUP_W, 92);
+      x = load<i32>(q2);
+      a0 += lane0(x) * load<i32>(GROUP_W, 96); a1 += lane1(x) * load<i32>(GROUP_W, 100); a2 += lane2(x) * load<i32>(GROUP_W, 104); a3 += lane3(x) * load<i32>(GROUP_W, 108);
+      x = load<i32>(q2 + step);
+      a0 += lane0(x) * load<i32>(GROUP_W, 112); a1 += lane1(x) * load<i32>(GROUP_W, 116); a2 += lane2(x) * load<i32>(GROUP_W, 120); a3 += lane3(x) * load<i32>(GROUP_W, 124);
+      x = load<i32>(q2 + 2 * step);
+      a0 += lane0(x) * load<i32>(GROUP_W, 128); a1 += lane1(x) * load<i32>(GROUP_W, 132); a2 += lane2(x) * load<i32>(GROUP_W, 136); a3 += lane3(x) * load<i32>(GROUP_W, 140);
+      store<i32>(at, blockPack(a0, a1, a2, a3, outOff, actMin, actMax));
+      q0 += qStep;
+      at += <usize>outC;
+    }
+    for (let ox = oxHi; ox < outW; ox++) {
+      store<i32>(outRow + <usize>(ox * outC), border4(inBase, iy0, ox * s - padW, inH, inW, step, inOff,
+        bias0, bias1, bias2, bias3, outOff, actMin, actMax));
     }
   }
+}
+
+/**
+ * group4's output word for a pixel some of whose taps lie outside the input (origin iy0, ix0):
+ * its valid taps only, the input offset added to each (TFLite's taps outside add nothing).
+ * Weights and requantization come from GROUP_W and BLOCK_Q. (Gathering the 9 taps with the
+ * input zero point for those outside, then the interior's sums, measured slower on KWS.)
+ */
+function border4(inBase: usize, iy0: i32, ix0: i32, inH: i32, inW: i32, step: usize, inOff: i32,
+  bias0: i32, bias1: i32, bias2: i32, bias3: i32, outOff: i32, actMin: i32, actMax: i32): i32 {
+  const kyBeg = iy0 < 0 ? -iy0 : 0, kyEnd = min(3, inH - iy0);
+  const kxBeg = ix0 < 0 ? -ix0 : 0, kxEnd = min(3, inW - ix0);
+  let a0 = bias0, a1 = bias1, a2 = bias2, a3 = bias3;
+  for (let ky = kyBeg; ky < kyEnd; ky++) {
+    for (let kx = kxBeg; kx < kxEnd; kx++) {
+      const x = load<i32>(inBase + <usize>((iy0 + ky) * inW + ix0 + kx) * step);
+      const wt = GROUP_W + <usize>((ky * 3 + kx) << 4);
+      a0 += (lane0(x) + inOff) * load<i32>(wt); a1 += (lane1(x) + inOff) * load<i32>(wt, 4);
+      a2 += (lane2(x) + inOff) * load<i32>(wt, 8); a3 += (lane3(x) + inOff) * load<i32>(wt, 12);
+    }
+  }
+  return blockPack(a0, a1, a2, a3, outOff, actMin, actMax);
 }
 
 /** Channels [j, n) of the tile, one at a time (the channels left over from the groups of 4). */

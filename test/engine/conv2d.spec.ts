@@ -376,6 +376,32 @@ describe("conv2d_s8", () => {
     }
   });
 
+  it("gathered small filters with paired weights: the largest patches, extreme sums, several strips", () => {
+    // conv2d_gather.ts pairs a 4-channel block's weights per tap: patches of 63 and 64 bytes
+    // (4x4x4, 3x7x3) of all -128 or all +127 inputs against all -128 weights, VALID so every
+    // tap is inside; 5x6 outputs span two strips; each channel's bias cancels its sum.
+    for (let shape = 0; shape < 2; shape++) {
+      for (let pattern = 0; pattern < 2; pattern++) {
+        if (shape == 0) geometry(8, 9, 4, 13, 4, 4, 1, 1, false); else geometry(7, 12, 3, 13, 3, 7, 1, 1, false);
+        P.inputOffset = 0; P.outputOffset = randInt(-128, 127);
+        const k = perChannel();
+        const inp = TEST_ARENA + <usize>P.input;
+        for (let i = 0; i < P.inH * P.inW * P.inC; i++) store<i8>(inp + <usize>i, <i8>(pattern == 0 ? -128 : 127));
+        for (let i = 0; i < 13 * k; i++) store<i8>(W + <usize>i, -128);
+        for (let c = 0; c < 13; c++) {
+          store<i32>(channelRecord(c), -(k * (pattern == 0 ? 16384 : -16256)) + c);
+          store<i32>(channelRecord(c), 1 << 30, 4);
+          store<i32>(channelRecord(c), -1, 8);
+        }
+        for (let tiles = 0; tiles < 2; tiles++) {
+          const r = check(tiles == 0 ? 13 : 5);
+          if (r != -1) trace("gather bound case", 4, <f64>shape, <f64>pattern, <f64>tiles, <f64>r);
+          expect<i32>(r).toBe(-1);
+        }
+      }
+    }
+  });
+
   it("3x3 pair sums stay exact at their bounds: chunks split inside and across filter rows", () => {
     // columns4x2 (conv2d.ts) packs two pixels like pointwise.ts and splits its 64-bit sums every
     // 240 products, counted across the filter rows: spans (3 * inC) below, around and over 240.

@@ -10,12 +10,14 @@
 //   bias + inputOffset * (sum of the channel's weights), so it adds nothing, as in TFLite.
 // - Pixels go in strips of STRIP_PIXELS (raster order, across rows): the strip is gathered once,
 //   then each 4-channel block runs over it with its requantization parameters at fixed addresses
-//   (setBlockQuant/blockOut: one load each, no address mask).
-// - Two pixels' inputs are packed per lane (pair() in common.ts): one 64-bit multiply-add per
-//   weight for both. At most GATHER_MAX_K + 3 products go into a sum, within PAIR_CHUNK, so the
-//   sums never need splitting.
-// - The last partial word of a channel's weights is read as the word ending at the channel's
-//   last byte, shifted down: the lanes past the filter meet the patch's zero tail.
+//   (setBlockQuant/blockPack: one load each, no address mask).
+// - A 4-channel block pairs its weights per tap (w0 + w1 * 2^23, w2 + w3 * 2^23, as pointwise.ts's
+//   packed blocks) once per strip: each patch byte is one sign-extending load and two 64-bit
+//   multiply-adds give its 4 products. At most GATHER_MAX_K + 3 products go into a sum, within
+//   PAIR_CHUNK, so the sums never need splitting.
+// - The 0-3 channels left over pair two pixels' inputs instead (pair() in common.ts); the last
+//   partial word of a channel's weights is read as the word ending at the channel's last byte,
+//   shifted down: the lanes past the filter meet the patch's zero tail.
 import { ConvParams, CHANNEL_DATA_BYTES } from "../../format";
 import { ARENA } from "../../arena";
 import { SCRATCH } from "./scratch";
@@ -25,13 +27,14 @@ import { sumInt8, requantize, lane0, lane1, lane2, lane3, pack4, pair, macPairs,
 const GATHER_MAX_K: i32 = 64;
 /** Bytes per gathered pixel: the filter's bytes and a zero word after them. */
 const PATCH_BYTES: i32 = GATHER_MAX_K + 4;
-/** Pixels gathered at once (even: they pair up). */
+/** Pixels gathered at once. */
 const STRIP_PIXELS: i32 = 16;
 /** Channels whose constants are prepared at once (the tile is walked in segments of this many). */
 const SEGMENT: i32 = 64;
 
-/** The gathered strip, in the kernels' shared scratch buffer (exactly its size). */
+/** The gathered strip, then a 4-channel block's paired weights, in the kernels' shared scratch buffer. */
 const STRIP: usize = SCRATCH;
+const PACKED: usize = SCRATCH + <usize>(STRIP_PIXELS * PATCH_BYTES);
 /** Per channel of the segment: bias + inputOffset * (sum of its weights). */
 const FULL: usize = memory.data(SEGMENT * 4, 16);
 /** The current block's 4 FULL values, at a fixed address. */
@@ -127,47 +130,36 @@ function strip(p: ConvParams, tile: usize, wBase: usize, k: i32, s0: i32, sn: i3
   const tailShift = (4 - rem) << 3; // a word's top `rem` lanes moved down to lanes 0..rem-1
   const tailAt = <usize>(k - 4);
   let c = 0;
+  const k4 = <usize>((k + 3) & ~3);
+  const wEnd = PACKED + (k4 << 3);
   for (; c + 4 <= sn; c += 4) {
     const j = s0 + c;
     setBlockQuant(tile + <usize>(j * CHANNEL_DATA_BYTES), outOff);
-    for (let l = 0; l < 4; l++) store<i32>(BLOCK_FULL + <usize>(l << 2), load<i32>(FULL + <usize>((c + l) << 2)));
+    const f0 = load<i32>(FULL + <usize>(c << 2)), f1 = load<i32>(FULL + <usize>((c + 1) << 2));
+    const f2 = load<i32>(FULL + <usize>((c + 2) << 2)), f3 = load<i32>(FULL + <usize>((c + 3) << 2));
+    // The block's weights paired per tap (pointwise.ts's packed blocks): w0 + w1 * 2^23 and
+    // w2 + w3 * 2^23; taps k..k4 get 0 (the patch's zero tail meets them anyway).
     const w0 = wBase + <usize>(j * k), w1 = w0 + <usize>k, w2 = w1 + <usize>k, w3 = w2 + <usize>k;
-    for (let q = 0; q < np; q += 2) {
-      const pa = STRIP + <usize>(q * PATCH_BYTES);
-      const two = q + 1 < np;
-      const pb = two ? pa + <usize>PATCH_BYTES : pa;
-      let t0: i64 = 0, t1: i64 = 0, t2: i64 = 0, t3: i64 = 0;
-      for (let i: usize = 0; i < kFull; i += 4) {
-        const xA = load<i32>(pa + i), xB = load<i32>(pb + i);
-        const x0 = pair(lane0(xA), lane0(xB)), x1 = pair(lane1(xA), lane1(xB));
-        const x2 = pair(lane2(xA), lane2(xB)), x3 = pair(lane3(xA), lane3(xB));
-        let w = load<i32>(w0 + i);
-        t0 = macPairs(t0, w, x0, x1, x2, x3);
-        w = load<i32>(w1 + i);
-        t1 = macPairs(t1, w, x0, x1, x2, x3);
-        w = load<i32>(w2 + i);
-        t2 = macPairs(t2, w, x0, x1, x2, x3);
-        w = load<i32>(w3 + i);
-        t3 = macPairs(t3, w, x0, x1, x2, x3);
+    for (let i: usize = 0; i < k4; i++) {
+      const at = PACKED + (i << 3);
+      if (i < <usize>k) {
+        store<i32>(at, <i32>pair(<i32>load<i8>(w0 + i), <i32>load<i8>(w1 + i)));
+        store<i32>(at, <i32>pair(<i32>load<i8>(w2 + i), <i32>load<i8>(w3 + i)), 4);
+      } else {
+        store<i64>(at, 0);
       }
-      if (rem != 0) {
-        const xA = load<i32>(pa + kFull), xB = load<i32>(pb + kFull);
-        const x0 = pair(lane0(xA), lane0(xB)), x1 = pair(lane1(xA), lane1(xB)), x2 = pair(lane2(xA), lane2(xB));
-        let w = load<i32>(w0 + tailAt) >> tailShift;
-        t0 = macPairs3(t0, w, x0, x1, x2);
-        w = load<i32>(w1 + tailAt) >> tailShift;
-        t1 = macPairs3(t1, w, x0, x1, x2);
-        w = load<i32>(w2 + tailAt) >> tailShift;
-        t2 = macPairs3(t2, w, x0, x1, x2);
-        w = load<i32>(w3 + tailAt) >> tailShift;
-        t3 = macPairs3(t3, w, x0, x1, x2);
+    }
+    for (let q = 0; q < np; q++) {
+      let x = STRIP + <usize>(q * PATCH_BYTES);
+      let t01: i64 = 0, t23: i64 = 0;
+      for (let w = PACKED; w < wEnd; w += 32) {
+        const x0 = <i64>load<i8>(x), x1 = <i64>load<i8>(x, 1), x2 = <i64>load<i8>(x, 2), x3 = <i64>load<i8>(x, 3);
+        t01 += <i64>load<i32>(w) * x0; t01 += <i64>load<i32>(w, 8) * x1; t01 += <i64>load<i32>(w, 16) * x2; t01 += <i64>load<i32>(w, 24) * x3;
+        t23 += <i64>load<i32>(w, 4) * x0; t23 += <i64>load<i32>(w, 12) * x1; t23 += <i64>load<i32>(w, 20) * x2; t23 += <i64>load<i32>(w, 28) * x3;
+        x += 4;
       }
-      const f0 = load<i32>(BLOCK_FULL), f1 = load<i32>(BLOCK_FULL, 4), f2 = load<i32>(BLOCK_FULL, 8), f3 = load<i32>(BLOCK_FULL, 12);
-      const outA = out + <usize>q * outC + <usize>c;
-      store<i32>(outA, blockPack(f0 + lowSum(t0), f1 + lowSum(t1), f2 + lowSum(t2), f3 + lowSum(t3), outOff, actMin, actMax));
-      if (two) {
-        store<i32>(outA + outC, blockPack(f0 + highSum(t0), f1 + highSum(t1), f2 + highSum(t2), f3 + highSum(t3), outOff, actMin, actMax));
-      }
+      store<i32>(out + <usize>q * outC + <usize>c,
+        blockPack(f0 + lowSum(t01), f1 + highSum(t01), f2 + lowSum(t23), f3 + highSum(t23), outOff, actMin, actMax));
     }
   }
   // The 0-3 channels left over, one at a time.

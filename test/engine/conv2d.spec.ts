@@ -109,6 +109,15 @@ function randomShape(t: i32): void {
   if ((t & 3) == 3) { P.actMin = max(-128, P.outputOffset); }
 }
 
+/** Records whose bias cancels `sum` (every channel's accumulator): outputs c * 0.5, so any error in the sums shows. */
+function cancellingRecords(outC: i32, sum: i32): void {
+  for (let c = 0; c < outC; c++) {
+    store<i32>(channelRecord(c), -sum + c);
+    store<i32>(channelRecord(c), 1 << 30, 4);
+    store<i32>(channelRecord(c), -1, 8);
+  }
+}
+
 describe("conv2d_s8", () => {
   it("matches the reference: 3x3 SAME stride 1, zero points, all four borders", () => {
     geometry(5, 6, 3, 7, 3, 3, 1, 1, true);
@@ -360,12 +369,7 @@ describe("conv2d_s8", () => {
           const inp = TEST_ARENA + <usize>P.input;
           for (let i = 0; i < 6 * inC; i++) store<i8>(inp + <usize>i, <i8>(pattern == 0 ? -128 : 127));
           for (let i = 0; i < 13 * inC; i++) store<i8>(W + <usize>i, -128);
-          for (let c = 0; c < 13; c++) {
-            // the bias cancels the sum, so any error in the packed sums shows in the output
-            store<i32>(channelRecord(c), -(inC * (pattern == 0 ? 16384 : -16256)) + c);
-            store<i32>(channelRecord(c), 1 << 30, 4);
-            store<i32>(channelRecord(c), -1, 8);
-          }
+          cancellingRecords(13, inC * (pattern == 0 ? 16384 : -16256));
         }
         for (let tiles = 0; tiles < 3; tiles++) {
           const r = check(tiles == 0 ? 13 : (tiles == 1 ? 9 : 5));
@@ -388,11 +392,7 @@ describe("conv2d_s8", () => {
         const inp = TEST_ARENA + <usize>P.input;
         for (let i = 0; i < P.inH * P.inW * P.inC; i++) store<i8>(inp + <usize>i, <i8>(pattern == 0 ? -128 : 127));
         for (let i = 0; i < 13 * k; i++) store<i8>(W + <usize>i, -128);
-        for (let c = 0; c < 13; c++) {
-          store<i32>(channelRecord(c), -(k * (pattern == 0 ? 16384 : -16256)) + c);
-          store<i32>(channelRecord(c), 1 << 30, 4);
-          store<i32>(channelRecord(c), -1, 8);
-        }
+        cancellingRecords(13, k * (pattern == 0 ? 16384 : -16256));
         for (let tiles = 0; tiles < 2; tiles++) {
           const r = check(tiles == 0 ? 13 : 5);
           if (r != -1) trace("gather bound case", 4, <f64>shape, <f64>pattern, <f64>tiles, <f64>r);

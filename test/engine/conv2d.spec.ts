@@ -118,6 +118,22 @@ function cancellingRecords(outC: i32, sum: i32): void {
   }
 }
 
+/**
+ * The largest sums: every input -128 (pattern 0) or +127 (pattern 1), every weight -128, biases
+ * cancelling the sums, no padding taps (VALID geometry). Checks the whole tile and tiles of
+ * `part` channels; returns the first mismatch or -1.
+ */
+function checkExtremeSums(pattern: i32, part: i32): i32 {
+  P.inputOffset = 0; P.outputOffset = randInt(-128, 127);
+  const k = perChannel();
+  const inp = TEST_ARENA + <usize>P.input;
+  for (let i = 0; i < P.inH * P.inW * P.inC; i++) store<i8>(inp + <usize>i, <i8>(pattern == 0 ? -128 : 127));
+  for (let i = 0; i < P.outC * k; i++) store<i8>(W + <usize>i, -128);
+  cancellingRecords(P.outC, k * (pattern == 0 ? 16384 : -16256));
+  const r = check(P.outC);
+  return r != -1 ? r : check(part);
+}
+
 describe("conv2d_s8", () => {
   it("matches the reference: 3x3 SAME stride 1, zero points, all four borders", () => {
     geometry(5, 6, 3, 7, 3, 3, 1, 1, true);
@@ -352,11 +368,11 @@ describe("conv2d_s8", () => {
   });
 
   it("packed pointwise blocks (8 and 4 channels, one pixel): depths at their limits, extreme sums, mixed requantization", () => {
-    // pointwise.ts packs two channels' weights per word for inC <= 68 (8-channel blocks) and
-    // inC <= 136 (4-channel blocks): all -128 * -128 gives the largest pair sums, +127 * -128 the
-    // most negative; random data with every 3rd block holding a shift-0 channel (the blocks'
-    // non-fused requantization) and tiles that split the 8- and 4-channel blocks.
-    const inCs = memory.data<i32>([1, 5, 64, 67, 68, 69, 100, 135, 136, 137, 256]);
+    // pointwise.ts packs two channels' weights per word for inC <= 144 (8-channel blocks) and
+    // inC <= 240 (4-channel blocks, PAIR_CHUNK): all -128 * -128 gives the largest pair sums,
+    // +127 * -128 the most negative; random data with a shift-0 channel (the blocks' non-fused
+    // requantization) and tiles that split the 8- and 4-channel blocks.
+    const inCs = memory.data<i32>([1, 5, 64, 143, 144, 145, 200, 239, 240, 241, 256]);
     for (let a = 0; a < 11; a++) {
       const inC = load<i32>(inCs + <usize>(a << 2));
       for (let pattern = 0; pattern < 3; pattern++) {
@@ -387,17 +403,25 @@ describe("conv2d_s8", () => {
     for (let shape = 0; shape < 2; shape++) {
       for (let pattern = 0; pattern < 2; pattern++) {
         if (shape == 0) geometry(8, 9, 4, 13, 4, 4, 1, 1, false); else geometry(7, 12, 3, 13, 3, 7, 1, 1, false);
-        P.inputOffset = 0; P.outputOffset = randInt(-128, 127);
-        const k = perChannel();
-        const inp = TEST_ARENA + <usize>P.input;
-        for (let i = 0; i < P.inH * P.inW * P.inC; i++) store<i8>(inp + <usize>i, <i8>(pattern == 0 ? -128 : 127));
-        for (let i = 0; i < 13 * k; i++) store<i8>(W + <usize>i, -128);
-        cancellingRecords(13, k * (pattern == 0 ? 16384 : -16256));
-        for (let tiles = 0; tiles < 2; tiles++) {
-          const r = check(tiles == 0 ? 13 : 5);
-          if (r != -1) trace("gather bound case", 4, <f64>shape, <f64>pattern, <f64>tiles, <f64>r);
-          expect<i32>(r).toBe(-1);
-        }
+        const r = checkExtremeSums(pattern, 5);
+        if (r != -1) trace("gather bound case", 3, <f64>shape, <f64>pattern, <f64>r);
+        expect<i32>(r).toBe(-1);
+      }
+    }
+  });
+
+  it("3x3 blocks with paired weights: the deepest filters they take, extreme sums, odd pixel counts", () => {
+    // conv2d.ts pairs two channels' weights per tap (columnsPacked) when the filter fits SCRATCH:
+    // 3x3 filters of inC 16, 63 and 64 (the largest, 2,304 bytes) with all -128 or +127 inputs
+    // against all -128 weights, VALID so every tap is inside, 3 output columns (one unpaired).
+    const inCs = memory.data<i32>([16, 63, 64]);
+    for (let a = 0; a < 3; a++) {
+      for (let pattern = 0; pattern < 2; pattern++) {
+        const inC = load<i32>(inCs + <usize>(a << 2));
+        geometry(4, 5, inC, 9, 3, 3, 1, 1, false);
+        const r = checkExtremeSums(pattern, 4);
+        if (r != -1) trace("packed 3x3 bound case", 3, <f64>a, <f64>pattern, <f64>r);
+        expect<i32>(r).toBe(-1);
       }
     }
   });

@@ -336,12 +336,28 @@ function blockOutFused(acc: i32, c: i32, actMin: i32, actMax: i32): i32 {
   return requantizeFused(acc, load<i32>(q, 20), load<i32>(q, 24), load<i32>(q), load<i32>(q, 28), actMin, actMax);
 }
 
+/** Channels c and c + 1 (of BLOCK_Q's 8) as two output bytes (a0 low), for a block of 4 set by setBlockQuant. */
+// @ts-ignore: decorator
+@inline
+export function blockPair(a0: i32, a1: i32, c: i32, outOff: i32, actMin: i32, actMax: i32): i32 {
+  if (load<i32>(BLOCK_FUSED + <usize>((c >> 2) << 2)) != 0) {
+    return (blockOutFused(a0, c, actMin, actMax) & 0xff) | (blockOutFused(a1, c + 1, actMin, actMax) << 8);
+  }
+  return (blockOut(a0, c, outOff, actMin, actMax) & 0xff) | (blockOut(a1, c + 1, outOff, actMin, actMax) << 8);
+}
+
 /** Group g's (0 or 1) 4 output bytes for accumulators a0..a3 (bias included), packed as one word. */
 // @ts-ignore: decorator
 @inline
 export function blockPack(a0: i32, a1: i32, a2: i32, a3: i32, outOff: i32, actMin: i32, actMax: i32, g: i32 = 0): i32 {
   const c = g << 2;
   if (load<i32>(BLOCK_FUSED + <usize>(g << 2)) != 0) {
+    if (actMin == -128 && actMax == 127) {
+      // The whole int8 range (no fused activation, or ReLU at zero point -128): constant bounds
+      // are immediates instead of two more live registers (measured: KWS -1.3%, VWW -1.1%).
+      return pack4(blockOutFused(a0, c, -128, 127), blockOutFused(a1, c + 1, -128, 127),
+        blockOutFused(a2, c + 2, -128, 127), blockOutFused(a3, c + 3, -128, 127));
+    }
     return pack4(blockOutFused(a0, c, actMin, actMax), blockOutFused(a1, c + 1, actMin, actMax),
       blockOutFused(a2, c + 2, actMin, actMax), blockOutFused(a3, c + 3, actMin, actMax));
   }

@@ -8,8 +8,9 @@
 import { ConvParams, STATUS_OK, STATUS_KERNEL, CHANNEL_DATA_BYTES } from "../../format";
 import { ARENA } from "../../arena";
 import { tapBegin, tapEnd, dotOffset, requantizeChannel, channelTileOk, convGeometryOk, sumInt8, pack4, requantize,
-  lane0, lane1, lane2, lane3, dotLanes, pair, macPairs, lowSum, highSum, PAIR_CHUNK, setBlockQuant, blockPack } from "./common";
+  lane0, lane1, lane2, lane3, dotLanes, pair, macPairs, lowSum, highSum, PAIR_CHUNK, setBlockQuant, blockPack, blockPair } from "./common";
 import { isPointwise, pointwise_s8 } from "./pointwise";
+import { SCRATCH, SCRATCH_BYTES } from "./scratch";
 import { isGatherConv, conv2d_gather_s8 } from "./conv2d_gather";
 
 export function conv2d_s8(p: ConvParams, tile: usize, oc0: i32, oc1: i32): i32 {
@@ -39,8 +40,15 @@ export function conv2d_s8(p: ConvParams, tile: usize, oc0: i32, oc1: i32): i32 {
   const n4 = dilH == 1 && dilW == 1 ? n & ~3 : 0;
   const padW = p.padW;
   const oxLo = insideLo(outW, padW, strideW), oxHi = insideHi(outW, inW, kW, padW, strideW, oxLo);
+  const packed = kH * kW * inC * 4 <= SCRATCH_BYTES && kW * inC <= <i32>PAIR_CHUNK;
   for (let j = 0; j < n4; j += 4) {
-    columns4x2(p, tile, oc0, n, j, oxLo, oxHi);
+    if (packed) {
+      setBlockQuant(tile + <usize>(j * CHANNEL_DATA_BYTES), p.outputOffset);
+      columnsPacked(p, tile, oc0, n, j, oxLo, oxHi);
+      columnsPacked(p, tile, oc0, n, j + 2, oxLo, oxHi);
+    } else {
+      columns4x2(p, tile, oc0, n, j, oxLo, oxHi);
+    }
     sides4(p, tile, oc0, n, j, oxLo, oxHi);
   }
   generic(p, tile, oc0, n, n4, n);
@@ -236,6 +244,77 @@ function columns4x2(p: ConvParams, tile: usize, oc0: i32, n: i32, j: i32, oxLo: 
           requantize(b0, m0, s0, outOff, actMin, actMax), requantize(b1, m1, s1, outOff, actMin, actMax),
           requantize(b2, m2, s2, outOff, actMin, actMax), requantize(b3, m3, s3, outOff, actMin, actMax)));
       }
+      outP += <usize>(2 * outC);
+      inP += <usize>(2 * pxStep);
+    }
+  }
+}
+
+/**
+ * columns4x2 for channels j, j+1 with their weights paired per tap (w_j + w_j+1 * 2^23, into
+ * SCRATCH: 4 bytes per tap), two pixels at a time: each input byte is one sign-extending load,
+ * each paired word feeds both pixels' sums (smlal each). A filter row's span is at most
+ * PAIR_CHUNK taps, so the sums are split after every row. setBlockQuant was called for the
+ * channels' block of 4 (j is its first or third channel).
+ */
+function columnsPacked(p: ConvParams, tile: usize, oc0: i32, n: i32, j: i32, oxLo: i32, oxHi: i32): void {
+  const inH = p.inH, inW = p.inW, inC = p.inC;
+  const outH = p.outH, outW = p.outW, outC = p.outC;
+  const kH = p.kH, kW = p.kW, strideH = p.strideH, strideW = p.strideW, padH = p.padH, padW = p.padW;
+  const inOff = p.inputOffset, outOff = p.outputOffset, actMin = p.actMin, actMax = p.actMax;
+  if (oxLo >= oxHi) return;
+  const perCh = kH * kW * inC;
+  const span = kW * inC;
+  const rowBytes = <usize>(inW * inC), pxStep = <usize>(strideW * inC);
+  const ch0 = tile + <usize>(j * CHANNEL_DATA_BYTES), ch1 = ch0 + <usize>CHANNEL_DATA_BYTES;
+  const w0 = tile + <usize>(n * CHANNEL_DATA_BYTES + j * perCh), w1 = w0 + <usize>perCh;
+  for (let i = 0; i < perCh; i++) {
+    store<i32>(SCRATCH + <usize>(i << 2), <i32>pair(<i32>load<i8>(w0 + <usize>i), <i32>load<i8>(w1 + <usize>i)));
+  }
+  const bias0 = load<i32>(ch0), bias1 = load<i32>(ch1);
+  const full0 = bias0 + inOff * sumInt8(w0, perCh), full1 = bias1 + inOff * sumInt8(w1, perCh);
+  const c = j & 3; // the pair's place in BLOCK_Q
+  const outBase = ARENA + <usize>p.output + <usize>(oc0 + j);
+  const inBase = ARENA + <usize>p.input;
+  const span4 = <usize>((span & ~3) << 2), spanEnd = <usize>(span << 2); // in packed bytes
+
+  for (let oy = 0; oy < outH; oy++) {
+    const iy0 = oy * strideH - padH;
+    const kyBeg = tapBegin(iy0, 1), rows = tapEnd(iy0, 1, inH, kH) - kyBeg;
+    let base0 = full0, base1 = full1;
+    const wRow = SCRATCH + <usize>((kyBeg * span) << 2);
+    if (rows < kH) {
+      const len = max(rows, 0) * span;
+      base0 = bias0 + inOff * sumInt8(w0 + <usize>(kyBeg * span), len);
+      base1 = bias1 + inOff * sumInt8(w1 + <usize>(kyBeg * span), len);
+    }
+    let outP = outBase + <usize>((oy * outW + oxLo) * outC);
+    let inP = inBase + <usize>((iy0 + kyBeg) * inW * inC + (oxLo * strideW - padW) * inC);
+    for (let ox = oxLo; ox < oxHi; ox += 2) {
+      const two = ox + 1 < oxHi;
+      let a0 = base0, a1 = base1, b0 = base0, b1 = base1;
+      let xa = inP, xb = two ? inP + pxStep : inP;
+      let wr = wRow;
+      for (let r = 0; r < rows; r++) {
+        let ta: i64 = 0, tb: i64 = 0;
+        let pa = xa, pb = xb, w = wr;
+        const end4 = wr + span4, end = wr + spanEnd;
+        while (w < end4) {
+          const q0 = <i64>load<i32>(w), q1 = <i64>load<i32>(w, 4), q2 = <i64>load<i32>(w, 8), q3 = <i64>load<i32>(w, 12);
+          ta += q0 * <i64>load<i8>(pa); ta += q1 * <i64>load<i8>(pa, 1); ta += q2 * <i64>load<i8>(pa, 2); ta += q3 * <i64>load<i8>(pa, 3);
+          tb += q0 * <i64>load<i8>(pb); tb += q1 * <i64>load<i8>(pb, 1); tb += q2 * <i64>load<i8>(pb, 2); tb += q3 * <i64>load<i8>(pb, 3);
+          pa += 4; pb += 4; w += 16;
+        }
+        while (w < end) {
+          const q0 = <i64>load<i32>(w);
+          ta += q0 * <i64>load<i8>(pa); tb += q0 * <i64>load<i8>(pb);
+          pa += 1; pb += 1; w += 4;
+        }
+        a0 += lowSum(ta); a1 += highSum(ta); b0 += lowSum(tb); b1 += highSum(tb);
+        xa += rowBytes; xb += rowBytes; wr += <usize>(span << 2);
+      }
+      store<u16>(outP, <u16>blockPair(a0, a1, c, outOff, actMin, actMax));
+      if (two) store<u16>(outP + <usize>outC, <u16>blockPair(b0, b1, c, outOff, actMin, actMax));
       outP += <usize>(2 * outC);
       inP += <usize>(2 * pxStep);
     }

@@ -18,10 +18,10 @@
 // A block that runs past the last pixel of a row re-reads that last pixel (same pointer) and
 // discards those results, so every block has the same straight-line body.
 //
-// For inC <= 136 (every non-sparse pointwise layer of the MLPerf Tiny models) the packed blocks
+// For inC <= 240 (every non-sparse pointwise layer of the MLPerf Tiny models) the packed blocks
 // replace the 4x2 block: the pairing moves to the weights (two channels per word, packed once
 // per block into SCRATCH), one pixel at a time, so an input byte is one sign-extending load and
-// each word of weights one smlal, without lane extractions; 8-channel blocks for inC <= 68.
+// each word of weights one smlal, without lane extractions; 8-channel blocks for inC <= 144.
 // Each accumulator's multiply-adds are written one after the other: a sum of products added
 // at the end costs gcc a register pair more and spills (measured: KWS's pointwise layers
 // 3.68 -> 2.47 instructions per MAC with both changes and the fused requantization).

@@ -361,6 +361,11 @@ export function blockPack(a0: i32, a1: i32, a2: i32, a3: i32, outOff: i32, actMi
     return pack4(blockOutFused(a0, c, actMin, actMax), blockOutFused(a1, c + 1, actMin, actMax),
       blockOutFused(a2, c + 2, actMin, actMax), blockOutFused(a3, c + 3, actMin, actMax));
   }
+  return blockPackSlow(a0, a1, a2, a3, outOff, actMin, actMax, c);
+}
+
+/** blockPack for a group that does not take requantizeFused (rare: a shift >= 0): not inlined, to keep the kernels small. */
+function blockPackSlow(a0: i32, a1: i32, a2: i32, a3: i32, outOff: i32, actMin: i32, actMax: i32, c: i32): i32 {
   return pack4(blockOut(a0, c, outOff, actMin, actMax), blockOut(a1, c + 1, outOff, actMin, actMax),
     blockOut(a2, c + 2, outOff, actMin, actMax), blockOut(a3, c + 3, outOff, actMin, actMax));
 }

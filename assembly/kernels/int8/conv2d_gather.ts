@@ -21,7 +21,7 @@
 import { ConvParams, CHANNEL_DATA_BYTES } from "../../format";
 import { ARENA } from "../../arena";
 import { SCRATCH } from "./scratch";
-import { sumInt8, requantize, lane0, lane1, lane2, lane3, pack4, pair, macPairs, macPairs3, lowSum, highSum, setBlockQuant, blockPack } from "./common";
+import { sumInt8, requantize, lane0, lane1, lane2, lane3, pair, macPairs, macPairs3, lowSum, highSum, setBlockQuant, blockPack } from "./common";
 
 /** Largest filter (kH * kW * inC bytes) this path takes; 64 covers the first layers of the MLPerf Tiny models. */
 const GATHER_MAX_K: i32 = 64;

@@ -20,7 +20,7 @@
 // - The few pixels at the left/right ends mask their outside columns the same way.
 import { ConvParams, CHANNEL_DATA_BYTES } from "../../format";
 import { ARENA } from "../../arena";
-import { requantize, sumInt8, lane0, lane1, lane2, lane3, pack4, setBlockQuant, blockPack } from "./common";
+import { requantize, sumInt8, lane0, lane1, lane2, lane3, setBlockQuant, blockPack } from "./common";
 
 /** True when depthwise_conv2d_s8 may use depthwise3x3_s8. */
 export function isDepthwise3x3(p: ConvParams): bool {
@@ -53,10 +53,11 @@ export function depthwise3x3_s8(p: ConvParams, tile: usize, oc0: i32, n: i32): v
 const GROUP_W: usize = memory.data(9 * 4 * 4, 16);
 /**
  * Channels j..j+3 of the tile (4 consecutive NHWC bytes: one word per pixel), every output pixel.
- * Each tap reads one input word for the 4 channels; the weights are in GROUP_W. A pixel whose 9
- * taps all lie inside the input starts from bias + inputOffset * (sum of the weights); one at the
- * border runs its valid taps with the offset added to each input. The 4 results are requantized
- * with parameters kept at fixed addresses (blockOut: one load each) and stored as one word.
+ * Each tap reads one input word for the 4 channels; the weights are in GROUP_W. The columns whose
+ * 9 taps all lie inside the input (in rows whose taps do) run in their own loop, starting from
+ * bias + inputOffset * (sum of the weights); the other pixels go through border4 (valid taps
+ * only, the offset added to each input). The 4 results are requantized with parameters kept at
+ * fixed addresses (blockPack: one load each) and stored as one word.
  */
 function group4(p: ConvParams, tile: usize, oc0: i32, n: i32, j: i32): void {
   const inH = p.inH, inW = p.inW, inC = p.inC;

@@ -28,7 +28,7 @@
 import { ConvParams, CHANNEL_DATA_BYTES } from "../../format";
 import { ARENA } from "../../arena";
 import { SCRATCH, SCRATCH_BYTES } from "./scratch";
-import { dot4, dot8, sumInt8, pack4, requantize, lane0, lane1, lane2, lane3, pair, macPairs, lowSum, highSum, PAIR_CHUNK, setBlockQuant, blockPack } from "./common";
+import { dot4, dot8, sumInt8, requantize, lane0, lane1, lane2, lane3, pair, macPairs, lowSum, highSum, PAIR_CHUNK, setBlockQuant, blockPack } from "./common";
 
 /** True when conv2d_s8 may use pointwise_s8: 1x1 filter, no padding, every output pixel inside the input. */
 export function isPointwise(p: ConvParams): bool {

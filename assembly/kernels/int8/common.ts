@@ -203,6 +203,25 @@ export function requantize(acc: i32, mult: i32, shift: i32, outOff: i32, actMin:
 @inline
 export function pair(xa: i32, xb: i32): i64 { return <i64>(xa + (xb << 23)); }
 
+/**
+ * The paired weights of `pairs` channel pairs (channel rows of `stride` int8 from w) for taps
+ * [0, taps): word (i * pairs + q) at dst is pair(w[2q][i], w[2q + 1][i]). The packed kernels build
+ * them once per block and read them for every pixel.
+ */
+// @ts-ignore: decorator
+@inline
+export function pairWeights(dst: usize, w: usize, stride: i32, taps: i32, pairs: i32): void {
+  const step = <usize>(pairs << 2);
+  for (let q = 0; q < pairs; q++) {
+    let wa = w + <usize>(2 * q * stride), d = dst + <usize>(q << 2);
+    const end = wa + <usize>taps;
+    for (; wa < end; wa++) {
+      store<i32>(d, <i32>pair(<i32>load<i8>(wa), <i32>load<i8>(wa + <usize>stride)));
+      d += step;
+    }
+  }
+}
+
 /** t + the products of w's lanes 0-2 with three pairs, added in lane order (one smlal each on Arm). */
 // @ts-ignore: decorator
 @inline

@@ -8,7 +8,7 @@
 import { ConvParams, STATUS_OK, STATUS_KERNEL, CHANNEL_DATA_BYTES } from "../../format";
 import { ARENA } from "../../arena";
 import { tapBegin, tapEnd, dotOffset, requantizeChannel, channelTileOk, convGeometryOk, sumInt8, pack4, requantize,
-  lane0, lane1, lane2, lane3, dotLanes, pair, macPairs, lowSum, highSum, PAIR_CHUNK, setBlockQuant, blockPack, blockPair } from "./common";
+  lane0, lane1, lane2, lane3, dotLanes, pair, macPairs, lowSum, highSum, PAIR_CHUNK, setBlockQuant, blockPack, blockPair, pairWeights } from "./common";
 import { isPointwise, pointwise_s8 } from "./pointwise";
 import { SCRATCH, SCRATCH_BYTES } from "./scratch";
 import { isGatherConv, conv2d_gather_s8 } from "./conv2d_gather";
@@ -268,9 +268,7 @@ function columnsPacked(p: ConvParams, tile: usize, oc0: i32, n: i32, j: i32, oxL
   const rowBytes = <usize>(inW * inC), pxStep = <usize>(strideW * inC);
   const ch0 = tile + <usize>(j * CHANNEL_DATA_BYTES), ch1 = ch0 + <usize>CHANNEL_DATA_BYTES;
   const w0 = tile + <usize>(n * CHANNEL_DATA_BYTES + j * perCh), w1 = w0 + <usize>perCh;
-  for (let i = 0; i < perCh; i++) {
-    store<i32>(SCRATCH + <usize>(i << 2), <i32>pair(<i32>load<i8>(w0 + <usize>i), <i32>load<i8>(w1 + <usize>i)));
-  }
+  pairWeights(SCRATCH, w0, perCh, perCh, 1);
   const bias0 = load<i32>(ch0), bias1 = load<i32>(ch1);
   const full0 = bias0 + inOff * sumInt8(w0, perCh), full1 = bias1 + inOff * sumInt8(w1, perCh);
   const c = j & 3; // the pair's place in BLOCK_Q

@@ -21,7 +21,7 @@
 import { ConvParams, CHANNEL_DATA_BYTES } from "../../format";
 import { ARENA } from "../../arena";
 import { SCRATCH } from "./scratch";
-import { sumInt8, requantize, lane0, lane1, lane2, lane3, pair, macPairs, macPairs3, lowSum, highSum, setBlockQuant, blockPack } from "./common";
+import { sumInt8, requantize, lane0, lane1, lane2, lane3, pair, macPairs, macPairs3, lowSum, highSum, setBlockQuant, blockPack, pairWeights } from "./common";
 
 /** Largest filter (kH * kW * inC bytes) this path takes; 64 covers the first layers of the MLPerf Tiny models. */
 const GATHER_MAX_K: i32 = 64;
@@ -37,8 +37,6 @@ const STRIP: usize = SCRATCH;
 const PACKED: usize = SCRATCH + <usize>(STRIP_PIXELS * PATCH_BYTES);
 /** Per channel of the segment: bias + inputOffset * (sum of its weights). */
 const FULL: usize = memory.data(SEGMENT * 4, 16);
-/** The current block's 4 FULL values, at a fixed address. */
-const BLOCK_FULL: usize = memory.data(16, 16);
 
 let gatherMaxK: i32 = GATHER_MAX_K;
 
@@ -139,16 +137,9 @@ function strip(p: ConvParams, tile: usize, wBase: usize, k: i32, s0: i32, sn: i3
     const f2 = load<i32>(FULL + <usize>((c + 2) << 2)), f3 = load<i32>(FULL + <usize>((c + 3) << 2));
     // The block's weights paired per tap (pointwise.ts's packed blocks): w0 + w1 * 2^23 and
     // w2 + w3 * 2^23; taps k..k4 get 0 (the patch's zero tail meets them anyway).
-    const w0 = wBase + <usize>(j * k), w1 = w0 + <usize>k, w2 = w1 + <usize>k, w3 = w2 + <usize>k;
-    for (let i: usize = 0; i < k4; i++) {
-      const at = PACKED + (i << 3);
-      if (i < <usize>k) {
-        store<i32>(at, <i32>pair(<i32>load<i8>(w0 + i), <i32>load<i8>(w1 + i)));
-        store<i32>(at, <i32>pair(<i32>load<i8>(w2 + i), <i32>load<i8>(w3 + i)), 4);
-      } else {
-        store<i64>(at, 0);
-      }
-    }
+    const w0 = wBase + <usize>(j * k);
+    pairWeights(PACKED, w0, k, k, 2);
+    memory.fill(PACKED + (<usize>k << 3), 0, (k4 - <usize>k) << 3);
     for (let q = 0; q < np; q++) {
       let x = STRIP + <usize>(q * PATCH_BYTES);
       let t01: i64 = 0, t23: i64 = 0;

@@ -28,7 +28,7 @@
 import { ConvParams, CHANNEL_DATA_BYTES } from "../../format";
 import { ARENA } from "../../arena";
 import { SCRATCH, SCRATCH_BYTES } from "./scratch";
-import { dot4, dot8, sumInt8, requantize, lane0, lane1, lane2, lane3, pair, macPairs, lowSum, highSum, PAIR_CHUNK, setBlockQuant, blockPack } from "./common";
+import { dot4, dot8, sumInt8, requantize, lane0, lane1, lane2, lane3, pair, macPairs, lowSum, highSum, PAIR_CHUNK, setBlockQuant, blockPack, pairWeights } from "./common";
 
 /** True when conv2d_s8 may use pointwise_s8: 1x1 filter, no padding, every output pixel inside the input. */
 export function isPointwise(p: ConvParams): bool {
@@ -98,11 +98,7 @@ function block4x1Packed(p: ConvParams, inBase: usize, rows: i32, cols: i32, rowS
   const base0 = channelBase(ch, w0, inC, inOff), base1 = channelBase(c1, w1, inC, inOff);
   const base2 = channelBase(c2, w2, inC, inOff), base3 = channelBase(c3, w3, inC, inOff);
   setBlockQuant(ch, outOff);
-  for (let k = 0; k < inC; k++) {
-    const at = SCRATCH + <usize>(k << 3);
-    store<i32>(at, <i32>pair(<i32>load<i8>(w0 + <usize>k), <i32>load<i8>(w1 + <usize>k)));
-    store<i32>(at, <i32>pair(<i32>load<i8>(w2 + <usize>k), <i32>load<i8>(w3 + <usize>k)), 4);
-  }
+  pairWeights(SCRATCH, w0, inC, inC, 2);
   const wEnd4 = SCRATCH + <usize>((inC & ~3) << 3), wEnd = SCRATCH + <usize>(inC << 3);
 
   for (let r = 0; r < rows; r++) {
@@ -145,13 +141,7 @@ function block8x1Packed(p: ConvParams, inBase: usize, rows: i32, cols: i32, rowS
     store<i32>(BLOCK_BASE + <usize>(c << 2), channelBase(ch + <usize>(c * CHANNEL_DATA_BYTES), w0 + <usize>(c * inC), inC, inOff));
   }
   setBlockQuant(ch, outOff, 2);
-  for (let k = 0; k < inC; k++) {
-    const at = SCRATCH + <usize>(k << 4);
-    for (let q = 0; q < 4; q++) {
-      const wa = w0 + <usize>(2 * q * inC + k);
-      store<i32>(at + <usize>(q << 2), <i32>pair(<i32>load<i8>(wa), <i32>load<i8>(wa + <usize>inC)));
-    }
-  }
+  pairWeights(SCRATCH, w0, inC, inC, 4);
   const wEnd4 = SCRATCH + <usize>((inC & ~3) << 4), wEnd = SCRATCH + <usize>(inC << 4);
 
   for (let r = 0; r < rows; r++) {

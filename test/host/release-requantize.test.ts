@@ -8,6 +8,7 @@ import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { REPO } from "./shared.ts";
+import { Rng } from "../../host/float/synthetic.ts";
 
 interface Exports {
   setChannel(c: number, mult: number, shift: number): void;
@@ -48,16 +49,11 @@ function tfliteRequantize(x: number, m: number, shift: number, outOff: number, a
   return Math.min(actMax, Math.max(actMin, v));
 }
 
-/** xorshift32, so the cases are the same on every run. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => { s ^= s << 13; s >>>= 0; s ^= s >>> 17; s ^= s << 5; s >>>= 0; return s; };
-}
-
 test("release build: blockPack (fused and not) and requantize equal TFLite's requantization", () => {
   const e = buildHarness();
-  const next = random(0x7e1ea5e);
-  const int = (lo: number, hi: number) => lo + (next() % (hi - lo + 1));
+  const rng = new Rng(0x7e1ea5e); // xorshift32: the same cases on every run
+  const next = () => Math.floor(rng.next() * 2 ** 32);
+  const int = (lo: number, hi: number) => lo + rng.int(hi - lo + 1);
   let checked = 0;
   for (let t = 0; t < 20000; t++) {
     const mults: number[] = [], shifts: number[] = [];
